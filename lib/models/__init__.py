@@ -1,0 +1,31 @@
+"""Architectures. Each is a ``MultiTaskModel``: it says which parameters are shared."""
+from .anchors import best_possible_recall, default_anchors, fit_anchors
+from .base import MultiTaskModel, count_parameters
+from .dual import DualBackbone, ViewClassifier
+from .paper_toy import PaperToyModel
+from .seed_toy import SeedToyModel
+from .yolo import SCALES, ClassificationHead, Scale, YOLODetector, YOLOv5WithClassification
+
+MODELS = ("shared", "detached", "dual")
+
+
+def build_model(name: str, nc: int, n_views: int, anchors, scale: str = "cpu",
+                tasks: tuple[str, ...] = ("det", "cls")) -> MultiTaskModel:
+    """``shared``: upstream's YOLOv5WithClassification; ``detached``: same with a stop-gradient
+    before the view head; ``dual``: two independent networks."""
+    if name == "shared":
+        return YOLOv5WithClassification(nc, n_views, anchors, scale, tasks=tasks)
+    if name == "detached":
+        return YOLOv5WithClassification(nc, n_views, anchors, scale, tasks=tasks, detach_cls=True)
+    if name == "dual":
+        if tuple(tasks) != ("det", "cls"):
+            raise ValueError("the dual backbone is a two-task model; use --model shared for single-task references")
+        return DualBackbone(nc, n_views, anchors, scale)
+    raise ValueError(f"unknown model {name!r}; choose one of {MODELS}")
+
+
+__all__ = [
+    "MODELS", "build_model", "MultiTaskModel", "count_parameters", "YOLOv5WithClassification", "YOLODetector",
+    "ClassificationHead", "DualBackbone", "ViewClassifier", "SeedToyModel", "PaperToyModel", "SCALES", "Scale",
+    "default_anchors", "fit_anchors", "best_possible_recall",
+]

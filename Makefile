@@ -1,0 +1,33 @@
+# make report  : install what is missing, regenerate the whole report (PROFILE=default|full|smoke)
+# make test    : the test suite (every notebook runs on the smoke profile)
+# make bench   : performance benchmarks (tables under reports/bench/)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= default
+
+.PHONY: install test report bench lab clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+test: install
+	$(PY) -m pytest
+
+report: install
+	$(PY) -m lib.report --profile $(PROFILE)
+
+bench: install
+	$(PY) -m benchmarks
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf reports runs

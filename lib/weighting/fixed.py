@@ -1,0 +1,36 @@
+"""Static task weights: L = sum_i w_i L_i.
+
+Upstream's "original architecture" trained with detection 1.0 and
+classification 0.01; ``Equal`` is the plain sum.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from .base import StepInfo, Weighting
+
+
+class Fixed(Weighting):
+    name = "fixed"
+
+    def __init__(self, n_tasks: int = 2, weights: Sequence[float] = (1.0, 0.01)):
+        super().__init__(n_tasks)
+        if len(weights) != n_tasks:
+            raise ValueError(f"Fixed needs one weight per task ({n_tasks}), got {list(weights)}")
+        if any(w < 0 for w in weights):
+            raise ValueError(f"Fixed weights must be non-negative, got {list(weights)}")
+        self.weights = [float(w) for w in weights]
+
+    def backward(self, losses, model, outputs=None) -> StepInfo:
+        L = self._check(losses)
+        (L * L.new_tensor(self.weights)).sum().backward()
+        return StepInfo(weights=list(self.weights))
+
+
+class Equal(Fixed):
+    name = "equal"
+
+    def __init__(self, n_tasks: int = 2):
+        super().__init__(n_tasks, [1.0] * n_tasks)

@@ -1,0 +1,72 @@
+"""Upstream's "GradNorm" rule, re-implemented only to replay the seed's table. NOT GradNorm.
+
+What the seed's code did (UPSTREAM_FINDINGS), step by step:
+  * weights stay at their initial values, e.g. (1.0, 0.01), between updates;
+  * every ``update_every``-th step: n_i = || d L_i / d logits_i || (unweighted loss,
+    gradient w.r.t. the task's own output logits, not a shared layer);
+  * the average norm is frozen at its first value, n0;
+  * target_i = n0 * r_i^alpha with r_i the relative inverse training rate;
+  * w_i <- w_i * target_i / n_i (compounding from update to update);
+  * w <- w / mean(w) * T, so the weights sum to T^2 (4 for two tasks), not T.
+Nothing is learned, and n_i does not respond to w_i, so whenever the per-logit
+norms differ structurally (cross-entropy vs BCE) the ratio compounds and one
+weight runs to 0 while the other takes the whole sum T^2.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from .base import StepInfo, Weighting, grad_norm
+
+
+class SeedGradNorm(Weighting):
+    name = "seed_gradnorm"
+
+    def __init__(self, n_tasks: int = 2, alpha: float = 1.5, initial_weights: Sequence[float] = (1.0, 0.01),
+                 update_every: int = 10):
+        super().__init__(n_tasks)
+        self.alpha = float(alpha)
+        self.update_every = int(update_every)
+        self.w = torch.tensor([float(w) for w in initial_weights], dtype=torch.float64)
+        self.steps = 0
+        self.initial_losses: torch.Tensor | None = None
+        self.initial_mean_norm: float | None = None
+
+    def backward(self, losses, model, outputs=None) -> StepInfo:
+        if outputs is None:
+            raise ValueError("SeedGradNorm measures gradients on the task outputs: pass outputs=")
+        L = self._check(losses)
+        self.steps += 1
+        if self.initial_losses is None:
+            self.initial_losses = L.detach().double().clone()
+        w_used = self.w.clone()
+        extra: dict[str, float] = {}
+        if self.steps % self.update_every == 0:
+            norms = torch.stack([grad_norm(torch.autograd.grad(L[i], [outputs[i]], retain_graph=True))
+                                 for i in range(self.n_tasks)]).double()
+            if self.initial_mean_norm is None:
+                self.initial_mean_norm = float(norms.mean())
+            ratio = L.detach().double() / self.initial_losses
+            target = self.initial_mean_norm * (ratio / ratio.mean()) ** self.alpha
+            self.w = self.w * target / norms
+            self.w = self.w / self.w.mean() * self.n_tasks
+            extra = {f"logit_grad_norm{i}": float(n) for i, n in enumerate(norms)}
+            extra["updated"] = 1.0
+        (L * w_used.to(L.dtype).to(L.device)).sum().backward()
+        return StepInfo(weights=w_used.tolist(), extra=extra)
+
+    @property
+    def weights(self) -> list[float]:
+        return self.w.tolist()
+
+    def state_dict(self) -> dict:
+        return {"w": self.w.clone(), "steps": self.steps, "initial_losses": self.initial_losses,
+                "initial_mean_norm": self.initial_mean_norm}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.w = state["w"].clone()
+        self.steps = state["steps"]
+        self.initial_losses = state["initial_losses"]
+        self.initial_mean_norm = state["initial_mean_norm"]

@@ -1,0 +1,37 @@
+"""Uncertainty weighting: Kendall, Gal, Cipolla, CVPR 2018.
+
+L = sum_i exp(-s_i) L_i + s_i, with s_i = log sigma_i^2 learned with the
+network. For fixed losses the optimum is s_i = log L_i (weight 1 / L_i), so
+each task's weighted loss is driven towards 1. (This is the common
+log-variance form; Kendall's own regression form halves both terms.)
+"""
+from __future__ import annotations
+
+import torch
+
+from .base import StepInfo, Weighting
+
+
+class Uncertainty(Weighting):
+    name = "uw"
+
+    def __init__(self, n_tasks: int = 2, initial_log_var: float = 0.0):
+        super().__init__(n_tasks)
+        self.log_var = torch.nn.Parameter(torch.full((n_tasks,), float(initial_log_var)))
+
+    def parameters(self):
+        return [self.log_var]
+
+    def backward(self, losses, model, outputs=None) -> StepInfo:
+        L = self._check(losses)
+        if self.log_var.device != L.device:
+            self.log_var.data = self.log_var.data.to(L.device)
+        precision = torch.exp(-self.log_var)
+        (precision * L + self.log_var).sum().backward()
+        return StepInfo(weights=precision.detach().tolist(), extra={f"log_var{i}": float(s) for i, s in enumerate(self.log_var.detach())})
+
+    def state_dict(self):
+        return {"log_var": self.log_var.detach().cpu().clone()}
+
+    def load_state_dict(self, state):
+        self.log_var.data = state["log_var"].clone().to(self.log_var.device)
