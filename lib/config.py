@@ -33,6 +33,7 @@ class TrainConfig:
     anchors: str = "fit"             # fit (k-means on train labels) | default (YOLOv5's, scaled)
     probe_every: int = 10            # measure gradient interference every N steps (0: never)
     eval_every: int = 1              # evaluate on val every N epochs (the last epoch always)
+    bn_calibration_images: int = 256  # recompute BatchNorm statistics on this many train images before evaluating
     max_train_images: int = 0        # use only the first N train images (0: all); for tests and smoke runs
 
     def __post_init__(self):

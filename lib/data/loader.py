@@ -1,0 +1,38 @@
+"""Batches in YOLOv5's target format and a deterministic ``DataLoader``.
+
+Targets of a batch are one (N, 6) tensor ``[image_index, cls, cx, cy, w, h]``, as
+YOLOv5's ``build_targets`` expects. The loader runs in the main process and
+shuffles with its own seeded ``torch.Generator``, so the sequence of epoch
+orders is the same on every run with the same seed.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .dataset import Sample
+
+
+class Batch(NamedTuple):
+    images: torch.Tensor   # float32 (B, 3, S, S) in [0, 1]
+    targets: torch.Tensor  # float32 (N, 6) [image_index_in_batch, cls, cx, cy, w, h]
+    views: torch.Tensor    # long (B,)
+    indices: torch.Tensor  # long (B,) dataset indices
+
+
+def collate(items: Sequence[Sample]) -> Batch:
+    """Stack images (scaled to [0, 1]) and prepend each target row with its image's batch index."""
+    images, targets, views, indices = zip(*items)  # Sample or any (image, targets, view, index) tuple
+    rows = [torch.cat([torch.full((len(t), 1), float(b)), t.float().reshape(-1, 5)], dim=1)
+            for b, t in enumerate(targets)]
+    return Batch(torch.stack(images).float().div_(255.0), torch.cat(rows).reshape(-1, 6),
+                 torch.tensor(views, dtype=torch.long), torch.tensor(indices, dtype=torch.long))
+
+
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
+    """Single-process loader, deterministic orders from ``seed``, last partial batch kept."""
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=0,
+                      collate_fn=collate, generator=generator, drop_last=False)

@@ -1,0 +1,270 @@
+"""The synthetic colour-Doppler echo benchmark: configuration, plan, files on disk.
+
+Real frames cannot be shipped, so the default data set is generated here with
+the real data's shape: the same split sizes (834/208/306), the same label
+format (both variants), class and view frequencies close to the real counts,
+jet classes strongly (not perfectly) tied to the view, and the real file
+names ``<patient>-<clip>.mp4-<frame>.png`` (split by patient: no leakage).
+
+Generation is two steps. ``plan`` draws, from the config alone, every patient,
+clip, view and jet (cheap, so tests can check marginals on the full-size plan);
+``render_frame`` draws the pixels of one planned frame from its own seed. The
+same config always gives byte-identical files. ``ensure_synthetic`` caches a
+generated set under ``data/synthetic-<hash of the config>/`` and trusts it only
+when its ``COMPLETE`` marker exists (written last, then the folder is renamed
+into place atomically).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from functools import lru_cache
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image
+
+from .labels import format_label
+from .spec import write_data_yaml
+from .synthetic_anatomy import (CLASSES, JET_SHAPE, VALVES, VIEWS, Geometry, Grid, anatomy, make_grid,
+                                random_geometry, scan, sector_mask)
+from .synthetic_doppler import (JetSpec, colour_box, colour_speckle, composite, flow_clutter, overlays,
+                                render_jet, soften)
+
+GENERATOR_VERSION = 1  # bump when drawing code changes, so cached sets are regenerated
+SPLIT_DIRS = {"train": "train", "val": "valid", "test": "test"}  # data.yaml key -> folder (real layout)
+
+# Jet size per class in template units (sector radius = 1): (length, width). Chosen so the
+# label boxes match the real data's statistics (mean area ~0.034 of the image).
+JET_SIZE = {"AR": (0.25, 0.24), "MR": (0.22, 0.21), "PR": (0.28, 0.20), "TR": (0.25, 0.21)}
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """Every knob of the benchmark. The hash of this object names the cache folder."""
+
+    seed: int = 0                      # master seed; everything below is drawn from it
+    n_train: int = 834                 # images per split (the real data's sizes)
+    n_val: int = 208
+    n_test: int = 306
+    width: int = 192                   # frame size in pixels (landscape, like the real frames)
+    height: int = 144
+    frames_per_clip: int = 4           # frames of a clip share view, anatomy and jet (cardiac phase varies)
+    max_clips_per_patient: int = 2     # each patient has 1..this many clips (views may differ)
+    # Relative view frequencies, in VIEWS order (PSAX, PLAX, A4C): the real counts 217/612/517.
+    view_freq: tuple[float, ...] = (217, 612, 517)
+    # P(jet class | view) as relative counts; rows follow VIEWS, columns CLASSES (AR, MR, PR, TR).
+    # Row sums are the real view counts and column sums the real class counts (AR 426, MR 407,
+    # PR 104, TR 409), with the anatomically usual views dominating each class.
+    class_given_view: tuple[tuple[float, ...], ...] = (
+        (60, 10, 80, 67),     # PSAX: PR and TR at the great-vessel level, AR en face
+        (330, 200, 20, 62),   # PLAX: AR and MR
+        (36, 197, 4, 280),    # A4C: TR and MR
+    )
+    p_no_jet: float = 0.03             # a frame without any jet (e.g. the wrong cardiac phase)
+    p_two_jets: float = 0.04           # a clip with a second jet of another class
+    box_label_fraction: float = 0.2    # share of label files in the converted box variant (rest polygons)
+    # Difficulty knobs.
+    speckle: float = 1.0               # speckle strength (0 = smooth tissue, 1 = fully developed)
+    anatomy_jitter: float = 1.0        # per-clip variation of probe placement and shape (view difficulty)
+    jet_opacity: float = 1.0           # colour alpha of jets (lower = fainter jets over the grey image)
+    jet_size: float = 1.0              # scale of jet length and width (smaller = harder, smaller boxes)
+    clutter: float = 0.6               # normal (non-jet) colour flow in chambers inside the colour box
+    colour_noise: float = 0.015        # fraction of colour-box blocks with random colour speckle
+    view_label_noise: float = 0.0      # probability a frame's view label is replaced by another view
+
+    def __post_init__(self):
+        if len(self.view_freq) != len(VIEWS) or len(self.class_given_view) != len(VIEWS):
+            raise ValueError(f"view_freq and class_given_view need one entry per view {VIEWS}")
+        if any(len(row) != len(CLASSES) or sum(row) <= 0 for row in self.class_given_view):
+            raise ValueError(f"each class_given_view row needs {len(CLASSES)} weights {CLASSES} with a positive sum")
+        if min(self.n_train, self.n_val, self.n_test) < 0 or self.frames_per_clip < 1:
+            raise ValueError("split sizes must be >= 0 and frames_per_clip >= 1")
+
+    def short_hash(self) -> str:
+        blob = json.dumps({"version": GENERATOR_VERSION, **asdict(self)}, sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+    def split_sizes(self) -> dict[str, int]:
+        return {"train": self.n_train, "val": self.n_val, "test": self.n_test}
+
+
+class ClipPlan(NamedTuple):
+    patient: str
+    clip: int
+    view: int
+    jets: tuple[JetSpec, ...]
+    seed: int          # anatomy and probe placement of the clip
+
+
+class FramePlan(NamedTuple):
+    split: str
+    name: str          # file stem: <patient>-<clip>.mp4-<frame>
+    clip: ClipPlan
+    jets: tuple[JetSpec, ...]   # the clip's jets visible in this frame
+    view_label: int    # the written view label (the clip's view unless label noise)
+    seed: int          # speckle, jet shape and noise of this frame
+
+
+def _probs(row) -> np.ndarray:
+    p = np.asarray(row, dtype=float)
+    return p / p.sum()
+
+
+def _sample_jet(rng: np.random.Generator, view: int, cls: int, size: float) -> JetSpec:
+    origin, direction = VALVES[(VIEWS[view], CLASSES[cls])]
+    ang = np.arctan2(direction[1], direction[0]) + np.deg2rad(rng.normal(0, 10))
+    length, width = JET_SIZE[CLASSES[cls]]
+    fl, fw = JET_SHAPE.get((VIEWS[view], CLASSES[cls]), (1.0, 1.0))
+    length, width = length * fl, width * fw
+    return JetSpec(
+        cls=cls,
+        origin=(origin[0] + rng.normal(0, 0.012), origin[1] + rng.normal(0, 0.012)),
+        direction=(float(np.cos(ang)), float(np.sin(ang))),
+        length=length * size * float(np.exp(rng.normal(0, 0.3))),
+        width=width * size * float(np.exp(rng.normal(0, 0.25))),
+        bend=float(rng.normal(0, 0.15)),
+        vmax=float(rng.uniform(1.2, 2.2)),
+        turbulence=float(rng.uniform(0.3, 0.9)),
+    )
+
+
+def plan(cfg: SyntheticConfig) -> list[FramePlan]:
+    """Every frame of every split (train, val, test), drawn from the config alone."""
+    rng = np.random.default_rng([cfg.seed, 1])
+    view_p = _probs(cfg.view_freq)
+    frames, patient_no = [], 0
+    for split, n in cfg.split_sizes().items():
+        done = 0
+        while done < n:
+            patient_no += 1
+            patient = f"SYN{patient_no:04d}"
+            for clip_no in range(1, int(rng.integers(1, cfg.max_clips_per_patient + 1)) + 1):
+                view = int(rng.choice(len(VIEWS), p=view_p))
+                cls_p = _probs(cfg.class_given_view[view])
+                classes = [int(rng.choice(len(CLASSES), p=cls_p))]
+                if rng.random() < cfg.p_two_jets and cls_p[classes[0]] < 1:
+                    rest = cls_p.copy()
+                    rest[classes[0]] = 0
+                    classes.append(int(rng.choice(len(CLASSES), p=rest / rest.sum())))
+                jets = tuple(_sample_jet(rng, view, c, cfg.jet_size) for c in classes)
+                clip = ClipPlan(patient, clip_no, view, jets, int(rng.integers(2 ** 62)))
+                frame_no, step = int(rng.integers(0, 30)), int(rng.integers(1, 4))
+                for _ in range(cfg.frames_per_clip):
+                    if done == n:
+                        break
+                    visible = () if rng.random() < cfg.p_no_jet else jets
+                    label = view
+                    if rng.random() < cfg.view_label_noise:
+                        label = int(rng.choice([v for v in range(len(VIEWS)) if v != view]))
+                    name = f"{patient}-{clip_no}.mp4-{frame_no}"
+                    frames.append(FramePlan(split, name, clip, visible, label, int(rng.integers(2 ** 62))))
+                    frame_no += step
+                    done += 1
+                if done == n:
+                    break
+    return frames
+
+
+class Scene(NamedTuple):
+    """What all frames of a clip share: probe geometry, pixel grid, anatomy, fan."""
+
+    geometry: Geometry
+    grid: Grid
+    reflectivity: np.ndarray
+    blood: np.ndarray
+    sector: np.ndarray
+
+
+@lru_cache(maxsize=4)
+def clip_scene(seed: int, view: str, width: int, height: int, jitter: float) -> Scene:
+    """A pure function of its arguments, cached: the frames of a clip are rendered one after another."""
+    rng = np.random.default_rng(seed)
+    g = random_geometry(rng, view, width, height, jitter)
+    grid = make_grid(g, rng, warp=0.012 * jitter)
+    refl, blood = anatomy(view, g, grid, rng)
+    sector = sector_mask(grid, g).astype(np.float32)
+    scene = Scene(g, grid, refl, blood * sector, sector)
+    for a in (*grid[:4], refl, scene.blood, sector):
+        a.flags.writeable = False  # shared between frames: never modified in place
+    return scene
+
+
+def render_frame(fp: FramePlan, cfg: SyntheticConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels (H, W, 3) uint8 and boxes (n, 5) [cls, cx, cy, w, h] normalised, of one planned frame."""
+    g, grid, refl, blood, sector = clip_scene(fp.clip.seed, VIEWS[fp.clip.view], cfg.width, cfg.height,
+                                              cfg.anatomy_jitter)
+    rng = np.random.default_rng(fp.seed)
+    phase = rng.uniform(0.92, 1.08)  # cardiac phase: jets grow and shrink within a clip
+    gray = scan(refl, g, grid, rng, cfg.speckle) * sector
+    drawn = [(j, render_jet(j, g, rng, sector, size=phase * rng.uniform(0.9, 1.1))) for j in fp.jets]
+    kept = [j for j, lay in drawn if lay.box is not None]  # a jet clipped away by the fan is not labelled
+    layers = [lay for j, lay in drawn if lay.box is not None]
+    roi, outline = colour_box(g, grid.r, grid.theta, rng, [lay.box for lay in layers])
+    roi *= sector
+    rgb = np.repeat(gray[..., None], 3, axis=-1)
+    rgb = composite(rgb, flow_clutter(rng, blood, roi, cfg.clutter))
+    rgb = composite(rgb, colour_speckle(rng, roi, cfg.colour_noise))
+    for lay in layers:
+        rgb = composite(rgb, lay, cfg.jet_opacity)
+    rgb = soften(rgb)
+    rgb = overlays(rgb, g, rng, outline * sector, outline_strength=0.5 if rng.random() < 0.8 else 0.0)
+    img = np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
+    boxes = [[j.cls, (x0 + x1) / 2 / cfg.width, (y0 + y1) / 2 / cfg.height, (x1 - x0) / cfg.width,
+              (y1 - y0) / cfg.height] for j, (x0, y0, x1, y1) in zip(kept, [lay.box for lay in layers])]
+    return img, np.asarray(boxes, dtype=np.float64).reshape(-1, 5)
+
+
+def _box_variant(i: int, fraction: float) -> bool:
+    """Evenly spread, deterministic: exactly floor(n * fraction) of the first n files."""
+    return int((i + 1) * fraction + 1e-9) != int(i * fraction + 1e-9)
+
+
+def generate(cfg: SyntheticConfig, out_dir: str | Path) -> Path:
+    """Write the whole benchmark into ``out_dir`` (real layout); return its ``data.yaml``."""
+    out = Path(out_dir)
+    for folder in SPLIT_DIRS.values():
+        (out / folder / "images").mkdir(parents=True, exist_ok=True)
+        (out / folder / "labels").mkdir(parents=True, exist_ok=True)
+    for i, fp in enumerate(plan(cfg)):
+        img, boxes = render_frame(fp, cfg)
+        folder = out / SPLIT_DIRS[fp.split]
+        # compress_level 3: smaller and twice as fast as the default 6 on these frames
+        Image.fromarray(img).save(folder / "images" / f"{fp.name}.png", compress_level=3)
+        variant = "box" if _box_variant(i, cfg.box_label_fraction) else "polygon"
+        text = format_label(boxes, fp.view_label, len(VIEWS), variant)
+        (folder / "labels" / f"{fp.name}.txt").write_text(text, encoding="utf-8")
+    splits = {k: f"{v}/images" for k, v in SPLIT_DIRS.items()}
+    return write_data_yaml(out / "data.yaml", splits, CLASSES, VIEWS, root=".")
+
+
+def ensure_synthetic(cfg: SyntheticConfig = SyntheticConfig(), root: str | Path = "data") -> Path:
+    """Return the ``data.yaml`` of the cached set for ``cfg`` under ``root``, generating it if needed.
+
+    A set is trusted only if its ``COMPLETE`` marker (the config as JSON) exists; it is
+    generated in a temporary sibling folder and renamed into place, so a killed run
+    leaves at most a stale temporary folder, never a half set under the real name.
+    """
+    root = Path(root)
+    final = root / f"synthetic-{cfg.short_hash()}"
+    if (final / "COMPLETE").is_file():
+        return final / "data.yaml"
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{final.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    generate(cfg, tmp)
+    marker = {"generator_version": GENERATOR_VERSION, "config": asdict(cfg)}
+    (tmp / "COMPLETE").write_text(json.dumps(marker, indent=1, sort_keys=True), encoding="utf-8")
+    if final.exists() and not (final / "COMPLETE").is_file():
+        shutil.rmtree(final)  # a half set from before markers existed, or foreign junk
+    try:
+        os.replace(tmp, final)
+    except OSError:
+        if not (final / "COMPLETE").is_file():  # someone else won the race only if theirs is complete
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final / "data.yaml"

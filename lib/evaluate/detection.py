@@ -1,0 +1,156 @@
+"""Detection metrics of a data set: COCO mAP, YOLOv5 P/R/F1, curves, confusion.
+
+* ``map50``, ``map50_95`` and the per-class APs come from torchmetrics'
+  ``MeanAveragePrecision`` (faster-coco-eval backend): COCO 101-point
+  interpolated AP, averaged over the classes that have ground truth, at IoU
+  0.5 and over IoU 0.50:0.05:0.95. COCO keeps the 100 highest-scoring
+  detections per image and class.
+* ``precision``, ``recall``, ``f1`` are taken at one confidence threshold,
+  the one maximising mean F1 over classes (YOLOv5), from our own greedy COCO
+  matching at IoU 0.5 (``matching.match_image``; ``operating_point``).
+* ``pr_curves``: COCO's interpolated precision at IoU 0.5 on the 101-point
+  recall grid, per class with ground truth, in long format for plotting.
+* ``confusion``: YOLOv5-style detection confusion matrix (``confusion``).
+
+Classes with no ground truth in the data have no recall and no AP: they are
+NaN in ``per_class`` and left out of every mean. With no predictions, or no
+ground truth at all, the summary numbers are 0.0 rather than NaN or -1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import Tensor
+from torchmetrics.detection import MeanAveragePrecision
+
+from ._names import as_list
+from .confusion import DetectionConfusionMatrix
+from .matching import match_image
+from .operating_point import best_f1_point
+
+NAN = float("nan")
+
+
+@dataclass
+class DetectionReport:
+    """Summary numbers, per-class table, PR curves and confusion matrix.
+
+    ``per_class`` is indexed by class name with columns AP50, AP50_95,
+    precision, recall, F1 (at ``conf_threshold``), n_gt (ground-truth boxes),
+    n_pred (detections with conf >= ``conf_threshold``). ``pr_curves`` has
+    columns class, recall, precision. ``confusion`` is (nc+1) x (nc+1),
+    rows true, columns predicted, last one ``background``.
+    """
+
+    map50: float
+    map50_95: float
+    precision: float
+    recall: float
+    f1: float
+    conf_threshold: float
+    per_class: pd.DataFrame
+    pr_curves: pd.DataFrame
+    confusion: pd.DataFrame
+
+
+def _coco_map(value: Tensor) -> float:
+    """torchmetrics reports -1 when undefined (no ground truth); we report 0."""
+    v = float(value)
+    return v if v >= 0 else 0.0
+
+
+class DetectionEvaluator:
+    """Accumulate per-image predictions and ground truth, then ``compute()``.
+
+    Args:
+        names: class names, list or ``{index: name}``; class indices in
+            predictions and ground truth must lie in ``range(len(names))``.
+        iou_thres: IoU for the P/R/F1 matching (0.5, as mAP50).
+        confusion_conf, confusion_iou: YOLOv5 confusion-matrix thresholds.
+    """
+
+    def __init__(self, names, iou_thres: float = 0.5, confusion_conf: float = 0.25,
+                 confusion_iou: float = 0.45):
+        self.names = as_list(names)
+        self.nc = len(self.names)
+        self.iou_thres = iou_thres
+        self.map = MeanAveragePrecision(
+            iou_type="bbox", class_metrics=True, extended_summary=True,
+            backend="faster_coco_eval",
+        )
+        self.confusion = DetectionConfusionMatrix(self.names, confusion_conf, confusion_iou)
+        self._conf, self._cls, self._tp = [], [], []
+        self.n_gt = torch.zeros(self.nc, dtype=torch.long)
+
+    def update(self, preds: list[Tensor], gts: list[Tensor]) -> None:
+        """Add images: ``preds[i]`` (n, 6) [x1,y1,x2,y2,conf,cls], ``gts[i]`` (m, 5) [cls,x1,y1,x2,y2], pixels."""
+        if len(preds) != len(gts):
+            raise ValueError(f"{len(preds)} prediction sets for {len(gts)} images")
+        tm_preds, tm_gts = [], []
+        for pred, gt in zip(preds, gts):
+            pred, gt = pred.detach().cpu().float(), gt.detach().cpu().float()
+            for what, cls in (("prediction", pred[:, 5]), ("target", gt[:, 0])):
+                if len(cls) and not (0 <= cls.min() and cls.max() < self.nc):
+                    raise ValueError(f"{what} class outside 0..{self.nc - 1}")
+            self._tp.append(match_image(pred, gt, self.iou_thres))
+            self._conf.append(pred[:, 4])
+            self._cls.append(pred[:, 5].long())
+            self.n_gt += torch.bincount(gt[:, 0].long(), minlength=self.nc)
+            self.confusion.update(pred, gt)
+            tm_preds.append(dict(boxes=pred[:, :4], scores=pred[:, 4], labels=pred[:, 5].long()))
+            tm_gts.append(dict(boxes=gt[:, 1:], labels=gt[:, 0].long()))
+        self.map.update(tm_preds, tm_gts)
+
+    def compute(self) -> DetectionReport:
+        """Metrics over everything added so far (see module docstring)."""
+        cat = lambda xs, dt: torch.cat(xs) if xs else torch.zeros(0, dtype=dt)
+        conf, cls, tp = cat(self._conf, torch.float32), cat(self._cls, torch.long), cat(self._tp, torch.bool)
+        op = best_f1_point(conf, cls, tp, self.n_gt)
+        has_gt = self.n_gt > 0
+
+        ap50, ap50_95 = [NAN] * self.nc, [NAN] * self.nc
+        curves = []
+        r = self.map.compute() if self._tp else None  # torchmetrics warns when never updated
+        # torchmetrics indexes classes by the sorted labels it has seen (0-d if one)
+        seen = r["classes"].reshape(-1).tolist() if r else []
+        for k, c in enumerate(seen):
+            prec = r["precision"][0, :, k, 0, -1]  # IoU .5, all areas, max 100 dets
+            if (prec < 0).any():  # no ground truth for c
+                continue
+            ap50[c] = float(prec.double().mean())
+            ap50_95[c] = float(r["map_per_class"].reshape(-1)[k])
+            curves.append(pd.DataFrame({"class": self.names[c], "recall": self.map.rec_thresholds,
+                                        "precision": prec.double().numpy()}))
+
+        n_pred = op.n_pred.long()
+        precision = op.precision.clone()
+        precision[~has_gt & (n_pred == 0)] = NAN
+        per_class = pd.DataFrame(
+            {
+                "AP50": ap50,
+                "AP50_95": ap50_95,
+                "precision": precision.numpy(),
+                "recall": op.recall.masked_fill(~has_gt, NAN).numpy(),
+                "F1": op.f1.masked_fill(~has_gt, NAN).numpy(),
+                "n_gt": self.n_gt.numpy(),
+                "n_pred": n_pred.numpy(),
+            },
+            index=pd.Index(self.names, name="class"),
+        )
+        mean = lambda v: float(v[has_gt].mean()) if has_gt.any() else 0.0
+        pr_curves = (pd.concat(curves, ignore_index=True) if curves
+                     else pd.DataFrame({"class": [], "recall": [], "precision": []}))
+        return DetectionReport(
+            map50=_coco_map(r["map_50"]) if r else 0.0,
+            map50_95=_coco_map(r["map"]) if r else 0.0,
+            precision=mean(op.precision),
+            recall=mean(op.recall),
+            f1=mean(op.f1),
+            conf_threshold=op.conf,
+            per_class=per_class,
+            pr_curves=pr_curves,
+            confusion=self.confusion.frame(),
+        )

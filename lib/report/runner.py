@@ -1,0 +1,158 @@
+"""Run the report: every notebook in order with papermill, then HTML and an index.
+
+    python -m lib.report --profile default     (make report PROFILE=default)
+
+Writes under ``reports/<profile>/``: executed notebooks, one HTML per notebook
+(code hidden unless --show-code), ``index.html``, each section's tables and
+figures, and ``provenance.json``. A failing notebook stops the run with a
+non-zero exit naming the notebook and the cell; its partial output is kept and
+later notebooks are not run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from html import escape
+from pathlib import Path
+
+from ..atomic import write_text
+from . import provenance
+from .profiles import REPO_ROOT, ProfileError, available_profiles, load_profile, notebook_paths, parameters_for
+from .section import report_dir
+
+
+class NotebookFailed(RuntimeError):
+    pass
+
+
+def plan(profile_name: str, only: list[str] | None = None) -> list[tuple[Path, dict]]:
+    """Notebooks and their parameters, checked against what each notebook declares, before anything runs."""
+    import papermill as pm
+
+    profile = load_profile(profile_name)
+    notebooks = notebook_paths()
+    unknown = set(profile["notebooks"]) - {p.stem for p in notebooks}
+    if unknown:
+        raise ProfileError(f"profile {profile_name!r} names notebooks that do not exist: {sorted(unknown)}")
+    out = []
+    for nb in notebooks:
+        if only and not any(nb.stem.startswith(o) for o in only):
+            continue
+        declared = set(pm.inspect_notebook(str(nb)))
+        out.append((nb, parameters_for(profile, nb, declared)))
+    return out
+
+
+def execute(notebook: Path, params: dict, out_dir: Path, timeout: int | None) -> Path:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    output = out_dir / notebook.name
+    os.environ.pop("MPLBACKEND", None)  # 'agg' would silently drop every figure from the report
+    try:
+        pm.execute_notebook(str(notebook), str(output), parameters=params, kernel_name="python3",
+                            cwd=str(notebook.parent), progress_bar=False, log_output=True,
+                            execution_timeout=timeout, start_timeout=120)
+    except PapermillExecutionError as e:
+        raise NotebookFailed(f"notebook {notebook.name} failed in cell {e.cell_index} (execution count "
+                             f"{e.exec_count}): {e.ename}: {e.evalue}\npartial notebook kept at {output}") from None
+    except Exception as e:  # dead kernel, timeout, missing kernel
+        raise NotebookFailed(f"notebook {notebook.name} did not finish: {type(e).__name__}: {e}\n"
+                             f"partial notebook (if any) kept at {output}") from None
+    return output
+
+
+def to_html(executed: Path, show_code: bool) -> Path:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", exclude_input=not show_code, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    html = executed.with_suffix(".html")
+    write_text(html, body)
+    return html
+
+
+def title_of(executed: Path) -> str:
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return executed.stem
+
+
+def write_index(out_dir: Path, pages: list[tuple[Path, float]], profile: str, prov: dict) -> Path:
+    items = "\n".join(
+        f'<li><a href="{escape(p.name)}">{escape(title_of(p.with_suffix(".ipynb")))}</a> '
+        f'<span class="t">({secs:.0f} s)</span></li>' for p, secs in pages)
+    git = prov["git"]
+    html = f"""<!doctype html><html><head><meta charset="utf-8">
+<title>Gradient interference report ({escape(profile)})</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:50em;margin:2em auto;line-height:1.5}}
+.t{{color:#777}} code{{background:#f4f4f4;padding:0 .2em}}</style></head><body>
+<h1>YOLOv5WithClassification 梯度干擾 / gradient interference: measured report</h1>
+<p>Profile <code>{escape(profile)}</code>; commit <code>{escape(str(git['commit']))}</code>
+{'(uncommitted changes)' if git['dirty'] else ''}; created {escape(prov['created'])};
+torch {escape(str(prov['packages']['torch']))}, Python {escape(prov['python'])}.
+Every table and figure below was computed by the notebooks from logged runs
+(<code>provenance.json</code>, and each section's <code>sources.json</code>, name the runs).</p>
+<ol>
+{items}
+</ol></body></html>"""
+    path = out_dir / "index.html"
+    write_text(path, html)
+    return path
+
+
+def run_report(profile: str, only: list[str] | None = None, show_code: bool = False,
+               timeout: int | None = None, output_dir: str | None = None) -> Path:
+    steps = plan(profile, only)
+    out_dir = report_dir(profile, output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prov = provenance.collect()
+    prov["profile"] = profile
+    prov["notebooks"] = {}
+    pages = []
+    t_all = time.perf_counter()
+    for i, (nb, params) in enumerate(steps, 1):
+        params = {**params, **({"output_dir": str(out_dir)} if output_dir else {})}
+        print(f"[{i}/{len(steps)}] {nb.name} {json.dumps(params, sort_keys=True)}", flush=True)
+        t0 = time.perf_counter()
+        executed = execute(nb, params, out_dir, timeout)
+        secs = time.perf_counter() - t0
+        pages.append((to_html(executed, show_code), secs))
+        sources = out_dir / nb.stem / "sources.json"
+        prov["notebooks"][nb.stem] = {
+            "parameters": params, "seconds": round(secs, 1),
+            "sources": json.loads(sources.read_text()) if sources.exists() else {},
+        }
+        print(f"      done in {secs:.0f} s", flush=True)
+    prov["seconds"] = round(time.perf_counter() - t_all, 1)
+    write_text(out_dir / "provenance.json", json.dumps(prov, indent=2, sort_keys=True))
+    index = write_index(out_dir, pages, profile, prov)
+    print(f"report written: {index} ({prov['seconds']:.0f} s)")
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m lib.report", description=__doc__.split("\n\n")[0])
+    p.add_argument("--profile", default="default", help=f"one of: {', '.join(available_profiles())}")
+    p.add_argument("--only", nargs="*", help="run only notebooks whose names start with these prefixes")
+    p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
+    p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    p.add_argument("--output-dir", default=None, help="write here instead of reports/<profile>")
+    args = p.parse_args(argv)
+    try:
+        run_report(args.profile, args.only, args.show_code, args.timeout, args.output_dir)
+    except (ProfileError, NotebookFailed) as e:
+        print(f"report failed: {e}", file=sys.stderr)
+        return 1
+    return 0

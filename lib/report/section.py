@@ -1,0 +1,55 @@
+"""What a report notebook writes: tables (CSV) and figures (PNG), each with the runs behind it.
+
+    sec = Section("02_gradnorm", profile="default")
+    sec.table(df, "core_metrics", runs=[run])     # reports/default/02_gradnorm/tables/core_metrics.csv
+    sec.figure(fig, "weight_curves", runs=[run])  # reports/default/02_gradnorm/figures/weight_curves.png
+
+``sources.json`` beside them maps every artefact to the run keys it came from
+(rewritten atomically after each artefact, so a failed notebook leaves a
+consistent, if shorter, list).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..atomic import write_bytes, write_text
+from .profiles import REPO_ROOT
+
+
+def report_dir(profile: str, output_dir: str | None = None) -> Path:
+    return Path(output_dir) if output_dir else REPO_ROOT / "reports" / profile
+
+
+class Section:
+    def __init__(self, name: str, profile: str = "default", output_dir: str | None = None):
+        self.name = name
+        self.dir = report_dir(profile, output_dir) / name
+        (self.dir / "tables").mkdir(parents=True, exist_ok=True)
+        (self.dir / "figures").mkdir(parents=True, exist_ok=True)
+        self.sources: dict[str, list[str]] = {}
+
+    def _record(self, artefact: str, runs) -> None:
+        keys = []
+        for r in runs or ():
+            keys.append(r if isinstance(r, str) else r.path.name)
+        self.sources[artefact] = sorted(set(keys))
+        write_text(self.dir / "sources.json", json.dumps(self.sources, indent=2, sort_keys=True))
+
+    def table(self, df: pd.DataFrame, name: str, runs=(), index: bool = True) -> pd.DataFrame:
+        """Write ``df`` as ``tables/<name>.csv`` and return it (for display)."""
+        write_text(self.dir / "tables" / f"{name}.csv", df.to_csv(index=index, float_format="%.6g"))
+        self._record(f"tables/{name}.csv", runs)
+        return df
+
+    def figure(self, fig, name: str, runs=(), dpi: int = 110):
+        """Write ``fig`` as ``figures/<name>.png`` and return it (the inline backend shows it)."""
+        import io
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+        write_bytes(self.dir / "figures" / f"{name}.png", buf.getvalue())
+        self._record(f"figures/{name}.png", runs)
+        return fig

@@ -1,0 +1,218 @@
+"""Run store: every trained run kept once, under a key hashed from everything that decides it.
+
+    runs/<model>-<weighting>-<task>-s<seed>-<key>/
+        config.json  history.csv  epochs.csv  metrics.json  model.pt  tables/*.csv
+        MANIFEST.json   <- written last: file list with SHA-256; its presence marks the run complete
+
+The key covers the configuration, the data (data.yaml, label contents, image
+names and sizes) and the source of the code that trains (models, losses,
+weighting, data, evaluation, the loop). A run that several notebooks need is
+trained once; a report rerun with nothing changed trains nothing. A folder
+without a manifest (a killed run) is resumed from its checkpoint; one whose
+files do not match their checksums is retrained with a warning.
+By default each run trains in its own process, so its peak memory is its own.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from .atomic import sha256_file, torch_save, write_text
+from .config import TrainConfig
+
+LIB = Path(__file__).resolve().parent
+CODE_PATHS = ("models", "losses", "weighting", "data", "evaluate", "train.py", "config.py", "interference.py",
+              "seeding.py", "runstore.py")
+MANIFEST = "MANIFEST.json"
+
+
+def code_fingerprint() -> str:
+    h = hashlib.sha256()
+    for rel in CODE_PATHS:
+        p = LIB / rel
+        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
+            h.update(str(f.relative_to(LIB)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def data_fingerprint(data_yaml: Path) -> str:
+    """data.yaml, every label file's content, every image's name and size."""
+    from .data import read_data_yaml
+
+    spec = read_data_yaml(data_yaml)
+    h = hashlib.sha256(Path(data_yaml).read_bytes())
+    for split, where in sorted(spec.splits.items()):
+        h.update(split.encode())
+        root = where if where.is_dir() else where.parent
+        files = sorted(root.parent.rglob("*")) if where.is_dir() else [where]
+        for f in files:
+            if f.is_file():
+                h.update(str(f.relative_to(root.parent)).encode())
+                h.update(f.read_bytes() if f.suffix == ".txt" else str(f.stat().st_size).encode())
+    return h.hexdigest()
+
+
+class Run:
+    """A completed run folder: its config, metrics, histories, tables and final model."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @cached_property
+    def config(self) -> TrainConfig:
+        return TrainConfig.from_dict(json.loads((self.path / "config.json").read_text()))
+
+    @cached_property
+    def metrics(self) -> dict:
+        return json.loads((self.path / "metrics.json").read_text())
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / "history.csv")
+
+    @cached_property
+    def epochs(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / "epochs.csv")
+
+    @property
+    def key(self) -> str:
+        return self.path.name.rsplit("-", 1)[-1]
+
+    def table(self, name: str, index_col: int | None = 0) -> pd.DataFrame:
+        """A saved evaluation table, e.g. ``test_detection_per_class`` or ``val_view_confusion``."""
+        return pd.read_csv(self.path / "tables" / f"{name}.csv", index_col=index_col)
+
+    def tables(self) -> list[str]:
+        return sorted(p.stem for p in (self.path / "tables").glob("*.csv"))
+
+    def load_model(self, device: str = "cpu"):
+        from .models import build_model
+
+        state = torch.load(self.path / "model.pt", map_location=device, weights_only=True)
+        cfg = self.config
+        model = build_model(cfg.model, len(state["names"]), len(state["view_names"]), state["anchors"],
+                            cfg.scale, cfg.tasks)
+        model.load_state_dict(state["model"])
+        model.names, model.view_names = list(state["names"]), list(state["view_names"])
+        return model.eval()
+
+    def verify(self) -> list[str]:
+        """Files that are missing or differ from the manifest (empty when intact)."""
+        manifest = json.loads((self.path / MANIFEST).read_text())
+        bad = []
+        for rel, digest in manifest["files"].items():
+            f = self.path / rel
+            if not f.is_file() or sha256_file(f) != digest:
+                bad.append(rel)
+        return bad
+
+    def __repr__(self) -> str:
+        return f"Run({self.path.name})"
+
+
+def save_run(result, run_dir: Path, data_yaml: Path) -> Run:
+    """Write a finished ``RunResult`` into ``run_dir``; the manifest last."""
+    from .evaluate import EvalResult  # noqa: F401  (documents the type of result.evals)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(run_dir / "config.json", json.dumps(result.config.to_dict(), indent=2, sort_keys=True))
+    write_text(run_dir / "history.csv", result.history.to_csv(index=False))
+    write_text(run_dir / "epochs.csv", result.epochs.to_csv(index=False))
+    write_text(run_dir / "metrics.json", json.dumps({**result.metrics, "data": str(data_yaml)}, indent=2))
+    model = result.model
+    detect = getattr(model, "detect", None)
+    torch_save({"model": model.state_dict(), "anchors": detect.anchors.cpu() if detect is not None else torch.zeros(3, 3, 2),
+                "names": list(result.names), "view_names": list(result.view_names)}, run_dir / "model.pt")
+    for split, res in result.evals.items():
+        for name, table in res.tables().items():
+            write_text(run_dir / "tables" / f"{split}_{name}.csv", table.to_csv())
+    ckpt = run_dir / "checkpoint.pt"
+    if ckpt.exists():
+        ckpt.unlink()
+    files = {str(f.relative_to(run_dir)): sha256_file(f) for f in sorted(run_dir.rglob("*"))
+             if f.is_file() and f.name != MANIFEST and not f.name.startswith(".")}
+    write_text(run_dir / MANIFEST, json.dumps({"files": files}, indent=2))
+    return Run(run_dir)
+
+
+class RunStore:
+    def __init__(self, root: str | Path = LIB.parent / "runs"):
+        self.root = Path(root)
+
+    def key(self, cfg: TrainConfig) -> str:
+        from .train import resolve_data
+
+        data = resolve_data(cfg.data)
+        h = hashlib.sha256()
+        for part in (cfg.to_json(), data_fingerprint(data), self._code):
+            h.update(part.encode())
+        return h.hexdigest()[:16]
+
+    @cached_property
+    def _code(self) -> str:
+        return code_fingerprint()
+
+    def path(self, cfg: TrainConfig) -> Path:
+        return self.root / f"{cfg.model}-{cfg.weighting}-{cfg.task}-s{cfg.seed}-{self.key(cfg)}"
+
+    def get(self, cfg: TrainConfig) -> Run | None:
+        """The stored run of ``cfg`` if complete and intact; a damaged one is removed with a warning."""
+        path = self.path(cfg)
+        if not (path / MANIFEST).is_file():
+            return None
+        run = Run(path)
+        try:
+            bad = run.verify()
+        except (OSError, ValueError) as e:
+            bad = [f"{MANIFEST} ({e})"]
+        if bad:
+            warnings.warn(f"run {path.name} is damaged ({', '.join(bad)}): training it again", stacklevel=2)
+            shutil.rmtree(path)
+            return None
+        return run
+
+    def get_or_train(self, cfg: TrainConfig, force: bool = False, progress: bool = True,
+                     in_process: bool = False) -> Run:
+        path = self.path(cfg)
+        if force and path.exists():
+            shutil.rmtree(path)
+        run = self.get(cfg)
+        if run is not None:
+            return run
+        path.mkdir(parents=True, exist_ok=True)
+        write_text(path / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+        if in_process:
+            train_into(path, progress)
+        else:
+            env = {**os.environ, "PYTHONPATH": str(LIB.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+            cmd = [sys.executable, "-m", "lib.runstore", str(path)] + ([] if progress else ["--no-progress"])
+            proc = subprocess.run(cmd, env=env, cwd=str(LIB.parent))
+            if proc.returncode != 0:
+                raise RuntimeError(f"training run {path.name} failed (exit {proc.returncode}); "
+                                   f"its folder is kept for inspection: {path}")
+        return Run(path)
+
+
+def train_into(run_dir: Path, progress: bool = True) -> Run:
+    """Train the run described by ``run_dir/config.json`` (resuming a checkpoint) and save it."""
+    from .train import Trainer
+
+    cfg = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    trainer = Trainer(cfg, run_dir=run_dir, progress=progress)
+    result = trainer.fit()
+    return save_run(result, run_dir, trainer.data_yaml)
+
+
+if __name__ == "__main__":
+    train_into(Path(sys.argv[1]), progress="--no-progress" not in sys.argv)
