@@ -30,6 +30,8 @@ class TrainConfig:
     grad_clip: float = 10.0          # max gradient norm (YOLOv5 uses 10); 0 disables
     seed: int = 0
     device: str = "auto"             # auto (CUDA when present) | cpu | cuda | cuda:N
+    threads: int = 0                 # CPU threads for torch (0: torch's default); part of the key, as
+                                     # results can differ in the last bits between thread counts
     anchors: str = "fit"             # fit (k-means on train labels) | default (YOLOv5's, scaled)
     probe_every: int = 10            # measure gradient interference every N steps (0: never)
     eval_every: int = 1              # evaluate on val every N epochs (the last epoch always)

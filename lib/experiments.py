@@ -17,17 +17,20 @@ from .config import TrainConfig
 # YOLOv5WithClassification with its fixed weights (detection 1.0, classification 0.01).
 METHODS: dict[str, dict] = {
     "original": dict(model="shared", weighting="fixed", weighting_options={"weights": [1.0, 0.01]}),
-    "equal": dict(model="shared", weighting="equal"),
+    # equal weights as fixed (1, 1), so the static grid's w_cls = 1 is the same run
+    "equal": dict(model="shared", weighting="fixed", weighting_options={"weights": [1.0, 1.0]}),
     "gradnorm": dict(model="shared", weighting="gradnorm", weighting_options={"alpha": 1.5}),
     "uw": dict(model="shared", weighting="uw"),
     "dwa": dict(model="shared", weighting="dwa"),
     "pcgrad": dict(model="shared", weighting="pcgrad"),
     "cagrad": dict(model="shared", weighting="cagrad"),
     "famo": dict(model="shared", weighting="famo"),
-    "detached": dict(model="detached", weighting="equal"),
-    "dual": dict(model="dual", weighting="equal"),
+    "detached": dict(model="detached", weighting="fixed", weighting_options={"weights": [1.0, 1.0]}),
+    "dual": dict(model="dual", weighting="fixed", weighting_options={"weights": [1.0, 1.0]}),
     "det_only": dict(model="shared", task="det", weighting="fixed", weighting_options={"weights": [1.0]}),
     "cls_only": dict(model="shared", task="cls", weighting="fixed", weighting_options={"weights": [1.0]}),
+    # upstream's flawed rule on the real task (findings: the weight-collapse case)
+    "seed_rule": dict(model="shared", weighting="seed_gradnorm"),
 }
 SINGLE_TASK = ("det_only", "cls_only")
 
@@ -56,21 +59,39 @@ def configs(base: TrainConfig, methods: Iterable[str], seeds: Iterable[int]) -> 
     return {(m, s): base.replace(**method(m), seed=int(s)) for m in methods for s in seeds}
 
 
-def fetch(cfgs: dict, store=None, progress: bool = True) -> dict:
-    """Runs for every configuration (same keys), training the missing ones one after another."""
+def fetch(cfgs: dict, store=None, jobs: int = 1) -> dict:
+    """Runs for every configuration (same keys), training the missing ones, ``jobs`` at a time.
+
+    Each run trains in its own process. With jobs > 1 give each run one thread
+    (``TrainConfig.threads``): on a small CPU two one-thread runs side by side
+    train faster than one two-thread run.
+    """
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
     from .runstore import RunStore
 
     store = store or RunStore()
-    out = {}
-    missing = [k for k, c in cfgs.items() if store.get(c) is None]
-    for i, (k, c) in enumerate(cfgs.items()):
-        if k in missing:
-            n = missing.index(k) + 1
-            print(f"training {n}/{len(missing)}: {k} ({c.model}/{c.weighting}/{c.task}, {c.epochs} epochs)",
-                  file=sys.stderr, flush=True)
-            t0 = time.perf_counter()
-            out[k] = store.get_or_train(c, progress=progress)
-            print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-        else:
-            out[k] = store.get_or_train(c)
+    out = {k: store.get(c) for k, c in cfgs.items()}
+    missing = [k for k, r in out.items() if r is None]
+    if not missing:
+        return out
+    # Progress goes to the process's own stderr (the terminal of `make report`), not into the notebook.
+    term = sys.__stderr__ or sys.stderr
+    print(f"training {len(missing)} of {len(cfgs)} runs ({jobs} at a time)", file=term, flush=True)
+    bar = tqdm(total=len(missing), desc="runs", file=term, mininterval=1.0)
+
+    def train(k):
+        t0 = time.perf_counter()
+        run = store.get_or_train(cfgs[k], progress=jobs == 1)
+        return k, run, time.perf_counter() - t0
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for fut in as_completed([pool.submit(train, k) for k in missing]):
+            k, run, secs = fut.result()
+            out[k] = run
+            bar.write(f"  trained {k} in {secs:.0f} s", file=term)
+            bar.update(1)
+    bar.close()
     return out

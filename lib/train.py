@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import interference
 from .atomic import torch_save, write_text
@@ -123,6 +123,8 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir else None
         self.progress = progress
         self.device = resolve_device(cfg.device)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         seed_everything(cfg.seed)
         self.data_yaml = resolve_data(cfg.data)
         self.train_set = load_split(self.data_yaml, "train", cfg.imgsz)
@@ -142,7 +144,7 @@ class Trainer:
         extra = self.weighting.parameters()
         if extra:
             groups.append({"params": extra, "weight_decay": 0.0})
-        self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
+        self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr, foreach=True)
         self.steps_per_epoch = math.ceil(self.n_train / cfg.batch_size)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg, self.steps_per_epoch))
         self.history: list[dict] = []
@@ -368,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, help="GradNorm alpha")
     p.add_argument("--option", action="append", default=[], metavar="KEY=JSON",
                    help="any other weighting option, e.g. --option lr=0.01")
-    for name in ("epochs", "batch_size", "imgsz", "seed", "probe_every", "eval_every", "max_train_images"):
+    for name in ("epochs", "batch_size", "imgsz", "seed", "probe_every", "eval_every", "max_train_images", "threads"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
     for name in ("lr", "weight_decay", "warmup_epochs", "grad_clip"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
@@ -394,7 +396,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         weighting_options=options, epochs=args.epochs, batch_size=args.batch_size, imgsz=args.imgsz,
         lr=args.lr, weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs, grad_clip=args.grad_clip,
         seed=args.seed, device=args.device, anchors=args.anchors, probe_every=args.probe_every,
-        eval_every=args.eval_every, max_train_images=args.max_train_images)
+        eval_every=args.eval_every, max_train_images=args.max_train_images, threads=args.threads)
 
 
 def main(argv: list[str] | None = None) -> int:

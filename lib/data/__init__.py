@@ -14,7 +14,7 @@ from .letterbox import boxes_to_letterbox, letterbox
 from .loader import Batch, collate, make_loader
 from .regroup import split_by_group
 from .spec import DataSpec, read_data_yaml, write_data_yaml
-from .stats import split_records, split_statistics
+from .stats import object_table, split_records, split_statistics
 from .synthetic import SyntheticConfig, ensure_synthetic, generate, plan, render_frame
 
 __all__ = [
@@ -23,6 +23,6 @@ __all__ = [
     "load_rgb", "letterbox", "boxes_to_letterbox", "EchoDataset", "Sample",
     "Batch", "collate", "make_loader",
     "SyntheticConfig", "generate", "ensure_synthetic", "plan", "render_frame",
-    "split_statistics", "split_records", "leakage_report", "leakage_summary", "parse_frame_name", "FrameName",
+    "split_statistics", "split_records", "object_table", "leakage_report", "leakage_summary", "parse_frame_name", "FrameName",
     "split_by_group",
 ]

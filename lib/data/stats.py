@@ -70,3 +70,8 @@ def split_statistics(spec: DataSpec) -> dict[str, pd.DataFrame]:
         "class_by_view": by_view,
         "box_sizes": sizes,
     }
+
+
+def object_table(spec: DataSpec) -> pd.DataFrame:
+    """One row per labelled object of every split: split, class, view, w, h, area (normalised)."""
+    return pd.concat([_objects(spec, s, split_records(spec, s)) for s in spec.splits], ignore_index=True)

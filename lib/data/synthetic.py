@@ -70,11 +70,11 @@ class SyntheticConfig:
     box_label_fraction: float = 0.2    # share of label files in the converted box variant (rest polygons)
     # Difficulty knobs.
     speckle: float = 1.0               # speckle strength (0 = smooth tissue, 1 = fully developed)
-    anatomy_jitter: float = 1.0        # per-clip variation of probe placement and shape (view difficulty)
-    jet_opacity: float = 1.0           # colour alpha of jets (lower = fainter jets over the grey image)
+    anatomy_jitter: float = 1.8        # per-clip variation of probe placement and shape (view difficulty)
+    jet_opacity: float = 0.7           # colour alpha of jets (lower = fainter jets over the grey image)
     jet_size: float = 1.0              # scale of jet length and width (smaller = harder, smaller boxes)
-    clutter: float = 0.6               # normal (non-jet) colour flow in chambers inside the colour box
-    colour_noise: float = 0.015        # fraction of colour-box blocks with random colour speckle
+    clutter: float = 1.3               # normal (non-jet) colour flow in chambers inside the colour box
+    colour_noise: float = 0.04        # fraction of colour-box blocks with random colour speckle
     view_label_noise: float = 0.0      # probability a frame's view label is replaced by another view
 
     def __post_init__(self):

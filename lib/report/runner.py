@@ -54,7 +54,7 @@ def execute(notebook: Path, params: dict, out_dir: Path, timeout: int | None) ->
     os.environ.pop("MPLBACKEND", None)  # 'agg' would silently drop every figure from the report
     try:
         pm.execute_notebook(str(notebook), str(output), parameters=params, kernel_name="python3",
-                            cwd=str(notebook.parent), progress_bar=False, log_output=True,
+                            cwd=str(notebook.parent), progress_bar=False, log_output=False,
                             execution_timeout=timeout, start_timeout=120)
     except PapermillExecutionError as e:
         raise NotebookFailed(f"notebook {notebook.name} failed in cell {e.cell_index} (execution count "
@@ -71,7 +71,11 @@ def to_html(executed: Path, show_code: bool) -> Path:
 
     exporter = HTMLExporter(template_name="lab", exclude_input=not show_code, exclude_input_prompt=True,
                             exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:  # progress and warnings (stderr) stay in the .ipynb, not in the reader's HTML
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    body, _ = exporter.from_notebook_node(nb)
     html = executed.with_suffix(".html")
     write_text(html, body)
     return html

@@ -11,6 +11,11 @@ What the seed's code did (UPSTREAM_FINDINGS), step by step:
 Nothing is learned, and n_i does not respond to w_i, so whenever the per-logit
 norms differ structurally (cross-entropy vs BCE) the ratio compounds and one
 weight runs to 0 while the other takes the whole sum T^2.
+
+``rates_from_weighted_losses=True`` is a hypothesis, not part of the documented
+rule: r_i computed from the weighted losses w_i L_i. That feeds the weights
+back into their own update (the ratio then grows by (n_det / n_cls)^(1 + alpha)
+at the second update), which is what the seed's printed second value suggests.
 """
 from __future__ import annotations
 
@@ -21,12 +26,18 @@ import torch
 from .base import StepInfo, Weighting, grad_norm
 
 
+def _tensors(output) -> list[torch.Tensor]:
+    """A task's output as a list of tensors (detection outputs are one raw map per pyramid level)."""
+    return list(output) if isinstance(output, (list, tuple)) else [output]
+
+
 class SeedGradNorm(Weighting):
     name = "seed_gradnorm"
 
     def __init__(self, n_tasks: int = 2, alpha: float = 1.5, initial_weights: Sequence[float] = (1.0, 0.01),
-                 update_every: int = 10):
+                 update_every: int = 10, rates_from_weighted_losses: bool = False):
         super().__init__(n_tasks)
+        self.rates_from_weighted_losses = bool(rates_from_weighted_losses)
         self.alpha = float(alpha)
         self.update_every = int(update_every)
         self.w = torch.tensor([float(w) for w in initial_weights], dtype=torch.float64)
@@ -39,16 +50,17 @@ class SeedGradNorm(Weighting):
             raise ValueError("SeedGradNorm measures gradients on the task outputs: pass outputs=")
         L = self._check(losses)
         self.steps += 1
-        if self.initial_losses is None:
-            self.initial_losses = L.detach().double().clone()
         w_used = self.w.clone()
+        observed = L.detach().double() * (w_used if self.rates_from_weighted_losses else 1.0)
+        if self.initial_losses is None:
+            self.initial_losses = observed.clone()
         extra: dict[str, float] = {}
         if self.steps % self.update_every == 0:
-            norms = torch.stack([grad_norm(torch.autograd.grad(L[i], [outputs[i]], retain_graph=True))
+            norms = torch.stack([grad_norm(torch.autograd.grad(L[i], _tensors(outputs[i]), retain_graph=True))
                                  for i in range(self.n_tasks)]).double()
             if self.initial_mean_norm is None:
                 self.initial_mean_norm = float(norms.mean())
-            ratio = L.detach().double() / self.initial_losses
+            ratio = observed / self.initial_losses
             target = self.initial_mean_norm * (ratio / ratio.mean()) ** self.alpha
             self.w = self.w * target / norms
             self.w = self.w / self.w.mean() * self.n_tasks

@@ -1,0 +1,182 @@
+"""Tables the report sections compute from runs. Each function is one table's definition.
+
+Definitions used throughout (stated once, here):
+- weighted loss: sum_i w_i L_i, the loss the optimiser saw; total loss: L_det + L_cls unweighted.
+- weights "settled": from the first step after which every weight stays within ``tol`` (relative)
+  of its final value.
+- loss fluctuation: standard deviation / mean of the per-step total loss over the last epoch.
+- metrics are on the ``test`` split unless a table says otherwise; ``val`` selects (grid, alpha).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .stats import delta_m, format_ci, mean_ci
+
+HEADLINE = {  # metric -> (label, higher is better)
+    "mAP50": ("mAP@0.5", True),
+    "mAP50_95": ("mAP@0.5:0.95", True),
+    "precision": ("precision", True),
+    "recall": ("recall", True),
+    "view_accuracy": ("view accuracy", True),
+    "view_macro_f1": ("view macro-F1", True),
+}
+DELTA_M_METRICS = {"mAP50": True, "mAP50_95": True, "view_accuracy": True}
+
+
+def weight_columns(history: pd.DataFrame) -> list[str]:
+    return [c for c in ("w_det", "w_cls") if c in history]
+
+
+def with_losses(history: pd.DataFrame) -> pd.DataFrame:
+    h = history.copy()
+    tasks = [t for t in ("det", "cls") if f"loss_{t}" in h]
+    h["loss_total"] = sum(h[f"loss_{t}"] for t in tasks)
+    h["loss_weighted"] = sum(h[f"loss_{t}"] * h[f"w_{t}"] for t in tasks)
+    return h
+
+
+def epoch_losses(history: pd.DataFrame) -> pd.DataFrame:
+    """Per epoch: weighted (optimised) loss, detection, classification, total (the seed's four columns)."""
+    h = with_losses(history)
+    cols = {"loss_weighted": "weighted", "loss_det": "detection", "loss_cls": "classification", "loss_total": "total"}
+    out = h.groupby("epoch")[[c for c in cols if c in h]].mean().rename(columns=cols)
+    out.index = out.index + 1
+    return out
+
+
+def settle_step(history: pd.DataFrame, tol: float = 0.05) -> int:
+    """First step from which every weight stays within ``tol`` (relative) of its final value."""
+    ok = np.ones(len(history), dtype=bool)
+    for c in weight_columns(history):
+        w = history[c].to_numpy()
+        final = w[-1]
+        ok &= np.abs(w - final) <= tol * max(abs(final), 1e-12)
+    bad = np.flatnonzero(~ok)
+    return int(bad[-1] + 1) if len(bad) else 0
+
+
+def loss_fluctuation(history: pd.DataFrame) -> float:
+    h = with_losses(history)
+    last = h[h["epoch"] == h["epoch"].max()]["loss_total"]
+    return float(last.std(ddof=1) / last.mean()) if len(last) > 1 else math.nan
+
+
+def weight_summary(history: pd.DataFrame) -> pd.DataFrame:
+    """Initial and final weight of each task, change and relative change (the seed's core table rows)."""
+    rows = {}
+    for c in weight_columns(history):
+        w0, w1 = float(history[c].iloc[0]), float(history[c].iloc[-1])
+        rows[f"weight {c[2:]}"] = {"initial": w0, "final": w1, "change": w1 - w0,
+                                   "change %": 100 * (w1 - w0) / w0 if w0 else math.nan}
+    return pd.DataFrame(rows).T
+
+
+def adjustment(history: pd.DataFrame, steps_per_epoch: int) -> pd.DataFrame:
+    """How often and how much the weights move."""
+    rows = {}
+    for c in weight_columns(history):
+        d = history[c].diff().abs().iloc[1:]
+        changed = d > 1e-12
+        rows[c[2:]] = {
+            "steps with a change": int(changed.sum()),
+            "share of steps": float(changed.mean()) if len(d) else math.nan,
+            "mean |change| per step": float(d.mean()) if len(d) else math.nan,
+            "largest |change| in one step": float(d.max()) if len(d) else math.nan,
+            "largest |change| in the last epoch": float(d.iloc[-steps_per_epoch:].max()) if len(d) else math.nan,
+        }
+    return pd.DataFrame(rows).T
+
+
+def efficiency(run) -> dict:
+    m, h = run.metrics, run.history
+    return {
+        "training time (s)": m["train_seconds"],
+        "time per epoch (s)": m["train_seconds"] / run.config.epochs,
+        "time per step, median (s)": float(h["step_time"].median()),
+        "steps": int(len(h)),
+        "parameters": m["parameters"],
+        "peak memory (MiB)": m["peak_memory_mb"],
+        "device": m["device"],
+    }
+
+
+def convergence(run) -> dict:
+    h = run.history
+    steps_per_epoch = int(len(h) / run.config.epochs)
+    s = settle_step(h)
+    return {
+        "weights settled at step": s,
+        "weights settled in epoch": s // steps_per_epoch + 1 if steps_per_epoch else math.nan,
+        "loss fluctuation, last epoch (std/mean)": loss_fluctuation(h),
+        "final weighted loss (last-epoch mean)": float(epoch_losses(h)["weighted"].iloc[-1]),
+    }
+
+
+def run_row(run, split: str = "test") -> dict:
+    m = run.metrics
+    row = {k: m.get(f"{split}_{k}", math.nan) for k in HEADLINE}
+    row.update({
+        "parameters": m["parameters"],
+        "time per epoch (s)": m["train_seconds"] / run.config.epochs,
+        "peak memory (MiB)": m["peak_memory_mb"],
+        "mean grad cosine": m.get("mean_grad_cos", math.nan),
+        "conflict rate": m.get("conflict_rate", math.nan),
+    })
+    return row
+
+
+def per_seed(runs: dict, split: str = "test") -> pd.DataFrame:
+    """One row per (method, seed)."""
+    rows = [{"method": m, "seed": s, **run_row(r, split)} for (m, s), r in runs.items()]
+    return pd.DataFrame(rows)
+
+
+def reference_metrics(runs: dict, split: str = "test") -> dict[int, dict]:
+    """Single-task references per seed: detection metrics from det_only, view metrics from cls_only."""
+    ref: dict[int, dict] = {}
+    for (m, s), r in runs.items():
+        if m == "det_only":
+            ref.setdefault(s, {}).update({k: r.metrics[f"{split}_{k}"] for k in ("mAP50", "mAP50_95")})
+        elif m == "cls_only":
+            ref.setdefault(s, {})["view_accuracy"] = r.metrics[f"{split}_view_accuracy"]
+    return ref
+
+
+def comparison(runs: dict, split: str = "test", order=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(numbers, display): mean and 95% interval over seeds per method, with Delta-m% vs single-task runs."""
+    table = per_seed(runs, split)
+    refs = reference_metrics(runs, split)
+    table["delta_m %"] = [
+        delta_m(row, refs.get(row["seed"], {}), DELTA_M_METRICS) if row["method"] not in ("det_only", "cls_only")
+        else math.nan for row in table.to_dict("records")]
+    cols = list(HEADLINE) + ["delta_m %", "mean grad cosine", "conflict rate", "parameters", "time per epoch (s)",
+                             "peak memory (MiB)"]
+    methods = order or list(dict.fromkeys(table["method"]))
+    numbers, display = [], []
+    for m in methods:
+        sub = table[table["method"] == m]
+        if sub.empty:
+            continue
+        num, disp = {"method": m, "seeds": len(sub)}, {"method": m, "seeds": len(sub)}
+        for c in cols:
+            mean, lo, hi = mean_ci(sub[c])
+            num[c], num[c + " low"], num[c + " high"] = mean, lo, hi
+            digits = 0 if c in ("parameters", "peak memory (MiB)") else (1 if c in ("delta_m %", "time per epoch (s)") else 3)
+            disp[HEADLINE.get(c, (c,))[0]] = format_ci(mean, lo, hi, digits)
+        numbers.append(num)
+        display.append(disp)
+    return pd.DataFrame(numbers).set_index("method"), pd.DataFrame(display).set_index("method")
+
+
+def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.Series:
+    """True for points that no other point beats on both x and y (higher is better)."""
+    vals = points[[x, y]].to_numpy()
+    front = []
+    for i, (a, b) in enumerate(vals):
+        dominated = any((c >= a and d >= b) and (c > a or d > b) for j, (c, d) in enumerate(vals) if j != i)
+        front.append(not dominated and not (math.isnan(a) or math.isnan(b)))
+    return pd.Series(front, index=points.index)

@@ -1,0 +1,113 @@
+"""The report's figures. Each function takes runs or tables and returns a matplotlib Figure."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+sns.set_theme(style="whitegrid", context="notebook")
+TASK_COLOURS = {"det": "tab:blue", "cls": "tab:orange"}
+
+
+def epoch_boundaries(ax, history: pd.DataFrame) -> None:
+    starts = history.groupby("epoch")["step"].min().iloc[1:]
+    for s in starts:
+        ax.axvline(s, color="0.75", lw=0.8, ls=":")
+
+
+def weight_curves(history: pd.DataFrame, title: str = "", ax=None):
+    """Per-step task weights with dotted epoch boundaries."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3.2))
+    for t in ("det", "cls"):
+        if f"w_{t}" in history:
+            ax.plot(history["step"], history[f"w_{t}"], label=f"w_{t}", color=TASK_COLOURS[t])
+    epoch_boundaries(ax, history)
+    ax.set(xlabel="step", ylabel="task weight", title=title)
+    ax.legend(loc="best")
+    return fig
+
+
+def loss_curves(history: pd.DataFrame, title: str = "", smooth: int = 10, ax=None):
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3.2))
+    for t in ("det", "cls"):
+        if f"loss_{t}" in history:
+            ax.plot(history["step"], history[f"loss_{t}"].rolling(smooth, min_periods=1).mean(),
+                    label=f"L_{t} (mean of {smooth} steps)", color=TASK_COLOURS[t])
+    epoch_boundaries(ax, history)
+    ax.set(xlabel="step", ylabel="loss", title=title, yscale="log")
+    ax.legend(loc="best")
+    return fig
+
+
+def method_grid(runs: dict, draw, ncols: int = 4, width: float = 3.6, height: float = 2.6, sharey=False):
+    """One small panel per run (keys are labels), drawn by ``draw(run, ax)``."""
+    n = len(runs)
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, sharey=sharey)
+    for ax, (label, run) in zip(axes.flat, runs.items()):
+        draw(run, ax)
+        ax.set_title(str(label), fontsize=10)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(df: pd.DataFrame, title: str = "", fmt: str = "d", ax=None, cmap="Blues"):
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(1.1 * df.shape[1] + 1.5, 0.8 * df.shape[0] + 1))
+    sns.heatmap(df, annot=True, fmt=fmt, cmap=cmap, cbar=False, ax=ax)
+    ax.set(title=title, xlabel=df.columns.name or "predicted", ylabel=df.index.name or "true")
+    return fig
+
+
+def pr_curves(curves: pd.DataFrame, title: str = "", ax=None):
+    """Precision-recall at IoU 0.5, one line per class (from the evaluation's ``pr_curves`` table)."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(4.2, 3.6))
+    for cls, sub in curves.groupby("class", sort=False):
+        ax.plot(sub["recall"], sub["precision"], label=str(cls))
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision", title=title)
+    ax.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def pareto(numbers: pd.DataFrame, x: str = "mAP50", y: str = "view_accuracy", front=None, ax=None):
+    """Methods in the (detection, classification) plane with their 95% intervals; the front joined."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 5))
+    for m, r in numbers.iterrows():
+        xerr = None if math.isnan(r.get(f"{x} low", math.nan)) else [[r[x] - r[f"{x} low"]], [r[f"{x} high"] - r[x]]]
+        yerr = None if math.isnan(r.get(f"{y} low", math.nan)) else [[r[y] - r[f"{y} low"]], [r[f"{y} high"] - r[y]]]
+        on_front = front is not None and bool(front.get(m, False))
+        ax.errorbar(r[x], r[y], xerr=xerr, yerr=yerr, fmt="o", ms=7 if on_front else 5,
+                    color="tab:red" if on_front else "tab:gray", capsize=2)
+        ax.annotate(m, (r[x], r[y]), xytext=(4, 4), textcoords="offset points", fontsize=8)
+    if front is not None:
+        pts = numbers[front.reindex(numbers.index).fillna(False).astype(bool)].sort_values(x)
+        ax.plot(pts[x], pts[y], color="tab:red", lw=1, alpha=0.6)
+    ax.set(xlabel=x, ylabel=y, title="detection vs view classification (test); red: Pareto front")
+    return fig
+
+
+def overlays(images: list[np.ndarray], gts: list[np.ndarray], preds: list[np.ndarray], titles: list[str],
+             names, ncols: int = 4):
+    """Images with ground-truth boxes (green) and predictions (red, with class and confidence)."""
+    n = len(images)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.3 * nrows), squeeze=False)
+    for ax, img, gt, pr, title in zip(axes.flat, images, gts, preds, titles):
+        ax.imshow(img)
+        for c, x1, y1, x2, y2 in gt:
+            ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec="lime", lw=1.5))
+            ax.text(x1, y2 + 3, names[int(c)], color="lime", fontsize=7, va="top")
+        for x1, y1, x2, y2, conf, c in pr:
+            ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec="red", lw=1.2, ls="--"))
+            ax.text(x1, y1 - 2, f"{names[int(c)]} {conf:.2f}", color="red", fontsize=7)
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,49 @@
+"""Intervals and relative changes used by every comparison table."""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import numpy as np
+from scipy import stats
+
+
+def mean_ci(values: Iterable[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t interval over independent runs (seeds); (mean, nan, nan) for one run."""
+    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if len(x) == 0:
+        return math.nan, math.nan, math.nan
+    m = float(x.mean())
+    if len(x) < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return m, m - half, m + half
+
+
+def format_ci(mean: float, low: float, high: float, digits: int = 3) -> str:
+    if math.isnan(mean):
+        return "n/a"
+    if math.isnan(low):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def delta_m(metrics: dict[str, float], reference: dict[str, float], higher_is_better: dict[str, bool]) -> float:
+    """Delta_m% (Maninis et al. 2019): mean over metrics of the signed relative change vs the single-task reference.
+
+    100/K * sum_k (-1)^{l_k} (M_k - M_ref,k) / M_ref,k, with l_k = 1 where lower is better.
+    """
+    terms = []
+    for k, higher in higher_is_better.items():
+        m, ref = metrics.get(k, math.nan), reference.get(k, math.nan)
+        if math.isnan(m) or math.isnan(ref) or ref == 0:
+            return math.nan
+        terms.append((m - ref) / ref * (1 if higher else -1))
+    return 100.0 * float(np.mean(terms))
+
+
+def intervals_separate(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
+    """True when both intervals exist and do not overlap (a conservative test of a difference)."""
+    if any(math.isnan(v) for v in (*a[1:], *b[1:])):
+        return False
+    return a[2] < b[1] or b[2] < a[1]
