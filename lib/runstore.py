@@ -147,8 +147,10 @@ def save_run(result, run_dir: Path, data_yaml: Path) -> Run:
 
 
 class RunStore:
-    def __init__(self, root: str | Path = LIB.parent / "runs"):
-        self.root = Path(root)
+    def __init__(self, root: str | Path | None = None):
+        from .train import DEFAULT_RUNS_ROOT
+
+        self.root = Path(root) if root is not None else DEFAULT_RUNS_ROOT
 
     def key(self, cfg: TrainConfig) -> str:
         from .train import resolve_data

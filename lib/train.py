@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +37,9 @@ from .seeding import resolve_device, seed_everything
 from .weighting import WEIGHTINGS, build_weighting
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_ROOT = REPO_ROOT / "data"
+# Where the synthetic data and the run store live; tests point these at temporary folders.
+DEFAULT_DATA_ROOT = Path(os.environ.get("ECHO_MTL_DATA", REPO_ROOT / "data"))
+DEFAULT_RUNS_ROOT = Path(os.environ.get("ECHO_MTL_RUNS", REPO_ROOT / "runs"))
 TIMING_COLUMNS = ("step_time", "data_time", "probe_time", "epoch_time", "eval_time")
 
 
@@ -44,7 +48,7 @@ class NonFiniteLossError(FloatingPointError):
 
     def __init__(self, step: int, epoch: int, task: str, value: float, checkpoint: Path | None):
         kept = f"; last good checkpoint kept at {checkpoint}" if checkpoint else ""
-        super().__init__(f"non-finite {task} loss ({value}) at step {step} (epoch {epoch}): training stopped{kept}")
+        super().__init__(f"non-finite {task} loss ({value}) at step {step} (epoch {epoch + 1}): training stopped{kept}")
         self.step, self.epoch, self.task, self.value = step, epoch, task, value
 
 
@@ -151,12 +155,17 @@ class Trainer:
         self.epoch_rows: list[dict] = []
         self.start_epoch = 0
         self.step = 0
+        self.last_val = None  # EvalResult of the latest validation
 
     # -- setup -------------------------------------------------------------
     def _anchors(self) -> torch.Tensor:
         if self.cfg.anchors == "default":
             return default_anchors(self.cfg.imgsz)
-        wh = np.concatenate([rec.boxes[:, 3:5] for rec in self.train_set.labels[: self.n_train] if len(rec.boxes)])
+        boxes = [rec.boxes[:, 3:5] for rec in self.train_set.labels[: self.n_train] if len(rec.boxes)]
+        wh = np.concatenate(boxes) if boxes else np.zeros((0, 2))
+        if len(wh) < 9:  # too few labels to fit 9 anchors
+            warnings.warn(f"only {len(wh)} labelled boxes: using YOLOv5's default anchors scaled to {self.cfg.imgsz} px")
+            return default_anchors(self.cfg.imgsz)
         return fit_anchors(wh * self.cfg.imgsz)
 
     def _loader(self, epoch: int):
@@ -183,7 +192,7 @@ class Trainer:
         for task, loss in zip(self.cfg.tasks, losses):
             if not torch.isfinite(loss):
                 ckpt = self.checkpoint_path if self.checkpoint_path and self.checkpoint_path.exists() else None
-                raise NonFiniteLossError(self.step, epoch, task, float(loss), ckpt)
+                raise NonFiniteLossError(self.step, epoch, task, float(loss.detach()), ckpt)
 
     def train_step(self, batch, epoch: int) -> dict:
         t0 = time.perf_counter()
@@ -253,7 +262,7 @@ class Trainer:
                 out[key] = float(np.mean([r[key] for r in rows]))
         if (epoch + 1) % self.cfg.eval_every == 0 or epoch + 1 == self.cfg.epochs:
             t0 = time.perf_counter()
-            result = self.evaluate("val")
+            result = self.last_val = self.evaluate("val")
             out.update({f"val_{k}": v for k, v in result.metrics().items()})
             out.update({f"val_loss_{k}": v for k, v in result.losses.items()})
             out["eval_time"] = time.perf_counter() - t0
@@ -312,7 +321,10 @@ class Trainer:
 
     # -- results -------------------------------------------------------------
     def finish(self) -> RunResult:
-        evals = {split: self.evaluate(split) for split in ("val", "test") if split in self.spec_splits()}
+        # the last epoch was just evaluated on val (unless resumed after it); only test is new
+        evals = {"val": self.last_val if self.last_val is not None else self.evaluate("val")}
+        if "test" in self.spec_splits():
+            evals["test"] = self.evaluate("test")
         history = pd.DataFrame(self.history)
         epochs = pd.DataFrame(self.epoch_rows)
         metrics = self.final_metrics(history, epochs, evals)
@@ -376,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     p.add_argument("--anchors", choices=("fit", "default"), default=d.anchors)
     p.add_argument("--device", default=d.device)
-    p.add_argument("--runs", default=str(REPO_ROOT / "runs"), help="run store folder")
+    p.add_argument("--runs", default=str(DEFAULT_RUNS_ROOT), help="run store folder")
     p.add_argument("--force", action="store_true", help="train again even if the run store has this run")
     p.add_argument("--no-progress", action="store_true")
     return p

@@ -53,16 +53,30 @@ def execute(notebook: Path, params: dict, out_dir: Path, timeout: int | None) ->
     output = out_dir / notebook.name
     os.environ.pop("MPLBACKEND", None)  # 'agg' would silently drop every figure from the report
     try:
-        pm.execute_notebook(str(notebook), str(output), parameters=params, kernel_name="python3",
+        pm.execute_notebook(str(notebook), str(output), parameters=params, kernel_name="python3", language="python",
                             cwd=str(notebook.parent), progress_bar=False, log_output=False,
                             execution_timeout=timeout, start_timeout=120)
     except PapermillExecutionError as e:
-        raise NotebookFailed(f"notebook {notebook.name} failed in cell {e.cell_index} (execution count "
-                             f"{e.exec_count}): {e.ename}: {e.evalue}\npartial notebook kept at {output}") from None
+        raise NotebookFailed(f"notebook {notebook.name} failed in cell {e.cell_index} of the executed notebook "
+                             f"(execution count {e.exec_count}, starting {first_line(output, e.cell_index)!r}): "
+                             f"{e.ename}: {e.evalue}\npartial notebook kept at {output}") from None
     except Exception as e:  # dead kernel, timeout, missing kernel
         raise NotebookFailed(f"notebook {notebook.name} did not finish: {type(e).__name__}: {e}\n"
                              f"partial notebook (if any) kept at {output}") from None
     return output
+
+
+def first_line(executed: Path, index: int) -> str:
+    """First line of the cell that raised (the one with an error output; papermill adds a banner cell on top)."""
+    import nbformat
+
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+    except (OSError, ValueError):
+        return "?"
+    failed = [c for c in cells if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.outputs)]
+    source = (failed[0] if failed else cells[min(index, len(cells) - 1)]).source.strip()
+    return source.splitlines()[0][:80] if source else ""
 
 
 def to_html(executed: Path, show_code: bool) -> Path:
@@ -116,6 +130,11 @@ Every table and figure below was computed by the notebooks from logged runs
     return path
 
 
+def count_runs(root: Path) -> int:
+    """Completed runs in the store (a manifest marks a run complete)."""
+    return sum(1 for _ in root.glob("*/MANIFEST.json")) if root.exists() else 0
+
+
 def run_report(profile: str, only: list[str] | None = None, show_code: bool = False,
                timeout: int | None = None, output_dir: str | None = None) -> Path:
     steps = plan(profile, only)
@@ -125,6 +144,10 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     prov["profile"] = profile
     prov["notebooks"] = {}
     pages = []
+    from ..runstore import RunStore
+
+    store_root = RunStore().root
+    before = count_runs(store_root)
     t_all = time.perf_counter()
     for i, (nb, params) in enumerate(steps, 1):
         params = {**params, **({"output_dir": str(out_dir)} if output_dir else {})}
@@ -140,6 +163,9 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
         }
         print(f"      done in {secs:.0f} s", flush=True)
     prov["seconds"] = round(time.perf_counter() - t_all, 1)
+    used = {k for nb in prov["notebooks"].values() for keys in nb["sources"].values() for k in keys}
+    prov["runs_trained"] = count_runs(store_root) - before
+    prov["runs_reused"] = max(len(used) - prov["runs_trained"], 0)
     write_text(out_dir / "provenance.json", json.dumps(prov, indent=2, sort_keys=True))
     index = write_index(out_dir, pages, profile, prov)
     print(f"report written: {index} ({prov['seconds']:.0f} s)")

@@ -29,12 +29,14 @@ class GradNorm(Weighting):
     def __init__(self, n_tasks: int = 2, alpha: float = 1.5, lr: float = 0.025,
                  initial_weights: Sequence[float] | None = None,
                  initial_losses: Sequence[float] | None = None, min_weight: float = 1e-4,
-                 optimizer: str = "adam"):
+                 optimizer: str = "adam", probe: str = "last_shared"):
         """``alpha``: restoring-force strength (0: equal gradient norms). ``lr``: Adam step of w.
         ``initial_weights``: starting w, rescaled to sum to T (default all 1).
         ``initial_losses``: L_i(0); default the first step's losses (e.g. log C for a C-class
         cross-entropy is a theoretical alternative). ``min_weight``: floor that keeps w_i > 0.
         ``optimizer``: ``adam`` (default) or ``sgd`` for the weights; created once, its state kept.
+        ``probe``: ``last_shared`` (the paper's W, cheap) or ``all_shared`` (every shared parameter,
+        one backward per task through the backbone, as general MTL libraries do; for benchmarks).
         """
         super().__init__(n_tasks)
         if alpha < 0:
@@ -46,6 +48,9 @@ class GradNorm(Weighting):
         self.lr = float(lr)
         self.min_weight = float(min_weight)
         self.w = torch.nn.Parameter(w0 * n_tasks / w0.sum())
+        if probe not in ("last_shared", "all_shared"):
+            raise ValueError(f"probe must be 'last_shared' or 'all_shared', got {probe!r}")
+        self.probe = probe
         if optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
         opt = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
@@ -60,7 +65,8 @@ class GradNorm(Weighting):
         """|| grad_W L_i || for each task, on each task's probe layer (the last shared layer)."""
         norms = []
         for i, task in enumerate(model.tasks):
-            params = model.probe_parameters(task)
+            params = model.probe_parameters(task) if self.probe == "last_shared" else (
+                model.shared_parameters() or model.task_parameters(task))
             grads = torch.autograd.grad(L[i], params, retain_graph=True, allow_unused=True)
             norms.append(grad_norm(grads))
         return torch.stack(norms).to(L.device)

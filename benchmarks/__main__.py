@@ -1,0 +1,45 @@
+"""`make bench`: every benchmark in one run; tables printed and written under reports/bench/.
+
+    python -m benchmarks            # all
+    python -m benchmarks --quick    # fewer repeats
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from . import input_pipeline, replica_time, report_time, step_costs, throughput
+from .common import write_summary
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks")
+    p.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke check)")
+    p.add_argument("--device", default="auto")
+    args = p.parse_args()
+    t0 = time.perf_counter()
+    rounds = 3 if args.quick else 5
+    steps = step_costs.run(rounds=rounds, device=args.device)
+    share = input_pipeline.run(device=args.device)
+    tp = throughput.run(device=args.device, sizes=(128,) if args.quick else (128, 320))
+    rep = replica_time.run(repeats=3 if args.quick else 5)
+    report_time.run()
+    col = "vs fixed, per-round median"
+    summary = {
+        "device": str(tp["device"].iloc[0]), "gpu": tp["gpu"].iloc[0], "threads": torch.get_num_threads(),
+        "gradnorm_overhead": float(steps.loc["gradnorm", col]),
+        "reference_gradnorm_overhead": float(steps.loc["gradnorm_all_shared", col]),
+        "step_cost_vs_fixed": {k: float(v) for k, v in steps[col].items()},
+        "data_wait_share": float(share),
+        "images_per_second": {f"{m}@{s}": float(r["images_per_second"]) for (m, s), r in tp.iterrows()},
+        "peak_memory_mb": {f"{m}@{s}": float(r["peak_memory_mb"]) for (m, s), r in tp.iterrows()},
+        "seed_replica_seconds": float(rep.loc["seed", "median (s)"]),
+        "bench_seconds": time.perf_counter() - t0,
+    }
+    print(f"\nsummary written to {write_summary(summary)} ({summary['bench_seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
