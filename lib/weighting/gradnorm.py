@@ -9,8 +9,8 @@ Learnable weights w_i, for the network loss L = sum_i w_i L_i. Each step:
 The network steps on grad L with the current w; w steps on d Lgrad / dw with
 its own optimizer (kept across steps), then w is renormalised to sum to T.
 
-Cost: ``torch.autograd.grad`` of each L_i w.r.t. W alone, which only walks the
-task-specific layers above W, not the backbone. Since G_i = w_i ||grad_W L_i||,
+Cost: the gradients of every L_i w.r.t. W alone, in one vectorised backward
+that only walks the task-specific layers above W, not the backbone. Since G_i = w_i ||grad_W L_i||,
 no ``create_graph`` is needed, so no second-order term reaches the network.
 """
 from __future__ import annotations
@@ -63,10 +63,17 @@ class GradNorm(Weighting):
 
     def task_gradient_norms(self, L: torch.Tensor, model) -> torch.Tensor:
         """|| grad_W L_i || for each task, on each task's probe layer (the last shared layer)."""
+        probes = [model.probe_parameters(t) if self.probe == "last_shared" else (
+            model.shared_parameters() or model.task_parameters(t)) for t in model.tasks]
+        same = all(len(p) == len(probes[0]) and all(a is b for a, b in zip(p, probes[0])) for p in probes)
+        if same and self.probe == "last_shared":
+            # One layer for every task: all T gradients in one vectorised backward (rows of the identity
+            # as grad_outputs) instead of T backward passes.
+            grads = torch.autograd.grad(L, probes[0], grad_outputs=torch.eye(len(L), device=L.device, dtype=L.dtype),
+                                        retain_graph=True, is_grads_batched=True)
+            return torch.cat([g.reshape(len(L), -1) for g in grads], 1).norm(dim=1)
         norms = []
-        for i, task in enumerate(model.tasks):
-            params = model.probe_parameters(task) if self.probe == "last_shared" else (
-                model.shared_parameters() or model.task_parameters(task))
+        for i, params in enumerate(probes):
             grads = torch.autograd.grad(L[i], params, retain_graph=True, allow_unused=True)
             norms.append(grad_norm(grads))
         return torch.stack(norms).to(L.device)
