@@ -95,8 +95,22 @@ def train_toy(cfg: PaperToyConfig, method: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compare(cfg: PaperToyConfig) -> pd.DataFrame:
-    return pd.concat([train_toy(cfg, m) for m in ("equal", "gradnorm")], ignore_index=True)
+def compare(cfg: PaperToyConfig, cache: bool = True) -> pd.DataFrame:
+    """Equal weights and GradNorm on the same data and initialisation (cached on disk by config and code)."""
+    def compute():
+        return pd.concat([train_toy(cfg, m) for m in ("equal", "gradnorm")], ignore_index=True)
+
+    if not cache:
+        return compute()
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from .cache import cached_frame
+
+    lib = Path(__file__).parent
+    sources = [Path(__file__), lib / "models" / "paper_toy.py", lib / "weighting" / "gradnorm.py",
+               lib / "weighting" / "fixed.py", lib / "weighting" / "base.py"]
+    return cached_frame("paper_toy", {**asdict(cfg), "torch": torch.__version__}, compute, sources)
 
 
 def ten_task_sigmas(n: int = 10, low: float = 1.0, high: float = 100.0) -> tuple[float, ...]:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from . import interference
 from .atomic import torch_save, write_text
 from .config import MODELS, TASK_SETS, TrainConfig
-from .data import EchoDataset, make_loader, read_data_yaml
+from .data import DataError, EchoDataset, LabelError, make_loader, read_data_yaml
 from .data.synthetic import ensure_synthetic
 from .evaluate import evaluate
 from .losses import DetectionLoss, view_loss
@@ -420,7 +420,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    run = RunStore(args.runs).get_or_train(cfg, force=args.force, progress=not args.no_progress, in_process=True)
+    try:
+        run = RunStore(args.runs).get_or_train(cfg, force=args.force, progress=not args.no_progress, in_process=True)
+    except (LabelError, DataError, FileNotFoundError, NonFiniteLossError) as e:
+        print(f"error: {e}", file=sys.stderr)  # the message names the file and line, or the step and task
+        return 2
     m = run.metrics
     summary = {k: m.get(f"val_{k}") for k in ("mAP50", "mAP50_95", "precision", "recall", "view_accuracy", "view_macro_f1")}
     summary.update(parameters=m["parameters"], train_seconds=m["train_seconds"], run=str(run.path))

@@ -2,3 +2,28 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests import shared helpers from each other
+
+import os
+import subprocess
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_report(out: Path, env_dir: Path, *args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ECHO_MTL_RUNS": str(env_dir / "runs"), "ECHO_MTL_DATA": str(env_dir / "data")}
+    env.pop("MPLBACKEND", None)
+    return subprocess.run([sys.executable, "-m", "lib.report", "--profile", "smoke", "--output-dir", str(out), *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def smoke_report(tmp_path_factory):
+    base = tmp_path_factory.mktemp("smoke")
+    out = base / "report"
+    proc = run_report(out, base)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out, base
+
+

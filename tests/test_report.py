@@ -16,22 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = [p.stem for p in notebook_paths()]
 
 
-def run_report(out: Path, env_dir: Path, *args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ECHO_MTL_RUNS": str(env_dir / "runs"), "ECHO_MTL_DATA": str(env_dir / "data")}
-    env.pop("MPLBACKEND", None)
-    return subprocess.run([sys.executable, "-m", "lib.report", "--profile", "smoke", "--output-dir", str(out), *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-
-
-@pytest.fixture(scope="session")
-def smoke_report(tmp_path_factory):
-    base = tmp_path_factory.mktemp("smoke")
-    out = base / "report"
-    proc = run_report(out, base)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return out, base
-
-
 def test_every_section_runs_and_writes_its_tables_and_figures(smoke_report):
     out, _ = smoke_report
     index = (out / "index.html").read_text()
