@@ -20,7 +20,7 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     args = p.parse_args()
     t0 = time.perf_counter()
-    rounds = 3 if args.quick else 5
+    rounds = 3 if args.quick else 7
     steps = step_costs.run(rounds=rounds, device=args.device)
     share = input_pipeline.run(device=args.device)
     tp = throughput.run(device=args.device, sizes=(128,) if args.quick else (128, 320))
@@ -35,6 +35,7 @@ def main() -> None:
         "data_wait_share": float(share),
         "images_per_second": {f"{m}@{s}": float(r["images_per_second"]) for (m, s), r in tp.iterrows()},
         "peak_memory_mb": {f"{m}@{s}": float(r["peak_memory_mb"]) for (m, s), r in tp.iterrows()},
+        "train_memory_mb": {f"{m}@{s}": float(r["train_memory_mb"]) for (m, s), r in tp.iterrows()},
         "seed_replica_seconds": float(rep.loc["seed", "median (s)"]),
         "bench_seconds": time.perf_counter() - t0,
     }

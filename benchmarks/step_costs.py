@@ -36,7 +36,7 @@ def step_function(cfg: TrainConfig):
     return lambda: trainer.train_step(batch, 0), trainer.device
 
 
-def run(names=None, batch_size: int = 16, imgsz: int = 128, rounds: int = 5, iters: int = 6, device: str = "auto"):
+def run(names=None, batch_size: int = 16, imgsz: int = 128, rounds: int = 7, iters: int = 12, device: str = "auto"):
     names = names or list(CONTENDERS)
     base = TrainConfig(batch_size=batch_size, imgsz=imgsz, probe_every=0, grad_clip=10.0, device=device)
     fns = {}

@@ -14,28 +14,27 @@ import pandas as pd
 from .common import write
 
 CHILD = r"""
-import json, resource, sys, time, torch
+import json, sys, time, torch
 from lib.config import TrainConfig
+from lib.memory import PeakMemory
 from lib.train import Trainer
 model, imgsz, bs, device = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 cfg = TrainConfig(model=model, weighting="equal" if model != "shared" else "gradnorm", imgsz=imgsz, batch_size=bs,
                   probe_every=0, device=device)
 t = Trainer(cfg, progress=False)
-if t.device.type == "cuda":
-    torch.cuda.reset_peak_memory_stats()
-batches = [b for _, b in zip(range(8), t._loader(0))]
+batches = [b for _, b in zip(range(16), t._loader(0))]
 t.model.train()
-for b in batches[:2]:
-    t.train_step(b, 0)
-t0 = time.perf_counter()
-n = 0
-for b in batches[2:]:
-    t.train_step(b, 0)
-    n += len(b.views)
-secs = time.perf_counter() - t0
-peak = (torch.cuda.max_memory_allocated() / 2**20 if t.device.type == "cuda"
-        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-print(json.dumps({"images_per_second": n / secs, "peak_memory_mb": peak, "device": str(t.device),
+with PeakMemory(t.device) as pm:
+    for b in batches[:2]:
+        t.train_step(b, 0)
+    t0 = time.perf_counter()
+    n = 0
+    for b in batches[2:]:
+        t.train_step(b, 0)
+        n += len(b.views)
+    secs = time.perf_counter() - t0
+print(json.dumps({"images_per_second": n / secs, "peak_memory_mb": pm.peak_mb, "train_memory_mb": pm.increase_mb,
+                  "device": str(t.device),
                   "gpu": torch.cuda.get_device_name(0) if t.device.type == "cuda" else None}))
 """
 

@@ -12,7 +12,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import sys
 import time
 import warnings
@@ -31,6 +30,7 @@ from .data import DataError, EchoDataset, LabelError, make_loader, read_data_yam
 from .data.synthetic import ensure_synthetic
 from .evaluate import evaluate
 from .losses import DetectionLoss, view_loss
+from .memory import PeakMemory
 from .models import build_model, default_anchors, fit_anchors
 from .models.base import MultiTaskModel
 from .seeding import resolve_device, seed_everything
@@ -230,9 +230,13 @@ class Trainer:
 
     def fit(self) -> RunResult:
         cfg = self.cfg
-        if self.device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(self.device)
         self.maybe_resume()
+        with PeakMemory(self.device) as self.memory:
+            self.train_epochs()
+        return self.finish()
+
+    def train_epochs(self) -> None:
+        cfg = self.cfg
         total = cfg.epochs * self.steps_per_epoch
         bar = tqdm(total=total, initial=self.start_epoch * self.steps_per_epoch, disable=not self.progress,
                    desc=f"{cfg.model}/{cfg.weighting}/{cfg.task}", file=sys.stderr, mininterval=2.0, leave=False)
@@ -252,7 +256,6 @@ class Trainer:
             self.epoch_rows.append(self.end_of_epoch(epoch, time.perf_counter() - t_epoch))
             self.save_checkpoint(epoch)
         bar.close()
-        return self.finish()
 
     def end_of_epoch(self, epoch: int, seconds: float) -> dict:
         rows = [r for r in self.history if r["epoch"] == epoch]
@@ -345,7 +348,8 @@ class Trainer:
             "seconds_per_epoch": float(epochs["epoch_time"].mean()),
             "seconds_per_step": float(history["step_time"].median()),
             "steps": int(len(history)),
-            "peak_memory_mb": self.peak_memory_mb(),
+            "peak_memory_mb": self.memory.peak_mb,          # RSS on the CPU, allocator peak on CUDA
+            "train_memory_mb": self.memory.increase_mb,     # above the level when training began
             "device": str(self.device),
         })
         for key in ("grad_cos", "grad_gms"):
@@ -356,12 +360,6 @@ class Trainer:
         for t in self.cfg.tasks:
             out[f"final_w_{t}"] = float(history[f"w_{t}"].iloc[-1])
         return out
-
-    def peak_memory_mb(self) -> float:
-        """Peak CUDA allocation on a GPU; else the process's peak RSS (one run per process in the store)."""
-        if self.device.type == "cuda":
-            return torch.cuda.max_memory_allocated(self.device) / 2**20
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def train(cfg: TrainConfig, run_dir: str | Path | None = None, progress: bool = True) -> RunResult:

@@ -210,3 +210,32 @@ def test_seed_rule_compounds_to_a_collapse_with_sum_T_squared():
     assert all(a > b for a, b in zip(det_w, det_w[1:]))  # compounding: detection weight only falls
     assert min(ratios) > 2.5  # CE's per-logit gradient is structurally larger than BCE's
     assert rule.weights[0] < 1e-3 and rule.weights[1] == pytest.approx(4.0, abs=1e-3)
+
+
+def test_fast_boundary_path_equals_the_plain_backward():
+    """With the model's trunk outputs, GradNorm gives the same norms, weights and gradients."""
+    import copy
+
+    from lib.losses import DetectionLoss, view_loss
+    from lib.models import build_model, default_anchors
+
+    torch.manual_seed(0)
+    fast_model = build_model("shared", 4, 3, default_anchors(64))
+    plain_model = copy.deepcopy(fast_model)
+    x = torch.randn(4, 3, 64, 64)
+    targets = torch.tensor([[i, i % 4, 0.5, 0.5, 0.3, 0.3] for i in range(4)])
+    views = torch.tensor([0, 1, 2, 0])
+    results = []
+    for model, fast in ((fast_model, True), (plain_model, False)):
+        gn = GradNorm(2, fast=fast)
+        torch.manual_seed(1)  # same dropout mask
+        det, cls = model(x)
+        assert (model.shared_outputs() is not None) and len(model.shared_outputs()) == 3
+        info = gn.backward([DetectionLoss(model.detect, 64)(det, targets)[0], view_loss(cls, views)], model)
+        results.append((info, gn.weights, [p.grad.clone() for p in model.parameters()]))
+    (fi, fw, fg), (pi, pw, pg) = results
+    assert fi.extra["gradnorm_G0"] == pytest.approx(pi.extra["gradnorm_G0"], rel=1e-5)
+    assert fi.extra["gradnorm_G1"] == pytest.approx(pi.extra["gradnorm_G1"], rel=1e-5)
+    assert fw == pytest.approx(pw, rel=1e-6)
+    for a, b in zip(fg, pg):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6 * float(b.abs().max()) + 1e-9)

@@ -35,6 +35,15 @@ class MultiTaskModel(nn.Module):
         """
         raise NotImplementedError
 
+    def shared_outputs(self) -> tuple | None:
+        """The trunk's output tensors that the task heads read, from the latest forward pass.
+
+        Optional (None: not exposed). With them a weighting can take each task's
+        gradient at the hand-over point once and send one combined gradient
+        back through the trunk (GradNorm's fast path).
+        """
+        return None
+
     # -- derived -------------------------------------------------------------
     def shared_parameters(self) -> list[nn.Parameter]:
         return [p for m in self.shared_modules() for p in m.parameters() if p.requires_grad]

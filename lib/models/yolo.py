@@ -174,6 +174,13 @@ class YOLOv5WithClassification(MultiTaskModel):
 
     def forward(self, x):
         h10, h14, h17 = self.fpn(*self.backbone(x))
+        # Kept for weightings that work at the trunk/head boundary (None where nothing is shared).
+        # The heads read aliases (views) of the trunk outputs: h17 is computed from h14, so the
+        # gradient w.r.t. an alias is the head's direct use alone, not the total derivative.
+        shared = len(self.tasks) > 1 and not self.detach_cls and torch.is_grad_enabled()
+        if shared:
+            h10, h14, h17 = (h.view_as(h) for h in (h10, h14, h17))
+        self._shared_outputs = (h10, h14, h17) if shared else None
         det = self.detect(list(self.pan(h10, h14, h17))) if self.detect is not None else None
         cls = None
         if self.classify is not None:
@@ -181,6 +188,9 @@ class YOLOv5WithClassification(MultiTaskModel):
         return det, cls
 
     # -- MultiTaskModel --------------------------------------------------------
+    def shared_outputs(self):
+        return getattr(self, "_shared_outputs", None)
+
     def shared_modules(self):
         # With a detached head the trunk is trained by detection alone.
         return [] if self.detach_cls else [self.backbone, self.fpn]

@@ -100,6 +100,7 @@ def efficiency(run) -> dict:
         "steps": int(len(h)),
         "parameters": m["parameters"],
         "peak memory (MiB)": m["peak_memory_mb"],
+        "training memory above baseline (MiB)": m.get("train_memory_mb", math.nan),
         "device": m["device"],
     }
 
@@ -123,6 +124,7 @@ def run_row(run, split: str = "test") -> dict:
         "parameters": m["parameters"],
         "time per epoch (s)": m["train_seconds"] / run.config.epochs,
         "peak memory (MiB)": m["peak_memory_mb"],
+        "training memory (MiB)": m.get("train_memory_mb", math.nan),
         "mean grad cosine": m.get("mean_grad_cos", math.nan),
         "conflict rate": m.get("conflict_rate", math.nan),
     })
@@ -154,7 +156,7 @@ def comparison(runs: dict, split: str = "test", order=None) -> tuple[pd.DataFram
         delta_m(row, refs.get(row["seed"], {}), DELTA_M_METRICS) if row["method"] not in ("det_only", "cls_only")
         else math.nan for row in table.to_dict("records")]
     cols = list(HEADLINE) + ["delta_m %", "mean grad cosine", "conflict rate", "parameters", "time per epoch (s)",
-                             "peak memory (MiB)"]
+                             "peak memory (MiB)", "training memory (MiB)"]
     methods = order or list(dict.fromkeys(table["method"]))
     numbers, display = [], []
     for m in methods:
@@ -165,7 +167,7 @@ def comparison(runs: dict, split: str = "test", order=None) -> tuple[pd.DataFram
         for c in cols:
             mean, lo, hi = mean_ci(sub[c])
             num[c], num[c + " low"], num[c + " high"] = mean, lo, hi
-            digits = 0 if c in ("parameters", "peak memory (MiB)") else (1 if c in ("delta_m %", "time per epoch (s)") else 3)
+            digits = 0 if c in ("parameters", "peak memory (MiB)", "training memory (MiB)") else (1 if c in ("delta_m %", "time per epoch (s)") else 3)
             disp[HEADLINE.get(c, (c,))[0]] = format_ci(mean, lo, hi, digits)
         numbers.append(num)
         display.append(disp)

@@ -86,6 +86,6 @@ def seed_table(numbers: pd.DataFrame, columns=("gradnorm", "dual", "original")) 
                                       else f"mean cos {ci('mean grad cosine')}, conflicts {ci('conflict rate')}"),
             "detection": f"mAP@0.5 {ci('mAP50')} ({rel('mAP50')})",
             "classification": f"view acc. {ci('view_accuracy')} ({rel('view_accuracy')})",
-            "memory": f"{r['peak memory (MiB)']:.0f} MiB peak",
+            "memory": f"{r['peak memory (MiB)']:.0f} MiB peak ({r['training memory (MiB)']:.0f} MiB for training)",
         }
     return pd.DataFrame(out)

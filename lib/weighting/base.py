@@ -68,6 +68,9 @@ def grad_norm(grads: Sequence[torch.Tensor | None]) -> torch.Tensor:
 def shared_task_gradients(losses: Sequence[torch.Tensor], model) -> torch.Tensor:
     """Each task's gradient on the model's shared parameters, flattened: (T, P).
 
+    Pass the separate loss tensors, not elements of their stack (which would also
+    send zeros back through every other task's graph).
+
     One backward per task. Task-specific parameters keep their gradients (each
     is reached by its own task only), so a method that rewrites the shared
     gradient (PCGrad, CAGrad) needs no further backward. Shared ``.grad`` is

@@ -53,7 +53,7 @@ class CAGrad(Weighting):
 
     def backward(self, losses, model, outputs=None) -> StepInfo:
         L = self._check(losses)
-        grads = shared_task_gradients(list(L), model)
+        grads = shared_task_gradients(list(losses), model)
         w = torch.full((self.n_tasks,), 1.0 / self.n_tasks)
         if grads.shape[1]:
             d, w = cagrad_direction(grads, self.c)

@@ -34,7 +34,7 @@ class PCGrad(Weighting):
 
     def backward(self, losses, model, outputs=None) -> StepInfo:
         L = self._check(losses)
-        grads = shared_task_gradients(list(L), model)
+        grads = shared_task_gradients(list(losses), model)
         conflict = 0.0
         if grads.shape[1]:
             if self.n_tasks == 2:

@@ -56,7 +56,7 @@ class SeedGradNorm(Weighting):
             self.initial_losses = observed.clone()
         extra: dict[str, float] = {}
         if self.steps % self.update_every == 0:
-            norms = torch.stack([grad_norm(torch.autograd.grad(L[i], _tensors(outputs[i]), retain_graph=True))
+            norms = torch.stack([grad_norm(torch.autograd.grad(losses[i], _tensors(outputs[i]), retain_graph=True))
                                  for i in range(self.n_tasks)]).double()
             if self.initial_mean_norm is None:
                 self.initial_mean_norm = float(norms.mean())
