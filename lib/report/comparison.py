@@ -73,7 +73,9 @@ def seed_table(numbers: pd.DataFrame, columns=("gradnorm", "dual", "original")) 
                 return "n/a"
             return f"{100 * (r[metric] - base[metric]) / base[metric]:+.1f}% vs original"
 
-        ci = lambda k, d=3: format_ci(r[k], r[f"{k} low"], r[f"{k} high"], d)  # noqa: E731
+        def ci(k, d=3):
+            bounds = (-1.0, 1.0) if k == "mean grad cosine" else (0.0, 1.0) if d == 3 else None
+            return format_ci(r[k], r[f"{k} low"], r[f"{k} high"], d, bounds)
         out[(labels[m], "seed report")] = {
             "implementation": c["implementation"][i], "training time": c["training_time"][i],
             "model size": c["model_size"][i], "gradient interference": c["gradient_interference"][i],

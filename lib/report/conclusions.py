@@ -38,10 +38,11 @@ def winners(numbers: pd.DataFrame) -> pd.DataFrame:
             continue
         a, b = col.index[0], col.index[1]
         sep = cand.loc[a, f"{metric} low"] > cand.loc[b, f"{metric} high"]
+        bounds = None if metric == "delta_m %" else (0.0, 1.0)
         rows.append({"metric": label, "best": a, "value": format_ci(cand.loc[a, metric], cand.loc[a, f"{metric} low"],
-                                                                    cand.loc[a, f"{metric} high"]),
+                                                                    cand.loc[a, f"{metric} high"], bounds=bounds),
                      "runner-up": b, "runner-up value": format_ci(cand.loc[b, metric], cand.loc[b, f"{metric} low"],
-                                                                  cand.loc[b, f"{metric} high"]),
+                                                                  cand.loc[b, f"{metric} high"], bounds=bounds),
                      "best clearly ahead": bool(sep) if not math.isnan(cand.loc[a, f"{metric} low"]) else "one seed"})
     return pd.DataFrame(rows).set_index("metric")
 

@@ -61,6 +61,7 @@ def heatmap(df: pd.DataFrame, title: str = "", fmt: str = "d", ax=None, cmap="Bl
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(1.1 * df.shape[1] + 1.5, 0.8 * df.shape[0] + 1))
     sns.heatmap(df, annot=True, fmt=fmt, cmap=cmap, cbar=False, ax=ax)
     ax.set(title=title, xlabel=df.columns.name or "predicted", ylabel=df.index.name or "true")
+    ax.tick_params(axis="x", labelrotation=45)
     return fig
 
 

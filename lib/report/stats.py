@@ -20,11 +20,15 @@ def mean_ci(values: Iterable[float], level: float = 0.95) -> tuple[float, float,
     return m, m - half, m + half
 
 
-def format_ci(mean: float, low: float, high: float, digits: int = 3) -> str:
+def format_ci(mean: float, low: float, high: float, digits: int = 3, bounds: tuple[float, float] | None = None) -> str:
+    """``mean [low, high]``; the interval is left out for one run or no spread, and truncated to
+    ``bounds`` for a bounded metric (a t-interval over 3 seeds can cross an accuracy of 1)."""
     if math.isnan(mean):
         return "n/a"
-    if math.isnan(low):
+    if math.isnan(low) or low == high:
         return f"{mean:.{digits}f}"
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
     return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
