@@ -20,7 +20,7 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     args = p.parse_args()
     t0 = time.perf_counter()
-    rounds = 3 if args.quick else 7
+    rounds = 3 if args.quick else 9
     steps = step_costs.run(rounds=rounds, device=args.device)
     share = input_pipeline.run(device=args.device)
     tp = throughput.run(device=args.device, sizes=(128,) if args.quick else (128, 320))
@@ -31,6 +31,7 @@ def main() -> None:
         "device": str(tp["device"].iloc[0]), "gpu": tp["gpu"].iloc[0], "threads": torch.get_num_threads(),
         "gradnorm_overhead": float(steps.loc["gradnorm", col]),
         "reference_gradnorm_overhead": float(steps.loc["gradnorm_all_shared", col]),
+        "noise_floor": abs(float(steps.loc["fixed_control", col]) - 1.0),
         "step_cost_vs_fixed": {k: float(v) for k, v in steps[col].items()},
         "data_wait_share": float(share),
         "images_per_second": {f"{m}@{s}": float(r["images_per_second"]) for (m, s), r in tp.iterrows()},
