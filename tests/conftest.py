@@ -25,5 +25,3 @@ def smoke_report(tmp_path_factory):
     proc = run_report(out, base)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out, base
-
-

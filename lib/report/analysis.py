@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .stats import delta_m, format_ci, mean_ci
+from .stats import bounds_of, delta_m, format_ci, mean_ci
 
 HEADLINE = {  # metric -> (label, higher is better)
     "mAP50": ("mAP@0.5", True),
@@ -168,8 +168,7 @@ def comparison(runs: dict, split: str = "test", order=None) -> tuple[pd.DataFram
             mean, lo, hi = mean_ci(sub[c])
             num[c], num[c + " low"], num[c + " high"] = mean, lo, hi
             digits = 0 if c in ("parameters", "peak memory (MiB)", "training memory (MiB)") else (1 if c in ("delta_m %", "time per epoch (s)") else 3)
-            bounds = (0.0, 1.0) if c in HEADLINE or c == "conflict rate" else (-1.0, 1.0) if c == "mean grad cosine" else None
-            disp[HEADLINE.get(c, (c,))[0]] = format_ci(mean, lo, hi, digits, bounds)
+            disp[HEADLINE.get(c, (c,))[0]] = format_ci(mean, lo, hi, digits, bounds_of(c))
         numbers.append(num)
         display.append(disp)
     return pd.DataFrame(numbers).set_index("method"), pd.DataFrame(display).set_index("method")

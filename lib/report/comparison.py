@@ -10,7 +10,7 @@ import pandas as pd
 from .. import weighting
 from .analysis import DELTA_M_METRICS, reference_metrics
 from .claims import seed_claims
-from .stats import delta_m, format_ci, mean_ci
+from .stats import bounds_of, delta_m, format_ci, mean_ci
 
 
 def val_delta_m(runs: dict, method: str) -> float:
@@ -74,8 +74,7 @@ def seed_table(numbers: pd.DataFrame, columns=("gradnorm", "dual", "original")) 
             return f"{100 * (r[metric] - base[metric]) / base[metric]:+.1f}% vs original"
 
         def ci(k, d=3):
-            bounds = (-1.0, 1.0) if k == "mean grad cosine" else (0.0, 1.0) if d == 3 else None
-            return format_ci(r[k], r[f"{k} low"], r[f"{k} high"], d, bounds)
+            return format_ci(r[k], r[f"{k} low"], r[f"{k} high"], d, bounds_of(k))
         out[(labels[m], "seed report")] = {
             "implementation": c["implementation"][i], "training time": c["training_time"][i],
             "model size": c["model_size"][i], "gradient interference": c["gradient_interference"][i],

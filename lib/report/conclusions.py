@@ -12,7 +12,7 @@ import pandas as pd
 
 from .claims import seed_claims
 from .comparison import paired_difference
-from .stats import format_ci
+from .stats import bounds_of, format_ci
 
 METRIC_LABELS = {"mAP50": "mAP@0.5", "mAP50_95": "mAP@0.5:0.95", "view_accuracy": "view accuracy",
                  "view_macro_f1": "view macro-F1", "delta_m %": "Delta-m%"}
@@ -38,7 +38,7 @@ def winners(numbers: pd.DataFrame) -> pd.DataFrame:
             continue
         a, b = col.index[0], col.index[1]
         sep = cand.loc[a, f"{metric} low"] > cand.loc[b, f"{metric} high"]
-        bounds = None if metric == "delta_m %" else (0.0, 1.0)
+        bounds = bounds_of(metric)
         rows.append({"metric": label, "best": a, "value": format_ci(cand.loc[a, metric], cand.loc[a, f"{metric} low"],
                                                                     cand.loc[a, f"{metric} high"], bounds=bounds),
                      "runner-up": b, "runner-up value": format_ci(cand.loc[b, metric], cand.loc[b, f"{metric} low"],

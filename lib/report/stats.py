@@ -20,6 +20,20 @@ def mean_ci(values: Iterable[float], level: float = 0.95) -> tuple[float, float,
     return m, m - half, m + half
 
 
+# Metrics whose value cannot leave a range: their intervals are shown cut at it. Keys are the column
+# names of the per-run tables (lib.report.analysis) and of the comparison tables.
+BOUNDS = {
+    **dict.fromkeys(("mAP50", "mAP50_95", "precision", "recall", "view_accuracy", "view_macro_f1",
+                     "conflict rate"), (0.0, 1.0)),
+    "mean grad cosine": (-1.0, 1.0),
+}
+
+
+def bounds_of(metric: str) -> tuple[float, float] | None:
+    """The range a metric cannot leave, or None (Delta-m %, times, memory)."""
+    return BOUNDS.get(metric)
+
+
 def format_ci(mean: float, low: float, high: float, digits: int = 3, bounds: tuple[float, float] | None = None) -> str:
     """``mean [low, high]``; the interval is left out for one run or no spread, and truncated to
     ``bounds`` for a bounded metric (a t-interval over 3 seeds can cross an accuracy of 1)."""

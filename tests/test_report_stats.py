@@ -1,0 +1,44 @@
+"""Known answers for the intervals, Delta-m% and their display."""
+import math
+
+import pytest
+
+from lib.report.stats import bounds_of, delta_m, format_ci, intervals_separate, mean_ci
+
+
+def test_mean_ci_is_the_student_t_interval():
+    mean, low, high = mean_ci([1.0, 2.0, 3.0])
+    half = 4.3026527297 * 1.0 / math.sqrt(3)  # t_{0.975, 2} * s / sqrt(n), s = 1
+    assert mean == 2.0
+    assert (low, high) == pytest.approx((2.0 - half, 2.0 + half), rel=1e-9)
+
+
+def test_mean_ci_of_one_run_has_no_interval_and_ignores_missing_values():
+    assert mean_ci([0.5, math.nan])[0] == 0.5
+    assert all(math.isnan(v) for v in mean_ci([0.5, math.nan])[1:])
+    assert all(math.isnan(v) for v in mean_ci([]))
+
+
+def test_delta_m_known_answer_and_direction():
+    ref = {"mAP50": 0.5, "view_accuracy": 0.8}
+    # +10% on detection, -25% on classification: mean -7.5%
+    assert delta_m({"mAP50": 0.55, "view_accuracy": 0.6}, ref, {"mAP50": True, "view_accuracy": True}) == pytest.approx(-7.5)
+    # a lower-is-better metric counts a decrease as a gain
+    assert delta_m({"loss": 0.5}, {"loss": 1.0}, {"loss": False}) == pytest.approx(50.0)
+    assert math.isnan(delta_m({"mAP50": 0.5}, {}, {"mAP50": True}))
+
+
+def test_format_ci_cuts_bounded_metrics_only():
+    assert format_ci(0.98, 0.93, 1.03, bounds=bounds_of("view_accuracy")) == "0.980 [0.930, 1.000]"
+    assert format_ci(-0.05, -1.2, 0.3, bounds=bounds_of("mean grad cosine")) == "-0.050 [-1.000, 0.300]"
+    assert bounds_of("delta_m %") is None
+    assert format_ci(-0.2, -20.5, 20.1, 1, bounds_of("delta_m %")) == "-0.2 [-20.5, 20.1]"
+    assert format_ci(0.7, math.nan, math.nan) == "0.700"
+    assert format_ci(0.7, 0.7, 0.7) == "0.700"  # identical runs: no spread to show
+    assert format_ci(math.nan, math.nan, math.nan) == "n/a"
+
+
+def test_intervals_separate():
+    assert intervals_separate((0.8, 0.75, 0.85), (0.6, 0.5, 0.7))
+    assert not intervals_separate((0.8, 0.65, 0.85), (0.6, 0.5, 0.7))
+    assert not intervals_separate((0.8, math.nan, math.nan), (0.6, 0.5, 0.7))
