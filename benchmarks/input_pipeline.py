@@ -9,13 +9,13 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.config import TrainConfig
-from lib.train import Trainer
+from lib.trainer import Trainer
 
 from .common import write
 
 
 def run(epochs: int = 1, device: str = "auto"):
-    trainer = Trainer(TrainConfig(epochs=epochs, probe_every=0, eval_every=10_000, device=device), progress=False)
+    trainer = Trainer(TrainConfig(epochs=epochs, interference_every=0, eval_every=10_000, device=device), progress=False)
     rows = []
     trainer.model.train()
     import time

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from lib.config import TrainConfig
-from lib.train import Trainer
+from lib.trainer import Trainer
 
 from .common import alternate, cuda_sync, write
 
@@ -20,7 +20,7 @@ CONTENDERS = {
     # a second, separately built Fixed trainer: identical work, so its ratio is the measurement's noise
     "fixed_control": dict(weighting="fixed"),
     "gradnorm": dict(weighting="gradnorm"),
-    "gradnorm_all_shared": dict(weighting="gradnorm", weighting_options={"probe": "all_shared"}),
+    "gradnorm_all_shared": dict(weighting="gradnorm", weighting_options={"layer": "all_shared"}),
     "equal": dict(weighting="equal"),
     "uw": dict(weighting="uw"),
     "dwa": dict(weighting="dwa"),
@@ -41,7 +41,7 @@ def step_function(cfg: TrainConfig):
 
 def run(names=None, batch_size: int = 16, imgsz: int = 128, rounds: int = 9, iters: int = 12, device: str = "auto"):
     names = names or list(CONTENDERS)
-    base = TrainConfig(batch_size=batch_size, imgsz=imgsz, probe_every=0, grad_clip=10.0, device=device)
+    base = TrainConfig(batch_size=batch_size, imgsz=imgsz, interference_every=0, grad_clip=10.0, device=device)
     fns = {}
     for n in names:
         fns[n], dev = step_function(base.replace(**CONTENDERS[n]))

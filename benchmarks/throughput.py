@@ -17,10 +17,10 @@ CHILD = r"""
 import json, sys, time, torch
 from lib.config import TrainConfig
 from lib.memory import PeakMemory
-from lib.train import Trainer
+from lib.trainer import Trainer
 model, imgsz, bs, device = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 cfg = TrainConfig(model=model, weighting="equal" if model != "shared" else "gradnorm", imgsz=imgsz, batch_size=bs,
-                  probe_every=0, device=device)
+                  interference_every=0, device=device)
 t = Trainer(cfg, progress=False)
 batches = [b for _, b in zip(range(16), t._loader(0))]
 t.model.train()

@@ -2,8 +2,8 @@
 
 Sub-packages: ``models`` (architectures), ``weighting`` (multi-task loss
 balancing, independent of the architecture), ``losses``, ``data``,
-``evaluate``; modules ``train`` (training loop and CLI) and ``report``
-(papermill runner).
+``evaluate``, ``report`` (papermill runner); modules ``trainer`` (the loop),
+``runstore`` (trained runs by key), ``train`` and ``cli`` (entry points).
 """
 
-TASKS = ("det", "cls")  # task order used by every loss list and weight vector
+TASKS = ("det", "view")  # task order used by every loss list and weight vector

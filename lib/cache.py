@@ -14,12 +14,11 @@ from typing import Callable, Iterable
 import pandas as pd
 
 from .atomic import write_text
+from .paths import cache_root
 
 
 def cache_dir() -> Path:
-    from .train import DEFAULT_RUNS_ROOT
-
-    return DEFAULT_RUNS_ROOT / "cache"
+    return cache_root()
 
 
 def cached_frame(name: str, key, compute: Callable[[], pd.DataFrame], sources: Iterable[Path]) -> pd.DataFrame:

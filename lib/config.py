@@ -1,66 +1,102 @@
-"""Run configuration as plain data: one ``TrainConfig`` per training run.
+"""Run configuration as plain data: one ``TrainConfig`` per training run, and the one set of defaults.
 
-Notebooks, the command line and the run store all pass this object; its
-canonical JSON (``to_json``) is what a run's key is hashed from.
+Notebooks (through their report profile), the command line (``lib.cli``,
+whose flags are generated from these fields) and the run store all pass this
+object; its canonical JSON (``to_json``) is what a run's key is hashed from.
+A configuration that cannot train (an unknown model, a weighting option the
+method does not take, a value out of range) raises ``ValueError`` when it is
+built, naming the field and what is accepted, before anything is created.
+
+Dependencies: the registries of ``lib.models`` and ``lib.weighting`` (names
+and option signatures), read when a configuration is validated.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
 MODELS = ("shared", "detached", "dual")
-TASK_SETS = {"both": ("det", "cls"), "det": ("det",), "cls": ("cls",)}
+TASK_SETS = {"both": ("det", "view"), "det": ("det",), "view": ("view",)}
+
+
+def _f(default, help: str, choices=None, **kw):
+    """A field with its command-line help (and choices) in its metadata."""
+    meta = {"help": help, "choices": choices}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=meta, **kw)
+    return field(default=default, metadata=meta, **kw)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    data: str | None = None          # path to data.yaml; None = the synthetic default benchmark
-    model: str = "shared"            # shared | detached | dual
-    scale: str = "cpu"               # YOLOv5 width/depth family: cpu (default, 128 px), n, s, m, l
-    task: str = "both"               # both | det | cls (single-task references)
-    weighting: str = "fixed"         # a name from lib.weighting.WEIGHTINGS
-    weighting_options: dict = field(default_factory=dict)  # e.g. {"weights": [1.0, 0.01]} or {"alpha": 1.5}
-    epochs: int = 10
-    batch_size: int = 16
-    imgsz: int = 128                 # letterboxed square input size
-    lr: float = 2e-3                 # AdamW peak learning rate
-    weight_decay: float = 5e-4       # on conv/linear weights only
-    warmup_epochs: float = 1.0       # linear warm-up, then cosine decay to lr * final_lr_ratio
-    final_lr_ratio: float = 0.05
-    grad_clip: float = 10.0          # max gradient norm (YOLOv5 uses 10); 0 disables
-    seed: int = 0
-    device: str = "auto"             # auto (CUDA when present) | cpu | cuda | cuda:N
-    threads: int = 0                 # CPU threads for torch (0: torch's default); part of the key, as
-                                     # results can differ in the last bits between thread counts
-    anchors: str = "fit"             # fit (k-means on train labels) | default (YOLOv5's, scaled)
-    probe_every: int = 10            # measure gradient interference every N steps (0: never)
-    eval_every: int = 1              # evaluate on val every N epochs (the last epoch always)
-    bn_calibration_images: int = 256  # recompute BatchNorm statistics on this many train images before evaluating
-    max_train_images: int = 0        # use only the first N train images (0: all); for tests and smoke runs
+    data: str | None = _f(None, "path to a data.yaml; None: the synthetic benchmark (generated once)")
+    model: str = _f("shared", "shared: YOLOv5WithClassification; detached: view head on a stop-gradient copy; "
+                              "dual: two independent networks", MODELS)
+    scale: str = _f("p", "model width/depth: p (pico, this project's CPU default), or YOLOv5's n, s, m, l")
+    task: str = _f("both", "both, or one task alone (single-task references)", tuple(TASK_SETS))
+    weighting: str = _f("fixed", "loss-balancing method (lib.weighting)")
+    weighting_options: dict = _f({}, "the method's options as JSON, e.g. '{\"alpha\": 1.5}'")
+    epochs: int = _f(8, "training epochs")
+    batch_size: int = _f(16, "images per optimizer step")
+    imgsz: int = _f(128, "letterboxed square input size in pixels (a multiple of 32)")
+    lr: float = _f(2e-3, "AdamW peak learning rate")
+    weight_decay: float = _f(5e-4, "AdamW weight decay, on conv/linear weights only")
+    warmup_epochs: float = _f(1.0, "linear warm-up from 10%% of the peak rate, in epochs")
+    final_lr_ratio: float = _f(0.05, "cosine decay ends at lr x this")
+    grad_clip: float = _f(10.0, "max gradient norm (YOLOv5 uses 10); 0 disables")
+    seed: int = _f(0, "seed of initialisation, data order and dropout")
+    device: str = _f("auto", "auto (CUDA when present), cpu, cuda or cuda:N")
+    threads: int = _f(0, "CPU threads for torch (0: torch's default); part of the key, as results can differ "
+                         "in the last bits between thread counts")
+    anchors: str = _f("fit", "fit: k-means on the train labels; default: YOLOv5's, scaled", ("fit", "default"))
+    interference_every: int = _f(25, "measure gradient interference on the shared parameters every N steps "
+                                     "(0: never)")
+    eval_every: int = _f(2, "evaluate on val every N epochs (the last epoch always)")
+    bn_calibration_images: int = _f(256, "recompute BatchNorm statistics on this many train images before "
+                                         "evaluating (0: never)")
+    max_train_images: int = _f(0, "use only the first N train images (0: all); for tests and smoke runs")
 
     def __post_init__(self):
         problems = []
-        if self.model not in MODELS:
-            problems.append(f"model must be one of {MODELS}, got {self.model!r}")
-        if self.task not in TASK_SETS:
-            problems.append(f"task must be one of {tuple(TASK_SETS)}, got {self.task!r}")
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                problems.append(f"{f.name} must be one of {', '.join(choices)}; got {getattr(self, f.name)!r}")
         if self.model == "dual" and self.task != "both":
             problems.append("the dual backbone is a two-task model: use task='both'")
-        from .weighting import WEIGHTINGS  # late import: weighting does not need config
-
-        if self.weighting not in WEIGHTINGS:
-            problems.append(f"weighting must be one of {sorted(WEIGHTINGS)}, got {self.weighting!r}")
         for name in ("epochs", "batch_size", "imgsz"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("threads", "interference_every", "bn_calibration_images", "max_train_images"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.eval_every < 1:
+            problems.append(f"eval_every must be >= 1, got {self.eval_every}")
         if self.imgsz % 32:
             problems.append(f"imgsz must be a multiple of 32 (the P5 stride), got {self.imgsz}")
         if self.lr <= 0:
             problems.append(f"lr must be > 0, got {self.lr}")
-        if self.anchors not in ("fit", "default"):
-            problems.append(f"anchors must be 'fit' or 'default', got {self.anchors!r}")
+        if not isinstance(self.weighting_options, dict):
+            problems.append(f"weighting_options must be a dict, got {self.weighting_options!r}")
+        problems += self._registry_problems(problems)
         if problems:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems))
+
+    def _registry_problems(self, earlier: list[str]) -> list[str]:
+        from .models.yolo import SCALES
+        from .weighting import WEIGHTINGS, build_weighting
+
+        out = []
+        if self.scale not in SCALES:
+            out.append(f"scale must be one of {', '.join(SCALES)}; got {self.scale!r}")
+        if self.weighting not in WEIGHTINGS:
+            out.append(f"weighting must be one of {', '.join(sorted(WEIGHTINGS))}; got {self.weighting!r}")
+        elif self.task in TASK_SETS and isinstance(self.weighting_options, dict) and not earlier:
+            try:  # the method itself checks its options' names (against its signature) and values
+                build_weighting(self.weighting, len(self.tasks), **self.weighting_options)
+            except ValueError as e:
+                out.append(str(e))
+        return out
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -74,11 +110,20 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
+        """ValueError naming unknown fields."""
+        unknown = set(d) - set(field_names())
         if unknown:
-            raise ValueError(f"unknown TrainConfig fields: {sorted(unknown)}")
+            raise ValueError(f"unknown TrainConfig fields: {sorted(unknown)}; known: {', '.join(field_names())}")
         return cls(**d)
 
     def replace(self, **changes) -> "TrainConfig":
         return replace(self, **changes)
+
+
+def field_names() -> list[str]:
+    return [f.name for f in fields(TrainConfig)]
+
+
+def defaults() -> dict:
+    """Every field's default: the one set of defaults that the CLI, the report and ``lib.train`` share."""
+    return {f.name: (f.default_factory() if f.default is MISSING else f.default) for f in fields(TrainConfig)}

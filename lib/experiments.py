@@ -17,7 +17,7 @@ from .config import TrainConfig
 # YOLOv5WithClassification with its fixed weights (detection 1.0, classification 0.01).
 METHODS: dict[str, dict] = {
     "original": dict(model="shared", weighting="fixed", weighting_options={"weights": [1.0, 0.01]}),
-    # equal weights as fixed (1, 1), so the static grid's w_cls = 1 is the same run
+    # equal weights as fixed (1, 1), so the static grid's w_view = 1 is the same run
     "equal": dict(model="shared", weighting="fixed", weighting_options={"weights": [1.0, 1.0]}),
     "gradnorm": dict(model="shared", weighting="gradnorm", weighting_options={"alpha": 1.5}),
     "uw": dict(model="shared", weighting="uw"),
@@ -28,16 +28,16 @@ METHODS: dict[str, dict] = {
     "detached": dict(model="detached", weighting="fixed", weighting_options={"weights": [1.0, 1.0]}),
     "dual": dict(model="dual", weighting="fixed", weighting_options={"weights": [1.0, 1.0]}),
     "det_only": dict(model="shared", task="det", weighting="fixed", weighting_options={"weights": [1.0]}),
-    "cls_only": dict(model="shared", task="cls", weighting="fixed", weighting_options={"weights": [1.0]}),
+    "view_only": dict(model="shared", task="view", weighting="fixed", weighting_options={"weights": [1.0]}),
     # upstream's flawed rule on the real task (findings: the weight-collapse case)
     "seed_rule": dict(model="shared", weighting="seed_gradnorm"),
 }
-SINGLE_TASK = ("det_only", "cls_only")
+SINGLE_TASK = ("det_only", "view_only")
 
 
-def static_method(cls_weight: float) -> dict:
+def static_method(view_weight: float) -> dict:
     """Fixed weights with detection 1 and the given classification weight (the hand-tuned grid)."""
-    return dict(model="shared", weighting="fixed", weighting_options={"weights": [1.0, float(cls_weight)]})
+    return dict(model="shared", weighting="fixed", weighting_options={"weights": [1.0, float(view_weight)]})
 
 
 def gradnorm_method(alpha: float) -> dict:
@@ -74,7 +74,13 @@ def fetch(cfgs: dict, store=None, jobs: int = 1) -> dict:
 
     store = store or RunStore()
     out = {k: store.get(c) for k, c in cfgs.items()}
-    missing = [k for k, r in out.items() if r is None]
+    # one training per distinct configuration: two labels of one run (e.g. equal and static_1) never
+    # train into the same folder side by side
+    same: dict[str, list] = {}
+    for k, r in out.items():
+        if r is None:
+            same.setdefault(cfgs[k].to_json(), []).append(k)
+    missing = [keys[0] for keys in same.values()]
     if not missing:
         return out
     # Progress goes to the process's own stderr (the terminal of `make report`), not into the notebook.
@@ -84,13 +90,14 @@ def fetch(cfgs: dict, store=None, jobs: int = 1) -> dict:
 
     def train(k):
         t0 = time.perf_counter()
-        run = store.get_or_train(cfgs[k], progress=jobs == 1)
+        run = store.get_or_train(cfgs[k], progress=jobs == 1, isolate=True)
         return k, run, time.perf_counter() - t0
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for fut in as_completed([pool.submit(train, k) for k in missing]):
             k, run, secs = fut.result()
-            out[k] = run
+            for label in same[cfgs[k].to_json()]:
+                out[label] = run
             bar.write(f"  trained {k} in {secs:.0f} s", file=term)
             bar.update(1)
     bar.close()

@@ -4,13 +4,18 @@
         config.json  history.csv  epochs.csv  metrics.json  model.pt  tables/*.csv
         MANIFEST.json   <- written last: file list with SHA-256; its presence marks the run complete
 
-The key covers the configuration, the data (data.yaml, label contents, image
-names and sizes) and the source of the code that trains (models, losses,
-weighting, data, evaluation, the loop). A run that several notebooks need is
-trained once; a report rerun with nothing changed trains nothing. A folder
-without a manifest (a killed run) is resumed from its checkpoint; one whose
-files do not match their checksums is retrained with a warning.
-By default each run trains in its own process, so its peak memory is its own.
+The key covers the configuration, the data (``lib.data.data_fingerprint``;
+computing it generates nothing) and the source of the code that trains
+(models, losses, weighting, data, evaluation, the loop). A run that several
+notebooks need is trained once; a report rerun with nothing changed trains
+nothing. A folder without a manifest (a killed run) is resumed from its
+checkpoint; one whose files do not match their checksums is retrained with a
+warning.
+
+``RunStore.get_or_train`` is the one path from a configuration to a run, for
+``lib.train.train``, the command line and the notebooks alike; ``isolate=True``
+trains in a child process (``python -m lib.runstore <run folder>``), so a
+run's peak memory is its own and runs can go side by side.
 """
 from __future__ import annotations
 
@@ -29,10 +34,13 @@ import torch
 
 from .atomic import sha256_file, torch_save, write_text
 from .config import TrainConfig
+from .data import data_fingerprint
+from .paths import runs_root
+from .trainer import Trainer
 
 LIB = Path(__file__).resolve().parent
-CODE_PATHS = ("models", "losses", "weighting", "data", "evaluate", "train.py", "config.py", "interference.py",
-              "seeding.py", "runstore.py")
+CODE_PATHS = ("models", "losses", "weighting", "data", "evaluate", "trainer.py", "config.py", "interference.py",
+              "seeding.py", "optim.py", "checkpoint.py", "history.py", "runstore.py")
 MANIFEST = "MANIFEST.json"
 
 
@@ -43,23 +51,6 @@ def code_fingerprint() -> str:
         for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
             h.update(str(f.relative_to(LIB)).encode())
             h.update(f.read_bytes())
-    return h.hexdigest()
-
-
-def data_fingerprint(data_yaml: Path) -> str:
-    """data.yaml, every label file's content, every image's name and size."""
-    from .data import read_data_yaml
-
-    spec = read_data_yaml(data_yaml)
-    h = hashlib.sha256(Path(data_yaml).read_bytes())
-    for split, where in sorted(spec.splits.items()):
-        h.update(split.encode())
-        root = where if where.is_dir() else where.parent
-        files = sorted(root.parent.rglob("*")) if where.is_dir() else [where]
-        for f in files:
-            if f.is_file():
-                h.update(str(f.relative_to(root.parent)).encode())
-                h.update(f.read_bytes() if f.suffix == ".txt" else str(f.stat().st_size).encode())
     return h.hexdigest()
 
 
@@ -148,16 +139,11 @@ def save_run(result, run_dir: Path, data_yaml: Path) -> Run:
 
 class RunStore:
     def __init__(self, root: str | Path | None = None):
-        from .train import DEFAULT_RUNS_ROOT
-
-        self.root = Path(root) if root is not None else DEFAULT_RUNS_ROOT
+        self.root = Path(root) if root is not None else runs_root()
 
     def key(self, cfg: TrainConfig) -> str:
-        from .train import resolve_data
-
-        data = resolve_data(cfg.data)
         h = hashlib.sha256()
-        for part in (cfg.to_json(), data_fingerprint(data), self._code):
+        for part in (cfg.to_json(), data_fingerprint(cfg.data), self._code):
             h.update(part.encode())
         return h.hexdigest()[:16]
 
@@ -185,7 +171,11 @@ class RunStore:
         return run
 
     def get_or_train(self, cfg: TrainConfig, force: bool = False, progress: bool = True,
-                     in_process: bool = False) -> Run:
+                     isolate: bool = False) -> Run:
+        """The stored run of ``cfg``, trained first if missing (resuming a killed one).
+
+        ``isolate``: train in a child process. Raises what training raises (in process), or
+        ``RuntimeError`` naming the run folder (isolated)."""
         path = self.path(cfg)
         if force and path.exists():
             shutil.rmtree(path)
@@ -194,7 +184,7 @@ class RunStore:
             return run
         path.mkdir(parents=True, exist_ok=True)
         write_text(path / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
-        if in_process:
+        if not isolate:
             train_into(path, progress)
         else:
             env = {**os.environ, "PYTHONPATH": str(LIB.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -208,8 +198,6 @@ class RunStore:
 
 def train_into(run_dir: Path, progress: bool = True) -> Run:
     """Train the run described by ``run_dir/config.json`` (resuming a checkpoint) and save it."""
-    from .train import Trainer
-
     cfg = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     trainer = Trainer(cfg, run_dir=run_dir, progress=progress)
     result = trainer.fit()

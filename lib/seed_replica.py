@@ -73,20 +73,20 @@ def run_replica(rule: str, cfg: ReplicaConfig = ReplicaConfig()) -> ReplicaResul
         for batch in range(cfg.batches):
             x = torch.randn(cfg.batch_size, 3, cfg.image_size, cfg.image_size, generator=gen)
             y_det = torch.randint(0, cfg.n_classes, (cfg.batch_size,), generator=gen)
-            y_cls = F.one_hot(torch.randint(0, cfg.n_classes, (cfg.batch_size,), generator=gen), cfg.n_classes).float()
-            det, cls = model(x)
-            losses = [F.cross_entropy(det, y_det), F.binary_cross_entropy_with_logits(cls, y_cls)]
+            y_view = F.one_hot(torch.randint(0, cfg.n_classes, (cfg.batch_size,), generator=gen), cfg.n_classes).float()
+            det, view = model(x)
+            losses = [F.cross_entropy(det, y_det), F.binary_cross_entropy_with_logits(view, y_view)]
             optimizer.zero_grad(set_to_none=True)
-            info = weighting.backward(losses, model, outputs=[det, cls])
+            info = weighting.backward(losses, model, outputs=[det, view])
             optimizer.step()
             after = list(getattr(weighting, "weights", info.weights))
-            l_det, l_cls = (float(l.detach()) for l in losses)
+            l_det, l_view = (float(l.detach()) for l in losses)
             rows.append({
                 "step": len(rows) + 1, "epoch": epoch + 1, "batch": batch + 1,
-                "loss_det": l_det, "loss_cls": l_cls, "loss_sum": l_det + l_cls,
-                "loss_weighted": info.weights[0] * l_det + info.weights[1] * l_cls,
-                "w_det": info.weights[0], "w_cls": info.weights[1],
-                "w_det_after": after[0], "w_cls_after": after[1],
+                "loss_det": l_det, "loss_view": l_view, "loss_sum": l_det + l_view,
+                "loss_weighted": info.weights[0] * l_det + info.weights[1] * l_view,
+                "w_det": info.weights[0], "w_view": info.weights[1],
+                "w_det_after": after[0], "w_view_after": after[1],
                 "updated": bool(info.extra.get("updated", rule in ("gradnorm",))),
                 **{k: v for k, v in info.extra.items() if k != "updated"},
             })
@@ -98,9 +98,9 @@ def weight_sequence(result: ReplicaResult) -> pd.DataFrame:
     """Initial weights, then the weights after each update of the rule (seed rule: every 10th step)."""
     h = result.history
     first = h.iloc[0]
-    rows = [{"update": 0, "step": 0, "w_det": first["w_det"], "w_cls": first["w_cls"]}]
+    rows = [{"update": 0, "step": 0, "w_det": first["w_det"], "w_view": first["w_view"]}]
     for i, r in enumerate(h[h["updated"]].itertuples(), 1):
-        rows.append({"update": i, "step": r.step, "w_det": r.w_det_after, "w_cls": r.w_cls_after})
+        rows.append({"update": i, "step": r.step, "w_det": r.w_det_after, "w_view": r.w_view_after})
     out = pd.DataFrame(rows)
-    out["w_sum"] = out["w_det"] + out["w_cls"]
+    out["w_sum"] = out["w_det"] + out["w_view"]
     return out

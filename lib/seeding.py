@@ -1,26 +1,47 @@
-"""Determinism and device choice."""
+"""Determinism and device choice.
+
+``torch_settings(threads)`` sets torch's thread count and deterministic mode
+for a block of work and puts back what the caller had: a training run never
+changes the process around it (a JupyterLab kernel, a test session).
+"""
 from __future__ import annotations
 
 import os
 import random
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch, and ask torch for deterministic kernels.
-
-    On the CPU this makes two runs of one configuration bit-identical; on
-    CUDA some kernels (e.g. scatter-add in backward) have no deterministic
-    version, so ``warn_only`` keeps them running.
-    """
+    """Seed Python, NumPy and torch (every device)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+@contextmanager
+def torch_settings(threads: int = 0):
+    """Inside: ``threads`` CPU threads (0: leave as is) and torch's deterministic kernels; restored after.
+
+    On the CPU determinism makes two runs of one configuration bit-identical; on
+    CUDA some kernels (e.g. scatter-add in backward) have no deterministic
+    version, so ``warn_only`` keeps them running.
+    """
+    before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+              torch.is_deterministic_algorithms_warn_only_enabled(), torch.backends.cudnn.benchmark)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.backends.cudnn.benchmark = False
+    try:
+        if threads:
+            torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        yield
+    finally:
+        torch.set_num_threads(before[0])
+        torch.use_deterministic_algorithms(before[1], warn_only=before[2])
+        torch.backends.cudnn.benchmark = before[3]
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -30,3 +51,33 @@ def resolve_device(device: str = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for, but CUDA is not available on this machine")
     return dev
+
+
+def capture_rng() -> dict:
+    """The state of every global random generator: torch's CPU one, each CUDA device's (where CUDA is
+    initialised), NumPy's and Python's."""
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict) -> None:
+    """Put back what ``capture_rng`` returned. RuntimeError for a CUDA state where CUDA is missing."""
+    torch.set_rng_state(state["torch"].cpu())
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state:
+        if not torch.cuda.is_available():
+            raise RuntimeError("this state was captured on a CUDA machine: restore it where CUDA is available")
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+
+
+@contextmanager
+def own_rng():
+    """Inside, the global generators may be reseeded and used freely; the caller's states come back after."""
+    before = capture_rng()
+    try:
+        yield
+    finally:
+        restore_rng(before)

@@ -5,10 +5,18 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests import shared helpers fr
 
 import os
 import subprocess
+import tempfile
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    """No test writes into the repository's data/ or runs/: both roots point at a session folder."""
+    scratch = Path(tempfile.mkdtemp(prefix="echo-mtl-tests-"))
+    os.environ["ECHO_MTL_RUNS"] = str(scratch / "runs")
+    os.environ["ECHO_MTL_DATA"] = str(scratch / "data")
 
 
 def run_report(out: Path, env_dir: Path, *args) -> subprocess.CompletedProcess:

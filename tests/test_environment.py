@@ -34,6 +34,15 @@ def test_environment_yml_matches_pyproject():
 
 
 def test_torch_range_admits_the_local_wheels():
+    """The versions installed from local disk (torch 2.14.1, torchvision 0.29.1) satisfy the declared ranges."""
+    from importlib.metadata import version
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     specs = dict(split(r) for r in project["dependencies"])
-    assert "<=2.14.1" in specs["torch"] and "<=0.29.1" in specs["torchvision"]
+    for name, local in (("torch", "2.14.1"), ("torchvision", "0.29.1")):
+        allowed = SpecifierSet(specs[name])
+        assert Version(local) in allowed, f"{name} {specs[name]} refuses the local wheel {local}"
+        assert Version(version(name).split("+")[0]) in allowed

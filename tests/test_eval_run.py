@@ -46,10 +46,10 @@ class FakeModel(nn.Module):
     batch is wrong (predicts A4C for PLAX).
     """
 
-    def __init__(self, det=True, cls=True):
+    def __init__(self, det=True, view=True):
         super().__init__()
         self.w = nn.Parameter(torch.zeros(1))
-        self.det, self.cls = det, cls
+        self.det, self.view = det, view
         self.seen_training = []
 
     def forward(self, images):
@@ -64,7 +64,7 @@ class FakeModel(nn.Module):
         decoded[:, 2] = torch.tensor([50, 50, 4, 4, 0.0001, 0.5, 0.5])  # below conf_thres
         logits = torch.tensor([[5.0, 0, 0], [0, 0, 5.0]])[:B]
         raw = [torch.ones(B, 3, 2, 2, 7)]
-        return ((decoded, raw) if self.det else None), (logits if self.cls else None)
+        return ((decoded, raw) if self.det else None), (logits if self.view else None)
 
 
 @pytest.fixture
@@ -78,8 +78,8 @@ def test_evaluate_known_answer(loader):
     model = FakeModel()
     model.train()
     det_loss = lambda raw, targets: (raw[0].sum() * 0 + targets.shape[0], torch.zeros(3))
-    cls_loss = nn.CrossEntropyLoss()
-    res = evaluate(model, loader, det_loss=det_loss, cls_loss=cls_loss)
+    view_loss_fn = nn.CrossEntropyLoss()
+    res = evaluate(model, loader, det_loss=det_loss, view_loss_fn=view_loss_fn)
     assert model.training and model.seen_training == [False, False]
     m = res.metrics()
     assert list(m) == ["mAP50", "mAP50_95", "precision", "recall", "f1", "view_accuracy", "view_macro_f1"]
@@ -94,15 +94,15 @@ def test_evaluate_known_answer(loader):
     assert m["view_macro_f1"] == pytest.approx(1 / 3)
     assert res.view.confusion.loc["PLAX", "A4C"] == 2
     assert res.losses["det"] == 2.0
-    assert res.losses["cls"] == pytest.approx(float(cls_loss(torch.tensor([[5.0, 0, 0], [0, 0, 5.0]]), torch.tensor([0, 1]))))
+    assert res.losses["view"] == pytest.approx(float(view_loss_fn(torch.tensor([[5.0, 0, 0], [0, 0, 5.0]]), torch.tensor([0, 1]))))
     assert res.n_images == 4 and res.seconds > 0
 
 
 def test_single_task_models_give_nan_for_the_missing_task(loader):
-    cls_only = evaluate(FakeModel(det=False), loader, det_loss=lambda r, t: (1.0, None)).metrics()
-    assert all(math.isnan(cls_only[k]) for k in ["mAP50", "mAP50_95", "precision", "recall", "f1"])
-    assert cls_only["view_accuracy"] == 0.5
-    det_only = evaluate(FakeModel(cls=False), loader, cls_loss=nn.CrossEntropyLoss())
+    view_only = evaluate(FakeModel(det=False), loader, det_loss=lambda r, t: (1.0, None)).metrics()
+    assert all(math.isnan(view_only[k]) for k in ["mAP50", "mAP50_95", "precision", "recall", "f1"])
+    assert view_only["view_accuracy"] == 0.5
+    det_only = evaluate(FakeModel(view=False), loader, view_loss_fn=nn.CrossEntropyLoss())
     assert math.isnan(det_only.metrics()["view_accuracy"]) and det_only.view is None
     assert det_only.metrics()["mAP50"] == pytest.approx(1) and det_only.losses == {}
 
@@ -113,4 +113,4 @@ def test_predictions_for_overlays(loader):
     assert out[0]["boxes"].shape == (1, 6)  # the .15 box is under the 0.25 default
     torch.testing.assert_close(out[1]["boxes"][0, :4], torch.tensor([12.0, 8, 20, 24]))
     assert out[1]["view_pred"] == 2 and 0.9 < out[1]["view_prob"] < 1
-    assert predictions(FakeModel(cls=False), loader)[0]["view_pred"] is None
+    assert predictions(FakeModel(view=False), loader)[0]["view_pred"] is None

@@ -26,23 +26,23 @@ def test_default_model_is_cpu_sized():
 @pytest.mark.parametrize("imgsz", [64, 128, 160])
 def test_shared_model_output_shapes(imgsz):
     m = build_model("shared", 4, 3, ANCHORS)
-    det, cls = m(torch.randn(2, 3, imgsz, imgsz))
+    det, view = m(torch.randn(2, 3, imgsz, imgsz))
     assert [tuple(d.shape) for d in det] == [(2, 3, imgsz // s, imgsz // s, 9) for s in (8, 16, 32)]
-    assert cls.shape == (2, 3)
+    assert view.shape == (2, 3)
     m.eval()
-    (decoded, raw), cls = m(torch.randn(2, 3, imgsz, imgsz))
+    (decoded, raw), view = m(torch.randn(2, 3, imgsz, imgsz))
     assert decoded.shape == (2, 3 * sum((imgsz // s) ** 2 for s in (8, 16, 32)), 9)
     assert ((decoded[..., 4:] >= 0) & (decoded[..., 4:] <= 1)).all()
 
 
 def test_dual_backbone_trains_end_to_end_and_shares_nothing():
     m = build_model("dual", 4, 3, ANCHORS)
-    det, cls = m(torch.randn(2, 3, 128, 128))
-    (sum(d.sum() for d in det) + cls.sum()).backward()
+    det, view = m(torch.randn(2, 3, 128, 128))
+    (sum(d.sum() for d in det) + view.sum()).backward()
     assert m.shared_parameters() == []
     assert all(p.grad is not None for p in m.parameters())
     counts = m.parameter_counts()
-    assert counts["det"] + counts["cls"] == counts["total"] and counts["shared"] == 0
+    assert counts["det"] + counts["view"] == counts["total"] and counts["shared"] == 0
 
 
 @pytest.mark.parametrize("name", ["shared", "detached", "dual"])
@@ -53,33 +53,33 @@ def test_parameter_parts_partition_the_model(name):
     assert set(ids) == {id(p) for p in m.parameters()}
 
 
-def test_probe_is_the_last_shared_layer_of_the_shared_model():
+def test_norm_layer_is_the_last_shared_layer_of_the_shared_model():
     m = build_model("shared", 4, 3, ANCHORS)
     shared = {id(p) for p in m.shared_parameters()}
     assert m.last_shared_layer() is m.fpn.out.cv3.conv
-    assert all(id(p) in shared for t in m.tasks for p in m.probe_parameters(t))
-    # both task losses reach the probe
-    det, cls = m(torch.randn(2, 3, 128, 128))
-    for loss in (sum(d.sum() for d in det), cls.sum()):
-        (g,) = torch.autograd.grad(loss, m.probe_parameters("det"), retain_graph=True)
+    assert all(id(p) in shared for t in m.tasks for p in m.norm_parameters(t))
+    # both task losses reach W
+    det, view = m(torch.randn(2, 3, 128, 128))
+    for loss in (sum(d.sum() for d in det), view.sum()):
+        (g,) = torch.autograd.grad(loss, m.norm_parameters("det"), retain_graph=True)
         assert g.abs().sum() > 0
 
 
 def test_detached_head_sends_no_gradient_into_the_trunk():
     m = build_model("detached", 4, 3, ANCHORS)
-    _, cls = m(torch.randn(2, 3, 128, 128))
+    _, view = m(torch.randn(2, 3, 128, 128))
     trunk = list(m.backbone.parameters()) + list(m.fpn.parameters())
-    grads = torch.autograd.grad(cls.sum(), trunk, allow_unused=True)
+    grads = torch.autograd.grad(view.sum(), trunk, allow_unused=True)
     assert all(g is None or g.abs().sum() == 0 for g in grads)
     assert m.last_shared_layer() is None and m.shared_parameters() == []
 
 
 def test_single_task_models_drop_the_other_head():
     det_only = build_model("shared", 4, 3, ANCHORS, tasks=("det",))
-    cls_only = build_model("shared", 4, 3, ANCHORS, tasks=("cls",))
+    view_only = build_model("shared", 4, 3, ANCHORS, tasks=("view",))
     x = torch.randn(1, 3, 64, 64)
-    assert det_only(x)[1] is None and cls_only(x)[0] is None
-    assert count_parameters(cls_only) < count_parameters(det_only)
+    assert det_only(x)[1] is None and view_only(x)[0] is None
+    assert count_parameters(view_only) < count_parameters(det_only)
 
 
 def test_unknown_names_are_refused():

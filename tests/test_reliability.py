@@ -15,7 +15,8 @@ from PIL import Image
 from lib.config import TrainConfig
 from lib.data import DataError, EchoDataset, LabelError, SyntheticConfig, ensure_synthetic, read_data_yaml
 from lib.runstore import MANIFEST, RunStore
-from lib.train import TIMING_COLUMNS, main
+from lib.cli import main
+from lib.history import TIMING_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_LABEL = "0 0.40 0.40 0.60 0.40 0.60 0.60 0.40 0.60\n\n0 0 1"
@@ -104,7 +105,7 @@ def test_view_line_only_is_a_valid_image_without_objects(tmp_path):
 def test_killed_run_resumes_to_the_same_result(tmp_path):
     """SIGKILL a training process after its first checkpoint; rerunning resumes and ends identical."""
     data = str(ensure_synthetic(SyntheticConfig(n_train=48, n_val=8, n_test=8), root=tmp_path / "data"))
-    cfg = TrainConfig(data=data, imgsz=64, batch_size=8, epochs=6, probe_every=3, threads=1, weighting="gradnorm")
+    cfg = TrainConfig(data=data, imgsz=64, batch_size=8, epochs=6, interference_every=3, threads=1, weighting="gradnorm")
     whole = RunStore(tmp_path / "a").get_or_train(cfg, progress=False)
 
     store = RunStore(tmp_path / "b")

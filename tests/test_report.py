@@ -49,7 +49,7 @@ def test_comparison_table_has_every_method(smoke_report):
     out, _ = smoke_report
     table = pd.read_csv(out / "05_comparison" / "tables" / "comparison_numbers.csv", index_col=0)
     for m in ("original", "equal", "gradnorm", "uw", "dwa", "pcgrad", "cagrad", "famo", "detached", "dual",
-              "det_only", "cls_only"):
+              "det_only", "view_only"):
         assert m in table.index
     assert any(i.startswith("static (tuned") for i in table.index)
 
@@ -73,27 +73,53 @@ def test_a_failing_notebook_stops_the_runner_and_names_the_cell(tmp_path, monkey
     assert not (tmp_path / "out" / "02_later.ipynb").exists()  # later notebooks not run
 
 
-def test_bad_parameters_fail_before_training(tmp_path):
-    """Unknown method, epochs < 1, a missing data path: a clear error in the first cell after the parameters."""
+def test_bad_settings_fail_before_anything_is_written(tmp_path, monkeypatch):
+    """Unknown method, epochs < 1, a missing data path, a typo: a clear error before any folder, data or run exists."""
     from lib.report.context import start
 
-    with pytest.raises(ValueError, match="parameter epochs must be an integer >= 1"):
-        start("x", output_dir=str(tmp_path), epochs=-1)
-    with pytest.raises(ValueError, match="parameter methods: unknown method 'magic'"):
-        start("x", output_dir=str(tmp_path), methods=["magic"])
-    with pytest.raises(ValueError, match="parameter data: no such file"):
-        start("x", output_dir=str(tmp_path), data=str(tmp_path / "nope.yaml"))
-    assert not (Path(os.environ.get("ECHO_MTL_RUNS", ROOT / "runs")) / "x").exists()
+    monkeypatch.setenv("ECHO_MTL_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("ECHO_MTL_DATA", str(tmp_path / "data"))
+    out = tmp_path / "out"
+    cases = [({"overrides": {"epochs": -1}}, "epochs must be >= 1"),
+             ({"methods": ["magic"]}, "parameter methods: unknown method 'magic'"),
+             ({"overrides": {"data": str(tmp_path / "nope.yaml")}}, "setting data: no such file"),
+             ({"overrides": {"epoch": 3}}, "unknown keys \\['epoch'\\]")]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            start("x", profile="smoke", output_dir=str(out), **kwargs)
+    assert not out.exists() and not (tmp_path / "runs").exists() and not (tmp_path / "data").exists()
 
 
-def test_profiles_only_set_declared_parameters():
-    for name in ("smoke", "default", "full"):
-        steps = plan(name)  # raises ProfileError on an unknown parameter or notebook
-        assert [p.stem for p, _ in steps] == SECTIONS
-    profile = load_profile("smoke")
-    profile["notebooks"]["02_gradnorm"] = {"no_such_knob": 1}
-    with pytest.raises(ProfileError, match="unknown parameters \\['no_such_knob'\\]"):
-        parameters_for(profile, NOTEBOOKS / "02_gradnorm.ipynb", {"epochs"})
+def test_a_typo_in_a_profiles_common_block_is_refused_before_any_run(tmp_path, monkeypatch):
+    from lib.report import profiles, runner
+
+    (tmp_path / "typo.yaml").write_text("common:\n  epochs: 2\n  eval_evry: 1\nnotebooks: {}\n")
+    (tmp_path / "badvalue.yaml").write_text("common:\n  epochs: 0\nnotebooks: {}\n")
+    monkeypatch.setattr(profiles, "PROFILES", tmp_path)
+    with pytest.raises(ProfileError, match="typo.yaml: common: unknown keys \\['eval_evry'\\]"):
+        runner.plan("typo")
+    with pytest.raises(ProfileError, match="badvalue.yaml: common: invalid TrainConfig: epochs must be >= 1"):
+        runner.plan("badvalue")
+
+
+def test_one_set_of_defaults_profile_common_over_trainconfig():
+    """A notebook's base configuration is TrainConfig's defaults with the profile's common block on top."""
+    from lib.config import TrainConfig
+    from lib.report.context import settings
+    from lib.report.profiles import REPORT_KEYS
+
+    for name in ("default", "full", "smoke"):
+        common = settings(name)
+        train = {k: v for k, v in common.items() if k not in REPORT_KEYS}
+        expected = TrainConfig(**train)
+        for key, value in TrainConfig().to_dict().items():
+            assert getattr(expected, key) == train.get(key, value)
+    assert settings("smoke", {"epochs": 3})["epochs"] == 3
+    for nb in notebook_paths():  # no notebook declares a training setting of its own
+        import papermill as pm
+
+        declared = set(pm.inspect_notebook(str(nb)))
+        assert not declared & (set(TrainConfig().to_dict()) | set(REPORT_KEYS)), nb.name
 
 
 def test_committed_notebooks_carry_no_outputs_and_one_parameters_cell():

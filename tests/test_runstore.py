@@ -17,7 +17,7 @@ def tiny_data(tmp_path_factory):
 
 
 def cfg(data, **kw):
-    return TrainConfig(data=data, imgsz=64, batch_size=8, epochs=1, probe_every=0, threads=1, **kw)
+    return TrainConfig(data=data, imgsz=64, batch_size=8, epochs=1, interference_every=0, threads=1, **kw)
 
 
 def test_key_is_stable_and_config_sensitive(tiny_data, tmp_path):
@@ -29,9 +29,9 @@ def test_key_is_stable_and_config_sensitive(tiny_data, tmp_path):
 
 def test_trains_once_then_reuses(tiny_data, tmp_path):
     store = RunStore(tmp_path)
-    run = store.get_or_train(cfg(tiny_data), progress=False, in_process=True)
+    run = store.get_or_train(cfg(tiny_data), progress=False)
     stamp = os.stat(run.path / "metrics.json").st_mtime_ns
-    again = store.get_or_train(cfg(tiny_data), progress=False, in_process=True)
+    again = store.get_or_train(cfg(tiny_data), progress=False)
     assert again.path == run.path and os.stat(again.path / "metrics.json").st_mtime_ns == stamp
     assert {"val_mAP50", "test_view_accuracy", "parameters"} <= set(run.metrics)
     assert "test_detection_per_class" in run.tables() and not (run.path / "checkpoint.pt").exists()
@@ -41,18 +41,18 @@ def test_trains_once_then_reuses(tiny_data, tmp_path):
 
 def test_damaged_entry_is_detected_and_retrained(tiny_data, tmp_path):
     store = RunStore(tmp_path)
-    run = store.get_or_train(cfg(tiny_data), progress=False, in_process=True)
+    run = store.get_or_train(cfg(tiny_data), progress=False)
     metrics = json.loads((run.path / "metrics.json").read_text())
     (run.path / "metrics.json").write_text(json.dumps({**metrics, "val_mAP50": 0.99}))  # tampered
     with pytest.warns(UserWarning, match="damaged.*metrics.json"):
         assert store.get(cfg(tiny_data)) is None
-    fresh = store.get_or_train(cfg(tiny_data), progress=False, in_process=True)
+    fresh = store.get_or_train(cfg(tiny_data), progress=False)
     assert fresh.metrics["val_mAP50"] == metrics["val_mAP50"]
 
 
 def test_folder_without_manifest_is_not_trusted(tiny_data, tmp_path):
     store = RunStore(tmp_path)
-    run = store.get_or_train(cfg(tiny_data), progress=False, in_process=True)
+    run = store.get_or_train(cfg(tiny_data), progress=False)
     (run.path / MANIFEST).unlink()  # as if killed before the manifest was written
     assert store.get(cfg(tiny_data)) is None
 

@@ -3,6 +3,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,9 @@ import torch
 
 from lib.config import TrainConfig
 from lib.data import SyntheticConfig, ensure_synthetic, read_data_yaml
-from lib.train import TIMING_COLUMNS, NonFiniteLossError, Trainer, train
+from lib.history import TIMING_COLUMNS
+from lib.train import train
+from lib.trainer import NonFiniteLossError, Trainer
 
 
 @pytest.fixture(scope="module")
@@ -28,22 +31,23 @@ def eight_images(tmp_path_factory):
 
 
 def small(data: str, **kw) -> TrainConfig:
-    base = dict(data=data, imgsz=96, batch_size=8, epochs=60, lr=5e-3, warmup_epochs=3, probe_every=0, anchors="default",
+    base = dict(data=data, imgsz=96, batch_size=8, epochs=60, lr=5e-3, warmup_epochs=3, interference_every=0, anchors="default",
                 eval_every=1000, threads=2, bn_calibration_images=8)
     base.update(kw)
     return TrainConfig(**base)
 
 
 @pytest.mark.parametrize("model, weighting", [("shared", "gradnorm"), ("dual", "equal")])
-def test_overfits_eight_images(eight_images, model, weighting):
-    result = train(small(eight_images, model=model, weighting=weighting), progress=False)
+def test_overfits_eight_images(eight_images, model, weighting, tmp_path):
+    result = train(small(eight_images, model=model, weighting=weighting), runs=tmp_path, progress=False)
     assert result.metrics["val_mAP50"] > 0.9
     assert result.metrics["val_view_accuracy"] == 1.0
 
 
-def test_same_seed_same_history_and_metrics(eight_images):
-    cfg = small(eight_images, epochs=3, probe_every=2, eval_every=1, weighting="gradnorm")
-    a, b = train(cfg, progress=False), train(cfg, progress=False)
+def test_same_seed_same_history_and_metrics(eight_images, tmp_path):
+    cfg = small(eight_images, epochs=3, interference_every=2, eval_every=1, weighting="gradnorm")
+    a, b = (train(cfg, runs=tmp_path / store, progress=False) for store in ("a", "b"))  # two stores: trained twice
+    assert a.path != b.path
     drop = [c for c in a.history if c in TIMING_COLUMNS]
     pd.testing.assert_frame_equal(a.history.drop(columns=drop), b.history.drop(columns=drop))
     pd.testing.assert_frame_equal(a.epochs.drop(columns=[c for c in a.epochs if c in TIMING_COLUMNS]),
@@ -57,23 +61,30 @@ def test_a_nan_loss_stops_training_naming_step_and_task(eight_images, tmp_path, 
     trainer = Trainer(small(eight_images, epochs=2), run_dir=tmp_path, progress=False)
     real = trainer.task_losses
 
-    def poisoned(det_out, cls_out, batch):
-        losses, items = real(det_out, cls_out, batch)
+    def poisoned(det_out, view_out, batch):
+        losses, items = real(det_out, view_out, batch)
         if trainer.step == 1:
             losses[1] = losses[1] * float("nan")
         return losses, items
 
     monkeypatch.setattr(trainer, "task_losses", poisoned)
-    with pytest.raises(NonFiniteLossError, match=r"non-finite cls loss \(nan\) at step 1 \(epoch 2\).*checkpoint"):
+    with pytest.raises(NonFiniteLossError, match=r"non-finite view loss \(nan\) at step 1 \(epoch 2\).*checkpoint"):
         trainer.fit()
-    assert (tmp_path / "checkpoint.pt").exists()  # the good epoch 0 is kept
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)  # the good epoch 0 is kept
+    assert state["epoch"] == 0 and state["step"] == trainer.steps_per_epoch
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
 
 
-def test_weighting_state_reaches_the_history(eight_images):
-    result = train(small(eight_images, epochs=2, weighting="gradnorm", probe_every=1), progress=False)
+def test_weighting_state_reaches_the_history(eight_images, tmp_path):
+    result = train(small(eight_images, epochs=2, weighting="gradnorm", interference_every=1), runs=tmp_path,
+                   progress=False)
     h = result.history
-    assert np.allclose(h["w_det"] + h["w_cls"], 2.0, atol=1e-5)
-    assert h["grad_cos"].between(-1, 1).all() and {"gradnorm_G0", "gradnorm_G1"} <= set(h.columns)
+    assert h.loc[0, ["w_det", "w_view"]].tolist() == [1.0, 1.0]  # the weights the first step used
+    assert h["w_det"].iloc[1] != 1.0  # ... then GradNorm moved them
+    assert np.allclose(h["w_det"] + h["w_view"], 2.0, atol=1e-5)
+    assert (h[["gradnorm_G0", "gradnorm_G1"]] > 0).all().all()
+    assert h["grad_cos"].between(-1, 1).all()
+    assert result.metrics["final_w_det"] == pytest.approx(h["w_det"].iloc[-1])
 
 
 def test_command_line_prints_metrics_json_last(eight_images, tmp_path):
@@ -81,8 +92,91 @@ def test_command_line_prints_metrics_json_last(eight_images, tmp_path):
                           "--batch-size", "8", "--weighting", "gradnorm", "--runs", str(tmp_path), "--no-progress"],
                          capture_output=True, text=True, check=True)
     last = json.loads(out.stdout.strip().splitlines()[-1])
-    assert {"mAP50", "mAP50_95", "precision", "recall", "view_accuracy", "view_macro_f1", "parameters",
-            "train_seconds"} <= set(last)
+    metrics = json.loads((Path(last["run"]) / "metrics.json").read_text())
+    for k in ("mAP50", "mAP50_95", "precision", "recall", "view_accuracy", "view_macro_f1"):
+        assert isinstance(last[k], float) and last[k] == metrics[f"val_{k}"], k
+    assert last["parameters"] == metrics["parameters"] and last["train_seconds"] == metrics["train_seconds"]
     bad = subprocess.run([sys.executable, "-m", "lib.train", "--epochs", "0", "--runs", str(tmp_path)],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "epochs must be >= 1" in bad.stderr
+
+
+def test_training_leaves_the_process_as_it_found_it(eight_images):
+    """Thread count, deterministic mode and every random generator are the caller's again afterwards."""
+    import random
+
+    torch.set_num_threads(2)
+    torch.use_deterministic_algorithms(False)
+    torch.manual_seed(123)
+    np.random.seed(5)
+    random.seed(6)
+    before = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
+    Trainer(small(eight_images, epochs=1, threads=1), progress=False).fit()
+    assert torch.get_num_threads() == 2 and not torch.are_deterministic_algorithms_enabled()
+    assert torch.equal(torch.get_rng_state(), before[0])
+    assert (np.random.get_state()[1] == before[1]).all() and random.getstate() == before[2]
+
+
+def test_environment_roots_are_read_when_called(tmp_path, monkeypatch):
+    from lib.paths import data_root, runs_root
+
+    monkeypatch.setenv("ECHO_MTL_RUNS", str(tmp_path / "r"))
+    monkeypatch.setenv("ECHO_MTL_DATA", str(tmp_path / "d"))
+    assert runs_root() == tmp_path / "r" and data_root() == tmp_path / "d"
+
+
+def test_an_edited_split_is_read_again(tmp_path):
+    """The in-memory split cache is keyed on every file's size and mtime, not on the path alone."""
+    import os
+
+    from lib.data import load_split
+
+    yaml_path = ensure_synthetic(SyntheticConfig(n_train=4, n_val=2, n_test=2, seed=1), root=tmp_path)
+    first = load_split(yaml_path, "val", 64)
+    assert load_split(yaml_path, "val", 64) is first  # unchanged files: served from memory
+    label = sorted((yaml_path.parent / "valid" / "labels").glob("*.txt"))[0]
+    lines = label.read_text().rstrip("\n").split("\n")
+    new_view = (first.views[0].item() + 1) % 3
+    lines[-1] = " ".join("1" if i == new_view else "0" for i in range(3))
+    label.write_text("\n".join(lines) + "\n")
+    os.utime(label, ns=(label.stat().st_atime_ns, label.stat().st_mtime_ns + 10**9))
+    again = load_split(yaml_path, "val", 64)
+    assert again is not first and again.views[0].item() == new_view
+
+
+@pytest.mark.parametrize("weighting", ["gradnorm", "uw", "dwa", "famo", "pcgrad"])
+def test_an_interrupted_run_resumes_to_the_uninterrupted_result(eight_images, tmp_path, weighting):
+    """Every stateful weighting (and every generator) is checkpointed: stop after epoch 1, resume, same history."""
+    cfg = small(eight_images, imgsz=64, epochs=3, weighting=weighting, eval_every=1, interference_every=1)
+    whole = Trainer(cfg, run_dir=tmp_path / "whole", progress=False).fit()
+
+    class Stop(Exception):
+        pass
+
+    first = Trainer(cfg, run_dir=tmp_path / "cut", progress=False)
+    save = first.save_checkpoint
+
+    def save_then_stop(epoch):
+        save(epoch)
+        if epoch == 0:
+            raise Stop
+
+    first.save_checkpoint = save_then_stop
+    with pytest.raises(Stop):
+        first.fit()
+    resumed = Trainer(cfg, run_dir=tmp_path / "cut", progress=False).fit()
+    drop = lambda df: df.drop(columns=[c for c in df if c in TIMING_COLUMNS])  # noqa: E731
+    pd.testing.assert_frame_equal(drop(resumed.history), drop(whole.history))
+    assert resumed.metrics["val_mAP50"] == whole.metrics["val_mAP50"]
+
+
+def test_rng_capture_covers_numpy_and_python():
+    import random
+
+    from lib.seeding import capture_rng, restore_rng
+
+    state = capture_rng()
+    a = (torch.rand(2), np.random.rand(2), random.random())
+    restore_rng(state)
+    b = (torch.rand(2), np.random.rand(2), random.random())
+    assert torch.equal(a[0], b[0]) and (a[1] == b[1]).all() and a[2] == b[2]

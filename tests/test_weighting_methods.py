@@ -134,9 +134,9 @@ def test_every_weighting_runs_with_every_model(model_name, weighting):
     torch.manual_seed(0)
     model = build_model(model_name, 4, 3, default_anchors(64))
     w = build_weighting(weighting, 2)
-    det, cls = model(torch.randn(2, 3, 64, 64))
-    losses = [sum(d.pow(2).mean() for d in det), nn.functional.cross_entropy(cls, torch.tensor([0, 2]))]
-    info = w.backward(losses, model, outputs=[det, cls])
+    det, view = model(torch.randn(2, 3, 64, 64))
+    losses = [sum(d.pow(2).mean() for d in det), nn.functional.cross_entropy(view, torch.tensor([0, 2]))]
+    info = w.backward(losses, model, outputs=[det, view])
     assert len(info.weights) == 2 and all(math.isfinite(v) and v >= 0 for v in info.weights)
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)

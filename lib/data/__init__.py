@@ -13,6 +13,7 @@ from .leakage import FrameName, leakage_report, leakage_summary, parse_frame_nam
 from .letterbox import boxes_to_letterbox, letterbox
 from .loader import Batch, collate, make_loader
 from .regroup import split_by_group
+from .source import data_fingerprint, load_split, resolve_data
 from .spec import DataSpec, read_data_yaml, write_data_yaml
 from .stats import object_table, split_records, split_statistics
 from .synthetic import SyntheticConfig, ensure_synthetic, generate, plan, render_frame
@@ -24,5 +25,5 @@ __all__ = [
     "Batch", "collate", "make_loader",
     "SyntheticConfig", "generate", "ensure_synthetic", "plan", "render_frame",
     "split_statistics", "split_records", "object_table", "leakage_report", "leakage_summary", "parse_frame_name", "FrameName",
-    "split_by_group",
+    "split_by_group", "resolve_data", "data_fingerprint", "load_split",
 ]

@@ -89,7 +89,7 @@ def evaluate(
     conf_thres: float = 0.001,
     iou_thres: float = 0.6,
     det_loss=None,
-    cls_loss=None,
+    view_loss_fn=None,
     imgsz: int | None = None,
 ) -> EvalResult:
     """Score ``model`` on every batch of ``loader``.
@@ -99,19 +99,19 @@ def evaluate(
             classes) and ``loader.dataset.view_names`` give the labels.
         conf_thres, iou_thres: NMS settings (YOLOv5 val defaults 0.001, 0.6).
         det_loss: optional ``det_loss(raw, targets) -> (loss, items)``.
-        cls_loss: optional ``cls_loss(logits, views) -> loss``.
+        view_loss_fn: optional ``view_loss_fn(logits, views) -> loss``.
         imgsz: input side in pixels; default the batch's image width.
 
     Returns:
-        ``EvalResult``; ``losses`` holds ``"det"``/``"cls"``, the unweighted
+        ``EvalResult``; ``losses`` holds ``"det"``/``"view"``, the unweighted
         mean over batches of each given loss whose task the model outputs.
     """
     dataset = loader.dataset
     det_eval = DetectionEvaluator(dataset.names)
     view_pred, view_true = [], []
-    sums = {"det": 0.0, "cls": 0.0}
-    counts = {"det": 0, "cls": 0}
-    has_det = has_cls = False
+    sums = {"det": 0.0, "view": 0.0}
+    counts = {"det": 0, "view": 0}
+    has_det = has_view = False
     n_images = 0
     start = time.perf_counter()
     with eval_mode(model):
@@ -130,14 +130,14 @@ def evaluate(
                     sums["det"] += float(det_loss(raw, targets)[0])
                     counts["det"] += 1
             if logits is not None:
-                has_cls = True
+                has_view = True
                 view_pred.append(logits.argmax(1).cpu())
                 view_true.append(views.cpu())
-                if cls_loss is not None:
-                    sums["cls"] += float(cls_loss(logits, views))
-                    counts["cls"] += 1
+                if view_loss_fn is not None:
+                    sums["view"] += float(view_loss_fn(logits, views))
+                    counts["view"] += 1
     detection = det_eval.compute() if has_det else None
-    view = view_metrics(torch.cat(view_pred), torch.cat(view_true), dataset.view_names) if has_cls else None
+    view = view_metrics(torch.cat(view_pred), torch.cat(view_true), dataset.view_names) if has_view else None
     losses = {k: sums[k] / counts[k] for k in sums if counts[k]}
     return EvalResult(detection, view, losses, n_images, time.perf_counter() - start)
 

@@ -1,11 +1,29 @@
-"""What every multi-task model tells the weighting methods and the report.
+"""The contract between a multi-task model and the weighting methods, the trainer and the report.
 
-A weighting (``lib.weighting``) never looks inside a model: it asks for the
-shared parameters (where task gradients can interfere) and, per task, the
-parameters on which GradNorm measures gradient norms (``probe_parameters``).
+A weighting (``lib.weighting``) never looks inside a model. It reads:
+
+* ``tasks``: task names, in the order of the loss list (``("det", "view")`` here);
+* ``shared_parameters()``: parameters that more than one task trains (where gradients can interfere);
+* ``task_parameters(task)``: parameters that only ``task`` trains;
+* ``norm_parameters(task)``: GradNorm's W for ``task`` (Chen et al. 2018, sec. 3.1: the last shared layer);
+* the trunk/head boundary: ``forward_trunk(x)`` returns the tensors every head reads, and
+  ``forward_heads(features)`` computes every output from those tensors alone.
+
+Rules every model keeps (``tests/model_contract.py`` checks them for each model):
+
+1. ``forward(x) == forward_heads(forward_trunk(x))``.
+2. Shared and task parameters partition the model's trainable parameters: their union is every
+   parameter and no parameter belongs to two of the sets.
+3. Nothing computed in a forward pass is kept on a module, so a model can always be deep-copied
+   (``copy.deepcopy``, EMA, ``torch.optim.swa_utils.AveragedModel``). The boundary is a *value*:
+   ``lib.models.boundary.forward_with_boundary`` feeds the heads leaf copies of the trunk outputs
+   (LibMTL's ``_prepare_rep``), so a task's gradient at the boundary is exact by construction.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
+import torch
 from torch import nn
 
 
@@ -14,9 +32,20 @@ def count_parameters(module: nn.Module | None) -> int:
 
 
 class MultiTaskModel(nn.Module):
-    """Mixin contract. Subclasses set ``tasks`` and implement the three part methods."""
+    """Base class. Subclasses set ``tasks`` and implement the part methods below."""
 
     tasks: tuple[str, ...] = ()
+
+    def forward_trunk(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The shared computation: the tensors the task heads read (the trunk/head boundary)."""
+        raise NotImplementedError
+
+    def forward_heads(self, features: Sequence[torch.Tensor]):
+        """Every task output, computed from ``features`` (what ``forward_trunk`` returned) alone."""
+        raise NotImplementedError
+
+    def forward(self, x):
+        return self.forward_heads(self.forward_trunk(x))
 
     def shared_modules(self) -> list[nn.Module]:
         """Modules whose parameters receive the gradient of more than one task."""
@@ -26,23 +55,14 @@ class MultiTaskModel(nn.Module):
         """Modules that only ``task`` trains."""
         raise NotImplementedError
 
-    def probe_module(self, task: str) -> nn.Module:
-        """The layer whose weight gradient GradNorm measures for ``task``.
+    def norm_layer(self, task: str) -> nn.Module:
+        """GradNorm's W for ``task``: the layer whose weight gradient norm it balances.
 
         On a shared model this is the last shared layer, the same for every
         task (Chen et al. 2018, sec. 3.1). Where a task shares nothing (dual
         backbone, detached head) it is that task's own last trunk layer.
         """
         raise NotImplementedError
-
-    def shared_outputs(self) -> tuple | None:
-        """The trunk's output tensors that the task heads read, from the latest forward pass.
-
-        Optional (None: not exposed). With them a weighting can take each task's
-        gradient at the hand-over point once and send one combined gradient
-        back through the trunk (GradNorm's fast path).
-        """
-        return None
 
     # -- derived -------------------------------------------------------------
     def shared_parameters(self) -> list[nn.Parameter]:
@@ -51,16 +71,16 @@ class MultiTaskModel(nn.Module):
     def task_parameters(self, task: str) -> list[nn.Parameter]:
         return [p for m in self.task_modules(task) for p in m.parameters() if p.requires_grad]
 
-    def probe_parameters(self, task: str) -> list[nn.Parameter]:
-        """The probe layer's weight (its bias is left out, as in Chen et al.'s W)."""
-        return [self.probe_module(task).weight]
+    def norm_parameters(self, task: str) -> list[nn.Parameter]:
+        """The W layer's weight (its bias is left out, as in Chen et al.'s W)."""
+        return [self.norm_layer(task).weight]
 
     def last_shared_layer(self) -> nn.Module | None:
         """The last layer every task's gradient flows through (None if nothing is shared)."""
-        probes = {id(self.probe_module(t)) for t in self.tasks}
+        layers = {id(self.norm_layer(t)) for t in self.tasks}
         shared = {id(p) for p in self.shared_parameters()}
-        if len(probes) == 1 and all(id(p) in shared for p in self.probe_parameters(self.tasks[0])):
-            return self.probe_module(self.tasks[0])
+        if len(layers) == 1 and all(id(p) in shared for p in self.norm_parameters(self.tasks[0])):
+            return self.norm_layer(self.tasks[0])
         return None
 
     def parameter_counts(self) -> dict[str, int]:

@@ -19,7 +19,7 @@ from .yolo import ClassificationHead, Scale, YOLODetector, get_scale
 class ViewClassifier(nn.Module):
     """A small CSP CNN with SE after each stage and CBAM at the end (stride 16)."""
 
-    def __init__(self, n_views: int, scale: str | Scale = "cpu", dropout: float = 0.2):
+    def __init__(self, n_views: int, scale: str | Scale = "p", dropout: float = 0.2):
         super().__init__()
         s = get_scale(scale)
         c = s.ch
@@ -39,11 +39,11 @@ class ViewClassifier(nn.Module):
 
 
 class DualBackbone(MultiTaskModel):
-    """``forward(x) -> (detections, class_logits)`` from two networks that share no parameter."""
+    """``forward(x) -> (detections, view_logits)`` from two networks that share no parameter."""
 
-    def __init__(self, nc: int, n_views: int, anchors: torch.Tensor, scale: str | Scale = "cpu", dropout: float = 0.2):
+    def __init__(self, nc: int, n_views: int, anchors: torch.Tensor, scale: str | Scale = "p", dropout: float = 0.2):
         super().__init__()
-        self.tasks = ("det", "cls")
+        self.tasks = ("det", "view")
         self.detector = YOLODetector(nc, anchors, scale)
         self.classifier = ViewClassifier(n_views, scale, dropout)
 
@@ -51,14 +51,18 @@ class DualBackbone(MultiTaskModel):
     def detect(self):
         return self.detector.detect
 
-    def forward(self, x):
+    def forward_trunk(self, x):
+        return (x,)  # nothing is shared: both networks read the image
+
+    def forward_heads(self, features):
+        (x,) = features
         return self.detector(x), self.classifier(x)
 
     def shared_modules(self):
         return []
 
     def task_modules(self, task):
-        return {"det": [self.detector], "cls": [self.classifier]}[task]
+        return {"det": [self.detector], "view": [self.classifier]}[task]
 
-    def probe_module(self, task):
+    def norm_layer(self, task):
         return self.detector.fpn.out.cv3.conv if task == "det" else self.classifier.last_conv

@@ -20,8 +20,11 @@ class PaperToyModel(MultiTaskModel):
         self.trunk = nn.Sequential(*layers)
         self.heads = nn.ModuleList(nn.Linear(hidden, d_out) for _ in range(n_tasks))
 
-    def forward(self, x):
-        z = self.trunk(x)
+    def forward_trunk(self, x):
+        return (self.trunk(x),)
+
+    def forward_heads(self, features):
+        (z,) = features
         return [head(z) for head in self.heads]
 
     def shared_modules(self):
@@ -30,5 +33,5 @@ class PaperToyModel(MultiTaskModel):
     def task_modules(self, task):
         return [self.heads[self.tasks.index(task)]]
 
-    def probe_module(self, task):
+    def norm_layer(self, task):
         return self.trunk[-2]  # the last shared Linear

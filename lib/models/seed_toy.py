@@ -14,22 +14,25 @@ from .base import MultiTaskModel
 class SeedToyModel(MultiTaskModel):
     def __init__(self, n_out: int = 4, width: int = 32):
         super().__init__()
-        self.tasks = ("det", "cls")
+        self.tasks = ("det", "view")
         self.conv = nn.Conv2d(3, width, 3, padding=1)
         self.bn = nn.BatchNorm2d(width)
         self.pool = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.det_head = nn.Linear(width, n_out)
-        self.cls_head = nn.Linear(width, n_out)
+        self.view_head = nn.Linear(width, n_out)
 
-    def forward(self, x):
-        z = self.pool(self.bn(self.conv(x)))
-        return self.det_head(z), self.cls_head(z)
+    def forward_trunk(self, x):
+        return (self.pool(self.bn(self.conv(x))),)
+
+    def forward_heads(self, features):
+        (z,) = features
+        return self.det_head(z), self.view_head(z)
 
     def shared_modules(self):
         return [self.conv, self.bn]
 
     def task_modules(self, task):
-        return [{"det": self.det_head, "cls": self.cls_head}[task]]
+        return [{"det": self.det_head, "view": self.view_head}[task]]
 
-    def probe_module(self, task):
+    def norm_layer(self, task):
         return self.bn  # the last shared layer with weights

@@ -4,11 +4,11 @@ Layer numbers in comments follow ``yolov5s.yaml`` so the model can be checked
 against the original. The network is split where the tasks part ways:
 
     Backbone (0-9) -> FPN top-down (10-17) -> PAN bottom-up (18-23) -> Detect
-                                   \\-> P3/8 (17) -> ClassificationHead
+                                   \\-> P3/8 (17) -> ClassificationHead (view)
 
 Backbone and FPN are shared; PAN and Detect are detection-only. The
 classification head sits on the neck's P3/8 C3 output as upstream did, so
-the last shared layer (the one GradNorm measures) is layer 17's output conv.
+the last shared layer (GradNorm's W) is layer 17's output conv.
 """
 from __future__ import annotations
 
@@ -38,9 +38,10 @@ class Scale:
         return max(round(n * self.depth_multiple), 1)
 
 
-# "cpu" is this project's default for 128 px images on a laptop CPU (a few hundred K parameters).
+# "p" (pico, half of nano's width) is this project's default for 128 px images on a CPU
+# (a few hundred K parameters); n, s, m, l are YOLOv5's own.
 SCALES = {
-    "cpu": Scale(0.33, 0.125),
+    "p": Scale(0.33, 0.125),
     "n": Scale(0.33, 0.25),
     "s": Scale(0.33, 0.50),
     "m": Scale(0.67, 0.75),
@@ -132,7 +133,7 @@ class ClassificationHead(nn.Module):
 class YOLODetector(nn.Module):
     """Backbone + FPN + PAN + Detect: the detection network on its own (used by the dual backbone)."""
 
-    def __init__(self, nc: int, anchors: torch.Tensor, scale: str | Scale = "cpu"):
+    def __init__(self, nc: int, anchors: torch.Tensor, scale: str | Scale = "p"):
         super().__init__()
         s = get_scale(scale)
         self.backbone = Backbone(s)
@@ -147,63 +148,59 @@ class YOLODetector(nn.Module):
 class YOLOv5WithClassification(MultiTaskModel):
     """One YOLOv5 network for jet detection and view classification.
 
-    ``forward(x)`` returns ``(detections, class_logits)``. In training mode
+    ``forward(x)`` returns ``(detections, view_logits)``. In training mode
     ``detections`` is the list of raw per-level maps; in eval mode it is
     ``(decoded, raw)`` as in YOLOv5 (decoded: (B, N, 5 + nc), pixels).
 
     ``tasks`` selects the single-task references: ``("det",)`` drops the
-    classification head, ``("cls",)`` drops PAN and Detect; the missing output
-    is ``None``. ``detach_cls=True`` feeds the head a stop-gradient copy of the
-    shared features: no interference by construction, no extra parameters.
+    view head, ``("view",)`` drops PAN and Detect; the missing output is
+    ``None``. ``detach_view=True`` feeds the view head a stop-gradient copy of
+    the shared features: no interference by construction, no extra parameters.
+
+    Trunk/head boundary (``forward_trunk``): the FPN outputs h10, h14, h17
+    (layers 10, 14, 17); PAN + Detect read all three, the view head reads h17.
     """
 
-    def __init__(self, nc: int, n_views: int, anchors: torch.Tensor, scale: str | Scale = "cpu",
-                 tasks: tuple[str, ...] = ("det", "cls"), detach_cls: bool = False, dropout: float = 0.2):
+    def __init__(self, nc: int, n_views: int, anchors: torch.Tensor, scale: str | Scale = "p",
+                 tasks: tuple[str, ...] = ("det", "view"), detach_view: bool = False, dropout: float = 0.2):
         super().__init__()
         s = get_scale(scale)
-        unknown = set(tasks) - {"det", "cls"}
+        unknown = set(tasks) - {"det", "view"}
         if unknown or not tasks:
-            raise ValueError(f"tasks must be a non-empty subset of ('det', 'cls'), got {tasks!r}")
-        self.tasks = tuple(t for t in ("det", "cls") if t in tasks)
-        self.detach_cls = detach_cls
+            raise ValueError(f"tasks must be a non-empty subset of ('det', 'view'), got {tasks!r}")
+        self.tasks = tuple(t for t in ("det", "view") if t in tasks)
+        self.detach_view = detach_view
         self.backbone = Backbone(s)
         self.fpn = FPN(s)
         self.pan = PAN(s) if "det" in tasks else None
         self.detect = Detect(nc, anchors, PAN.out_channels(s)) if "det" in tasks else None
-        self.classify = ClassificationHead(s.ch(256), n_views, dropout) if "cls" in tasks else None
+        self.classify = ClassificationHead(s.ch(256), n_views, dropout) if "view" in tasks else None
 
-    def forward(self, x):
-        h10, h14, h17 = self.fpn(*self.backbone(x))
-        # Kept for weightings that work at the trunk/head boundary (None where nothing is shared).
-        # The heads read aliases (views) of the trunk outputs: h17 is computed from h14, so the
-        # gradient w.r.t. an alias is the head's direct use alone, not the total derivative.
-        shared = len(self.tasks) > 1 and not self.detach_cls and torch.is_grad_enabled()
-        if shared:
-            h10, h14, h17 = (h.view_as(h) for h in (h10, h14, h17))
-        self._shared_outputs = (h10, h14, h17) if shared else None
+    def forward_trunk(self, x):
+        return self.fpn(*self.backbone(x))
+
+    def forward_heads(self, features):
+        h10, h14, h17 = features
         det = self.detect(list(self.pan(h10, h14, h17))) if self.detect is not None else None
-        cls = None
+        view = None
         if self.classify is not None:
-            cls = self.classify(h17.detach() if self.detach_cls else h17)
-        return det, cls
+            view = self.classify(h17.detach() if self.detach_view else h17)
+        return det, view
 
     # -- MultiTaskModel --------------------------------------------------------
-    def shared_outputs(self):
-        return getattr(self, "_shared_outputs", None)
-
     def shared_modules(self):
-        # With a detached head the trunk is trained by detection alone.
-        return [] if self.detach_cls else [self.backbone, self.fpn]
+        # With a detached head the trunk is trained by detection alone. A single-task reference
+        # keeps the two-task model's split (its trunk counted as "shared"), so parts compare.
+        return [] if self.detach_view else [self.backbone, self.fpn]
 
     def task_modules(self, task):
+        if task not in self.tasks:
+            raise KeyError(f"task {task!r} is not one of this model's tasks {self.tasks}")
         if task == "det":
-            trunk = [self.backbone, self.fpn] if self.detach_cls else []
-            return trunk + [m for m in (self.pan, self.detect) if m is not None]
-        if task == "cls":
-            return [self.classify] if self.classify is not None else []
-        raise KeyError(task)
+            return ([self.backbone, self.fpn] if self.detach_view else []) + [self.pan, self.detect]
+        return [self.classify]
 
-    def probe_module(self, task):
-        if task == "cls" and self.detach_cls:
+    def norm_layer(self, task):
+        if task == "view" and self.detach_view:
             return self.classify.linear  # the head shares nothing with detection
         return self.fpn.out.cv3.conv  # layer 17's output conv: the last layer both tasks train

@@ -1,7 +1,7 @@
 """Tables the report sections compute from runs. Each function is one table's definition.
 
 Definitions used throughout (stated once, here):
-- weighted loss: sum_i w_i L_i, the loss the optimiser saw; total loss: L_det + L_cls unweighted.
+- weighted loss: sum_i w_i L_i, the loss the optimiser saw; total loss: L_det + L_view unweighted.
 - weights "settled": from the first step after which every weight stays within ``tol`` (relative)
   of its final value.
 - loss fluctuation: standard deviation / mean of the per-step total loss over the last epoch.
@@ -28,12 +28,12 @@ DELTA_M_METRICS = {"mAP50": True, "mAP50_95": True, "view_accuracy": True}
 
 
 def weight_columns(history: pd.DataFrame) -> list[str]:
-    return [c for c in ("w_det", "w_cls") if c in history]
+    return [c for c in ("w_det", "w_view") if c in history]
 
 
 def with_losses(history: pd.DataFrame) -> pd.DataFrame:
     h = history.copy()
-    tasks = [t for t in ("det", "cls") if f"loss_{t}" in h]
+    tasks = [t for t in ("det", "view") if f"loss_{t}" in h]
     h["loss_total"] = sum(h[f"loss_{t}"] for t in tasks)
     h["loss_weighted"] = sum(h[f"loss_{t}"] * h[f"w_{t}"] for t in tasks)
     return h
@@ -42,7 +42,7 @@ def with_losses(history: pd.DataFrame) -> pd.DataFrame:
 def epoch_losses(history: pd.DataFrame) -> pd.DataFrame:
     """Per epoch: weighted (optimised) loss, detection, classification, total (the seed's four columns)."""
     h = with_losses(history)
-    cols = {"loss_weighted": "weighted", "loss_det": "detection", "loss_cls": "classification", "loss_total": "total"}
+    cols = {"loss_weighted": "weighted", "loss_det": "detection", "loss_view": "classification", "loss_total": "total"}
     out = h.groupby("epoch")[[c for c in cols if c in h]].mean().rename(columns=cols)
     out.index = out.index + 1
     return out
@@ -138,12 +138,12 @@ def per_seed(runs: dict, split: str = "test") -> pd.DataFrame:
 
 
 def reference_metrics(runs: dict, split: str = "test") -> dict[int, dict]:
-    """Single-task references per seed: detection metrics from det_only, view metrics from cls_only."""
+    """Single-task references per seed: detection metrics from det_only, view metrics from view_only."""
     ref: dict[int, dict] = {}
     for (m, s), r in runs.items():
         if m == "det_only":
             ref.setdefault(s, {}).update({k: r.metrics[f"{split}_{k}"] for k in ("mAP50", "mAP50_95")})
-        elif m == "cls_only":
+        elif m == "view_only":
             ref.setdefault(s, {})["view_accuracy"] = r.metrics[f"{split}_view_accuracy"]
     return ref
 
@@ -153,7 +153,7 @@ def comparison(runs: dict, split: str = "test", order=None) -> tuple[pd.DataFram
     table = per_seed(runs, split)
     refs = reference_metrics(runs, split)
     table["delta_m %"] = [
-        delta_m(row, refs.get(row["seed"], {}), DELTA_M_METRICS) if row["method"] not in ("det_only", "cls_only")
+        delta_m(row, refs.get(row["seed"], {}), DELTA_M_METRICS) if row["method"] not in ("det_only", "view_only")
         else math.nan for row in table.to_dict("records")]
     cols = list(HEADLINE) + ["delta_m %", "mean grad cosine", "conflict rate", "parameters", "time per epoch (s)",
                              "peak memory (MiB)", "training memory (MiB)"]

@@ -30,7 +30,7 @@ def verdict(mean: float, low: float, high: float) -> str:
 
 def winners(numbers: pd.DataFrame) -> pd.DataFrame:
     """Per metric: the best method, the runner-up, and whether their intervals separate."""
-    cand = numbers.drop(index=["det_only", "cls_only"], errors="ignore")
+    cand = numbers.drop(index=["det_only", "view_only"], errors="ignore")
     rows = []
     for metric, label in METRIC_LABELS.items():
         col = cand[metric].dropna().sort_values(ascending=False)
@@ -77,7 +77,7 @@ def seed_claims_checked(numbers: pd.DataFrame) -> pd.DataFrame:
 
 
 def recommendation(numbers: pd.DataFrame, pair_table: pd.DataFrame) -> str:
-    cand = numbers.drop(index=["det_only", "cls_only"], errors="ignore")
+    cand = numbers.drop(index=["det_only", "view_only"], errors="ignore")
     if cand["delta_m %"].isna().all():
         return "No recommendation: Delta-m% is undefined (a single-task reference scored 0)."
     best = cand["delta_m %"].idxmax()
@@ -97,11 +97,11 @@ def recommendation(numbers: pd.DataFrame, pair_table: pd.DataFrame) -> str:
         lines.append("2. No cheaper method is statistically tied with it" + (" (one seed: no intervals)." if math.isnan(lo_best) else "."))
     if "original" in cand.index:
         o = cand.loc["original"]
-        refs = numbers.reindex(["det_only", "cls_only"])
-        det_ref, cls_ref = refs.loc["det_only", "mAP50"], refs.loc["cls_only", "view_accuracy"]
+        refs = numbers.reindex(["det_only", "view_only"])
+        det_ref, view_ref = refs.loc["det_only", "mAP50"], refs.loc["view_only", "view_accuracy"]
         lines.append(f"3. **Upstream's fixed weights (1.0 / 0.01)**: mAP@0.5 {o['mAP50']:.3f} "
                      f"({o['mAP50'] - det_ref:+.3f} against detection alone) and view accuracy "
-                     f"{o['view_accuracy']:.3f} ({o['view_accuracy'] - cls_ref:+.3f} against classification alone); "
+                     f"{o['view_accuracy']:.3f} ({o['view_accuracy'] - view_ref:+.3f} against classification alone); "
                      f"the best-balanced method `{best}` reaches {cand.loc[best, 'mAP50']:.3f} and "
                      f"{cand.loc[best, 'view_accuracy']:.3f}.")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 sns.set_theme(style="whitegrid", context="notebook")
-TASK_COLOURS = {"det": "tab:blue", "cls": "tab:orange"}
+TASK_COLOURS = {"det": "tab:blue", "view": "tab:orange"}
 
 
 def epoch_boundaries(ax, history: pd.DataFrame) -> None:
@@ -21,7 +21,7 @@ def epoch_boundaries(ax, history: pd.DataFrame) -> None:
 def weight_curves(history: pd.DataFrame, title: str = "", ax=None):
     """Per-step task weights with dotted epoch boundaries."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3.2))
-    for t in ("det", "cls"):
+    for t in ("det", "view"):
         if f"w_{t}" in history:
             ax.plot(history["step"], history[f"w_{t}"], label=f"w_{t}", color=TASK_COLOURS[t])
     epoch_boundaries(ax, history)
@@ -32,7 +32,7 @@ def weight_curves(history: pd.DataFrame, title: str = "", ax=None):
 
 def loss_curves(history: pd.DataFrame, title: str = "", smooth: int = 10, ax=None):
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3.2))
-    for t in ("det", "cls"):
+    for t in ("det", "view"):
         if f"loss_{t}" in history:
             ax.plot(history["step"], history[f"loss_{t}"].rolling(smooth, min_periods=1).mean(),
                     label=f"L_{t} (mean of {smooth} steps)", color=TASK_COLOURS[t])

@@ -1,13 +1,15 @@
 """Report profiles: one YAML file per profile under ``notebooks/profiles/``.
 
-    common:            # given to every notebook that declares the parameter
-      epochs: 12
+    common:            # read by every notebook (lib.report.context.start): TrainConfig fields and
+      epochs: 12       # the report's own keys (seeds, jobs, synthetic_images); unset fields keep
+      seeds: [0, 1, 2] # TrainConfig's defaults, the one set of defaults
     notebooks:
-      02_gradnorm:     # given to this notebook only (must be declared there)
+      02_gradnorm:     # passed to this notebook only (each key must be a parameter it declares)
         alpha: 1.5
 
 ``default`` is what ``make report`` runs, ``full`` adds seeds and epochs for
-intervals, ``smoke`` is seconds per notebook for the tests.
+intervals, ``smoke`` is seconds per notebook for the tests. Every key is
+checked when the profile is loaded, before anything runs.
 """
 from __future__ import annotations
 
@@ -15,13 +17,46 @@ from pathlib import Path
 
 import yaml
 
+from ..config import TrainConfig, field_names
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO_ROOT / "notebooks"
 PROFILES = NOTEBOOKS / "profiles"
 
 
+# Keys of a profile's common block that are the report's, not a training run's.
+REPORT_KEYS = ("seeds", "jobs", "synthetic_images")
+
+
 class ProfileError(ValueError):
     pass
+
+
+def check_common(common: dict, where: str) -> dict:
+    """``common`` (or a notebook's ``overrides``) checked: every key known, every value one a run accepts.
+
+    Raises ``ProfileError`` naming ``where``, the unknown keys and the known ones, or the bad value."""
+    if not isinstance(common, dict):
+        raise ProfileError(f"{where}: must be a mapping of settings, got {common!r}")
+    known = set(field_names()) | set(REPORT_KEYS)
+    unknown = sorted(set(common) - known)
+    if unknown:
+        raise ProfileError(f"{where}: unknown keys {unknown}; known: TrainConfig fields {field_names()} "
+                           f"and report keys {list(REPORT_KEYS)}")
+    try:
+        TrainConfig(**{k: v for k, v in common.items() if k not in REPORT_KEYS})
+    except (TypeError, ValueError) as e:
+        raise ProfileError(f"{where}: {e}") from None
+    seeds, jobs = common.get("seeds", [0]), common.get("jobs", 1)
+    if not (isinstance(seeds, list) and seeds and all(isinstance(x, int) for x in seeds)):
+        raise ProfileError(f"{where}: seeds must be a non-empty list of integers, got {seeds!r}")
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise ProfileError(f"{where}: jobs must be an integer >= 1, got {jobs!r}")
+    images = common.get("synthetic_images")
+    if images is not None and not (isinstance(images, list) and len(images) == 3
+                                   and all(isinstance(n, int) and n >= 1 for n in images)):
+        raise ProfileError(f"{where}: synthetic_images must be [train, val, test] sizes >= 1, got {images!r}")
+    return common
 
 
 def available_profiles() -> list[str]:
@@ -44,19 +79,23 @@ def load_profile(name: str) -> dict:
     unknown = set(data) - {"common", "notebooks"}
     if unknown:
         raise ProfileError(f"{path}: unknown top-level keys {sorted(unknown)}; expected 'common' and 'notebooks'")
-    data.setdefault("common", {})
-    data.setdefault("notebooks", {})
-    data["common"]["profile"] = name
+    data["common"] = check_common(data.get("common") or {}, f"{path}: common")
+    data["notebooks"] = data.get("notebooks") or {}
+    data["name"] = name
     return data
 
 
 def parameters_for(profile: dict, notebook: Path, declared: set[str]) -> dict:
-    """Common parameters the notebook declares, plus its own section (every key must be declared)."""
+    """The profile's name and the notebook's own section (every key must be declared there).
+
+    The common block is not passed: the notebook reads it from the profile (``context.start``)."""
     own = profile["notebooks"].get(notebook.stem, {}) or {}
     unknown = set(own) - declared
     if unknown:
-        raise ProfileError(f"profile {profile['common']['profile']!r}, notebook {notebook.name}: "
+        raise ProfileError(f"profile {profile['name']!r}, notebook {notebook.name}: "
                            f"unknown parameters {sorted(unknown)}; the notebook declares {sorted(declared)}")
-    params = {k: v for k, v in profile["common"].items() if k in declared}
+    if "overrides" in own:
+        check_common(own["overrides"], f"profile {profile['name']!r}, notebook {notebook.name}: overrides")
+    params = {"profile": profile["name"]} if "profile" in declared else {}
     params.update(own)
     return params

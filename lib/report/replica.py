@@ -24,15 +24,15 @@ def _summary(res: ReplicaResult, n_updates: int) -> dict:
         if res.rule in ("seed", "seed_weighted_rates"):
             w = seq.iloc[k] if k < len(seq) else None
             row[f"update {k}: w_det"] = w["w_det"] if w is not None else math.nan
-            row[f"update {k}: w_cls"] = w["w_cls"] if w is not None else math.nan
+            row[f"update {k}: w_view"] = w["w_view"] if w is not None else math.nan
         else:  # continuous rules: the weights at the seed rule's update steps (every 10th)
             step = k * 10
             r = h[h["step"] == step]
             row[f"update {k}: w_det"] = float(r["w_det_after"].iloc[0]) if len(r) else math.nan
-            row[f"update {k}: w_cls"] = float(r["w_cls_after"].iloc[0]) if len(r) else math.nan
+            row[f"update {k}: w_view"] = float(r["w_view_after"].iloc[0]) if len(r) else math.nan
     row["final w_det"] = float(h["w_det_after"].iloc[-1])
-    row["final w_cls"] = float(h["w_cls_after"].iloc[-1])
-    row["weight sum"] = row["final w_det"] + row["final w_cls"]
+    row["final w_view"] = float(h["w_view_after"].iloc[-1])
+    row["weight sum"] = row["final w_det"] + row["final w_view"]
     row["average loss (weighted, all steps)"] = float(h["loss_weighted"].mean())
     row["training time (s)"] = res.seconds
     row["parameters"] = res.parameters
@@ -42,15 +42,15 @@ def _summary(res: ReplicaResult, n_updates: int) -> dict:
 def seed_vs_replica(results: dict[str, ReplicaResult]) -> pd.DataFrame:
     """Rows: what the seed printed; columns: seed value, each rule's replay, and seed-rule minus seed."""
     c = seed_claims()
-    seq_det, seq_cls = c["weight_sequence"]["det"], c["weight_sequence"]["cls"]
+    seq_det, seq_view = c["weight_sequence"]["det"], c["weight_sequence"]["view"]
     n = len(seq_det) - 1
     seed = {}
     for k in range(1, n + 1):
         seed[f"update {k}: w_det"] = seq_det[k]
-        seed[f"update {k}: w_cls"] = seq_cls[k]
+        seed[f"update {k}: w_view"] = seq_view[k]
     core = c["gradnorm_core"]
-    seed.update({"final w_det": core["w_det_final"], "final w_cls": core["w_cls_final"],
-                 "weight sum": core["w_det_final"] + core["w_cls_final"],
+    seed.update({"final w_det": core["w_det_final"], "final w_view": core["w_view_final"],
+                 "weight sum": core["w_det_final"] + core["w_view_final"],
                  "average loss (weighted, all steps)": core["average_loss"],
                  "training time (s)": core["training_seconds"], "parameters": core["parameters"]})
     table = pd.DataFrame({"seed report": pd.Series(seed)})
@@ -62,13 +62,13 @@ def seed_vs_replica(results: dict[str, ReplicaResult]) -> pd.DataFrame:
 
 
 def sequence_ratios(results: dict[str, ReplicaResult]) -> pd.DataFrame:
-    """w_cls / w_det after each update, and its growth factor per update, seed printout vs replays."""
+    """w_view / w_det after each update, and its growth factor per update, seed printout vs replays."""
     c = seed_claims()["weight_sequence"]
-    cols = {"seed report": pd.Series([cl / d if d else math.inf for d, cl in zip(c["det"], c["cls"])])}
+    cols = {"seed report": pd.Series([cl / d if d else math.inf for d, cl in zip(c["det"], c["view"])])}
     for rule in ("seed", "seed_weighted_rates"):
         if rule in results:
             seq = weight_sequence(results[rule])
-            cols[RULE_LABELS[rule]] = (seq["w_cls"] / seq["w_det"]).reset_index(drop=True)
+            cols[RULE_LABELS[rule]] = (seq["w_view"] / seq["w_det"]).reset_index(drop=True)
     ratio = pd.DataFrame(cols)
     ratio.index.name = "update"
     growth = ratio / ratio.shift(1)

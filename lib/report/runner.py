@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..atomic import write_text
 from . import provenance
+from .kernel import KernelMismatch, interpreter_kernel
 from .profiles import REPO_ROOT, ProfileError, available_profiles, load_profile, notebook_paths, parameters_for
 from .section import report_dir
 
@@ -53,9 +54,12 @@ def execute(notebook: Path, params: dict, out_dir: Path, timeout: int | None) ->
     output = out_dir / notebook.name
     os.environ.pop("MPLBACKEND", None)  # 'agg' would silently drop every figure from the report
     try:
-        pm.execute_notebook(str(notebook), str(output), parameters=params, kernel_name="python3", language="python",
-                            cwd=str(notebook.parent), progress_bar=False, log_output=False,
-                            execution_timeout=timeout, start_timeout=120)
+        with interpreter_kernel() as kernel_name:  # not whatever 'python3' the user's kernelspecs name
+            pm.execute_notebook(str(notebook), str(output), parameters=params, kernel_name=kernel_name,
+                                language="python", cwd=str(notebook.parent), progress_bar=False, log_output=False,
+                                execution_timeout=timeout, start_timeout=120)
+    except KernelMismatch as e:
+        raise NotebookFailed(f"notebook {notebook.name} not run: {e}") from None
     except PapermillExecutionError as e:
         raise NotebookFailed(f"notebook {notebook.name} failed in cell {e.cell_index} of the executed notebook "
                              f"(execution count {e.exec_count}, starting {first_line(output, e.cell_index)!r}): "

@@ -3,8 +3,19 @@
 As in LibMTL's ``AbsWeighting``, a weighting turns the list of task losses
 into gradients: ``backward`` leaves ``.grad`` set on the model's parameters,
 the training loop then calls its optimizer. A weighting sees the model only
-through ``MultiTaskModel``'s contract (shared parameters, per-task probe
-layer), so every weighting runs with every architecture.
+through ``MultiTaskModel``'s contract (``lib.models.base``: shared and task
+parameters, GradNorm's W, the trunk/head boundary), so every weighting runs
+with every architecture.
+
+The training loop's side of the contract: it calls ``wants_boundary(model)``
+once; if True it runs the model with ``lib.models.forward_with_boundary`` and
+passes the ``Boundary`` to every ``backward`` (the weighting must then send
+the trunk's gradient through it); otherwise it runs ``model(x)`` and passes
+no boundary. Learnable tensors from ``parameters()`` join the model's
+optimizer; ``to(device)`` is called before that optimizer is built and before
+``load_state_dict``. State that changes during training is checkpointed by
+``state_dict`` / ``load_state_dict``; the base class refuses to checkpoint a
+method that holds such state without them.
 """
 from __future__ import annotations
 
@@ -34,24 +45,58 @@ class Weighting(ABC):
         self.n_tasks = n_tasks
 
     @abstractmethod
-    def backward(self, losses: Sequence[torch.Tensor], model, outputs: Sequence[torch.Tensor] | None = None) -> StepInfo:
+    def backward(self, losses: Sequence[torch.Tensor], model, outputs: Sequence[torch.Tensor] | None = None,
+                 boundary=None) -> StepInfo:
         """Set ``.grad`` on ``model``'s parameters from the task ``losses`` (in ``model.tasks`` order).
 
         ``outputs`` (the task outputs) is only read by rules that measure gradients on logits.
+        ``boundary`` (a ``lib.models.Boundary``) is given only when ``wants_boundary(model)`` is True.
         """
+
+    def wants_boundary(self, model) -> bool:
+        """Whether this method takes its task gradients at the model's trunk/head boundary."""
+        return False
 
     def parameters(self) -> list[torch.Tensor]:
         """Extra learnable tensors to be trained by the model's optimizer (e.g. uncertainty log-variances)."""
         return []
 
+    def to(self, device) -> "Weighting":
+        """Move every tensor of the method's state to ``device`` (parameters keep their identity)."""
+        for value in vars(self).values():
+            if isinstance(value, torch.nn.Parameter):
+                value.data = value.data.to(device)
+        return self
+
     def on_epoch_end(self) -> None:
         """Called by the training loop after every epoch (for epoch-level methods such as DWA)."""
 
+    def stateful_attributes(self) -> list[str]:
+        """Attributes that can change during training: tensors, optimizers, generators (also inside lists
+        and dicts). Plain numbers and lists of numbers count as settings."""
+        kinds = (torch.Tensor, torch.optim.Optimizer, torch.Generator)
+
+        def holds_state(v) -> bool:
+            if isinstance(v, (list, tuple)):
+                return any(holds_state(x) for x in v)
+            if isinstance(v, dict):
+                return any(holds_state(x) for x in v.values())
+            return isinstance(v, kinds)
+
+        return sorted(k for k, v in vars(self).items() if holds_state(v))
+
     def state_dict(self) -> dict:
+        """The state to checkpoint. Stateless methods return {}; a method that holds state must override
+        this and ``load_state_dict`` (a resumed run would otherwise silently restart it): TypeError."""
+        held = self.stateful_attributes()
+        if held:
+            raise TypeError(f"{type(self).__name__} keeps training state ({', '.join(held)}) but does not implement "
+                            "state_dict/load_state_dict, so a resumed run would silently restart it")
         return {}
 
     def load_state_dict(self, state: dict) -> None:
-        pass
+        if state:
+            raise TypeError(f"{type(self).__name__} is stateless but was given state {sorted(state)}")
 
     def _check(self, losses: Sequence[torch.Tensor]) -> torch.Tensor:
         if len(losses) != self.n_tasks:
@@ -87,6 +132,14 @@ def shared_task_gradients(losses: Sequence[torch.Tensor], model) -> torch.Tensor
     for p in shared:
         p.grad = None
     return torch.stack(rows)
+
+
+def move_optimizer_state(optimizer: torch.optim.Optimizer, device) -> None:
+    """Move an optimizer's per-parameter state tensors (Adam's moments) to ``device``; 'step' stays as saved."""
+    for state in optimizer.state.values():
+        for k, v in state.items():
+            if torch.is_tensor(v) and v.dim() > 0:
+                state[k] = v.to(device)
 
 
 def set_shared_gradient(model, g: torch.Tensor) -> None:

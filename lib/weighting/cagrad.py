@@ -51,7 +51,7 @@ class CAGrad(Weighting):
         super().__init__(n_tasks)
         self.c = float(c)
 
-    def backward(self, losses, model, outputs=None) -> StepInfo:
+    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)
         grads = shared_task_gradients(list(losses), model)
         w = torch.full((self.n_tasks,), 1.0 / self.n_tasks)

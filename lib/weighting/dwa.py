@@ -27,7 +27,7 @@ class DWA(Weighting):
         r = torch.tensor(self.epoch_means[-1]) / torch.tensor(self.epoch_means[-2])
         return self.n_tasks * torch.softmax(r / self.temperature, 0)
 
-    def backward(self, losses, model, outputs=None) -> StepInfo:
+    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)
         w = self.current_weights().to(L)
         (w * L).sum().backward()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import StepInfo, Weighting
+from .base import StepInfo, Weighting, move_optimizer_state
 
 
 class FAMO(Weighting):
@@ -41,10 +41,10 @@ class FAMO(Weighting):
         self.xi.grad = d
         self.optimizer.step()
 
-    def backward(self, losses, model, outputs=None) -> StepInfo:
+    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)
         if self.xi.device != L.device:
-            self.xi.data = self.xi.data.to(L.device)
+            self.to(L.device)
         self.update(L.detach())
         z = F.softmax(self.xi.detach(), -1)
         D = L + self.eps
@@ -59,7 +59,16 @@ class FAMO(Weighting):
         return {"xi": self.xi.detach().cpu().clone(), "optimizer": copy.deepcopy(self.optimizer.state_dict()),
                 "prev_losses": None if self.prev_losses is None else self.prev_losses.cpu().clone()}
 
+    def to(self, device) -> "FAMO":
+        self.xi.data = self.xi.data.to(device)
+        move_optimizer_state(self.optimizer, device)
+        if self.prev_losses is not None:
+            self.prev_losses = self.prev_losses.to(device)
+        return self
+
     def load_state_dict(self, state):
-        self.xi.data = state["xi"].clone()
+        device = self.xi.device
+        self.xi.data = state["xi"].clone().to(device)
         self.optimizer.load_state_dict(state["optimizer"])
-        self.prev_losses = state["prev_losses"]
+        move_optimizer_state(self.optimizer, device)
+        self.prev_losses = None if state["prev_losses"] is None else state["prev_losses"].to(device)

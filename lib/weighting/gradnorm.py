@@ -9,13 +9,15 @@ Learnable weights w_i, for the network loss L = sum_i w_i L_i. Each step:
 The network steps on grad L with the current w; w steps on d Lgrad / dw with
 its own optimizer (kept across steps), then w is renormalised to sum to T.
 
-Cost. Where the model exposes the tensors its trunk hands to the heads
-(``shared_outputs``), each task's gradient is taken there once (task-specific
-layers walked once, as any weighting does), grad_W L_i follows from it through
-the probe layer alone, and one combined gradient goes back through the trunk:
-GradNorm then costs almost nothing over fixed weights. Otherwise the norms come
-from one vectorised backward of every L_i to W (walking the task-specific
-layers a second time), followed by the usual backward of sum_i w_i L_i. Since G_i = w_i ||grad_W L_i||,
+Cost. Where W is the last shared layer, the trainer runs the model with its
+trunk/head boundary as a value (``lib.models.boundary``: the heads read leaf
+copies of the trunk's outputs). Each task's gradient is then taken at the
+boundary once (head layers walked once, as any weighting does), grad_W L_i
+follows from it through W's own part of the trunk, and one combined gradient
+goes back through the trunk: GradNorm costs almost nothing over fixed weights.
+Without a boundary the norms come from one vectorised backward of every L_i
+to W (walking the head layers a second time), followed by the usual backward
+of sum_i w_i L_i. Since G_i = w_i ||grad_W L_i||,
 no ``create_graph`` is needed, so no second-order term reaches the network.
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Sequence
 
 import torch
 
-from .base import StepInfo, Weighting, grad_norm
+from .base import StepInfo, Weighting, grad_norm, move_optimizer_state
 
 
 class GradNorm(Weighting):
@@ -34,15 +36,17 @@ class GradNorm(Weighting):
     def __init__(self, n_tasks: int = 2, alpha: float = 1.5, lr: float = 0.025,
                  initial_weights: Sequence[float] | None = None,
                  initial_losses: Sequence[float] | None = None, min_weight: float = 1e-4,
-                 optimizer: str = "adam", probe: str = "last_shared", fast: bool = True):
-        """``alpha``: restoring-force strength (0: equal gradient norms). ``lr``: Adam step of w.
+                 optimizer: str = "adam", layer: str = "last_shared", fast: bool = True):
+        """``alpha``: restoring-force strength (0: equal gradient norms). ``lr``: step size of w's optimizer.
         ``initial_weights``: starting w, rescaled to sum to T (default all 1).
         ``initial_losses``: L_i(0); default the first step's losses (e.g. log C for a C-class
         cross-entropy is a theoretical alternative). ``min_weight``: floor that keeps w_i > 0.
         ``optimizer``: ``adam`` (default) or ``sgd`` for the weights; created once, its state kept.
-        ``probe``: ``last_shared`` (the paper's W, cheap) or ``all_shared`` (every shared parameter,
-        one backward per task through the backbone, as general MTL libraries do; for benchmarks).
-        ``fast``: use the model's ``shared_outputs`` when it has them (same result, less work).
+        ``layer``: W, where gradient norms are measured: ``last_shared`` (the paper's choice, cheap) or
+        ``all_shared`` (every shared parameter, one backward per task through the backbone, as general
+        MTL libraries do; for benchmarks).
+        ``fast``: take the task gradients at the trunk/head boundary (same result, less work).
+        Raises ``ValueError`` for an option out of range.
         """
         super().__init__(n_tasks)
         if alpha < 0:
@@ -54,9 +58,9 @@ class GradNorm(Weighting):
         self.lr = float(lr)
         self.min_weight = float(min_weight)
         self.w = torch.nn.Parameter(w0 * n_tasks / w0.sum())
-        if probe not in ("last_shared", "all_shared"):
-            raise ValueError(f"probe must be 'last_shared' or 'all_shared', got {probe!r}")
-        self.probe = probe
+        if layer not in ("last_shared", "all_shared"):
+            raise ValueError(f"layer must be 'last_shared' or 'all_shared', got {layer!r}")
+        self.layer = layer
         self.fast = bool(fast)
         if optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
@@ -68,69 +72,71 @@ class GradNorm(Weighting):
     def weights(self) -> list[float]:
         return self.w.detach().tolist()
 
+    def wants_boundary(self, model) -> bool:
+        return (self.fast and self.layer == "last_shared" and bool(model.shared_parameters())
+                and model.last_shared_layer() is not None)
+
     def task_gradient_norms(self, losses, model) -> torch.Tensor:
-        """|| grad_W L_i || for each task, on each task's probe layer (the last shared layer).
+        """|| grad_W L_i || for each task, on each task's W (the last shared layer).
 
         ``losses`` is the list of separate task losses: differentiating an element of
         their stack would also send zeros back through every other task's graph.
         """
         L = torch.stack(list(losses))
-        probes = [model.probe_parameters(t) if self.probe == "last_shared" else (
+        layers = [model.norm_parameters(t) if self.layer == "last_shared" else (
             model.shared_parameters() or model.task_parameters(t)) for t in model.tasks]
-        same = all(len(p) == len(probes[0]) and all(a is b for a, b in zip(p, probes[0])) for p in probes)
-        if same and self.probe == "last_shared":
+        same = all(len(p) == len(layers[0]) and all(a is b for a, b in zip(p, layers[0])) for p in layers)
+        if same and self.layer == "last_shared":
             # One layer for every task: all T gradients in one vectorised backward (rows of the identity
             # as grad_outputs) instead of T backward passes.
-            grads = torch.autograd.grad(L, probes[0], grad_outputs=torch.eye(len(L), device=L.device, dtype=L.dtype),
+            grads = torch.autograd.grad(L, layers[0], grad_outputs=torch.eye(len(L), device=L.device, dtype=L.dtype),
                                         retain_graph=True, is_grads_batched=True)
             return torch.cat([g.reshape(len(L), -1) for g in grads], 1).norm(dim=1)
         norms = []
-        for i, params in enumerate(probes):
+        for i, params in enumerate(layers):
             grads = torch.autograd.grad(losses[i], params, retain_graph=True, allow_unused=True)
             norms.append(grad_norm(grads))
         return torch.stack(norms).to(L.device)
 
-    def boundary_gradients(self, losses, model, features) -> tuple[torch.Tensor, callable]:
-        """Fast path: (task gradient norms on W, a function applying the weighted network gradient)."""
-        feats = list(features)
-        task_params = [model.task_parameters(t) for t in model.tasks]
-        g_feats, g_params = [], []
-        for i in range(self.n_tasks):  # task-specific layers, once per task
-            grads = torch.autograd.grad(losses[i], feats + task_params[i], retain_graph=True, allow_unused=True)
-            g_feats.append(grads[:len(feats)])
-            g_params.append(grads[len(feats):])
-        W = model.probe_parameters(model.tasks[0])
-        norms = []
-        for i in range(self.n_tasks):  # from the boundary to W: only the probe layer's own backward
-            pairs = [(f, g) for f, g in zip(feats, g_feats[i]) if g is not None]
-            gw = torch.autograd.grad([f for f, _ in pairs], W, grad_outputs=[g for _, g in pairs],
-                                     retain_graph=True, allow_unused=True) if pairs else [None]
-            norms.append(grad_norm(gw))
+    def boundary_gradients(self, losses, model, boundary) -> tuple[torch.Tensor, callable]:
+        """Fast path: (task gradient norms on W, a function applying the weighted network gradient).
+
+        Each task's gradient is taken once with respect to the boundary inputs and every head
+        parameter (a parameter a task does not reach gets none), so the result does not depend on
+        how the model lists its task modules.
+        """
+        inputs = list(boundary.inputs)
+        shared = {id(p) for p in model.shared_parameters()}
+        head_params = [p for p in model.parameters() if p.requires_grad and id(p) not in shared]
+        g_inputs, g_params = [], []
+        for i in range(self.n_tasks):  # head layers, once per task
+            grads = torch.autograd.grad(losses[i], inputs + head_params, retain_graph=True, allow_unused=True)
+            g_inputs.append(grads[:len(inputs)])
+            g_params.append(grads[len(inputs):])
+        W = model.norm_parameters(model.tasks[0])
+        norms = [grad_norm(boundary.trunk_gradients(g_inputs[i], W)) for i in range(self.n_tasks)]
 
         def apply(w: torch.Tensor) -> None:
             for i in range(self.n_tasks):
-                for p, g in zip(task_params[i], g_params[i]):
+                for p, g in zip(head_params, g_params[i]):
                     if g is not None:
                         p.grad = w[i] * g if p.grad is None else p.grad + w[i] * g
-            outs, grads = [], []
-            for k, f in enumerate(feats):
-                parts = [w[i] * g_feats[i][k] for i in range(self.n_tasks) if g_feats[i][k] is not None]
-                if parts:
-                    outs.append(f)
-                    grads.append(torch.stack(parts).sum(0))
-            torch.autograd.backward(outs, grad_tensors=grads)  # the trunk, once
+            combined = []
+            for k in range(len(inputs)):
+                parts = [w[i] * g_inputs[i][k] for i in range(self.n_tasks) if g_inputs[i][k] is not None]
+                combined.append(torch.stack(parts).sum(0) if parts else None)
+            boundary.backward(combined)  # the trunk, once
 
         return torch.stack(norms).to(losses[0].device), apply
 
-    def backward(self, losses, model, outputs=None) -> StepInfo:
+    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)
         if self.w.device != L.device:
-            self._to(L.device)
+            self.to(L.device)
         if self.initial_losses is None:
             self.initial_losses = L.detach().clone()
-        features = model.shared_outputs() if self.probe == "last_shared" and self.fast else None
-        if features and model.last_shared_layer() is not None:
-            norms, apply = self.boundary_gradients(list(losses), model, features)
+        if boundary is not None:
+            norms, apply = self.boundary_gradients(list(losses), model, boundary)
         else:
             norms = self.task_gradient_norms(list(losses), model)
 
@@ -162,13 +168,14 @@ class GradNorm(Weighting):
         self.w.clamp_(min=self.min_weight)
         self.w.mul_(self.n_tasks / self.w.sum())
 
-    def _to(self, device) -> None:
+    def parameters(self) -> list[torch.Tensor]:
+        return []  # w has its own optimizer (it minimises L_grad, not the network loss)
+
+    def to(self, device) -> "GradNorm":
         with torch.no_grad():
             self.w.data = self.w.data.to(device)
-        for state in self.optimizer.state.values():
-            for k, v in state.items():
-                if torch.is_tensor(v) and v.dim() > 0:
-                    state[k] = v.to(device)
+        move_optimizer_state(self.optimizer, device)
+        return self
 
     def state_dict(self) -> dict:
         # deep copy: torch shares the 'step' tensor between an optimizer and a state_dict loaded from it
@@ -176,7 +183,9 @@ class GradNorm(Weighting):
                 "initial_losses": None if self.initial_losses is None else self.initial_losses.cpu().clone()}
 
     def load_state_dict(self, state: dict) -> None:
+        device = self.w.device
         with torch.no_grad():
-            self.w.data = state["w"].clone()
+            self.w.data = state["w"].clone().to(device)
         self.optimizer.load_state_dict(state["optimizer"])
-        self.initial_losses = state["initial_losses"]
+        move_optimizer_state(self.optimizer, device)
+        self.initial_losses = None if state["initial_losses"] is None else state["initial_losses"].clone()

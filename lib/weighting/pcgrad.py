@@ -32,7 +32,7 @@ class PCGrad(Weighting):
         super().__init__(n_tasks)
         self.generator = torch.Generator().manual_seed(seed)
 
-    def backward(self, losses, model, outputs=None) -> StepInfo:
+    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)
         grads = shared_task_gradients(list(losses), model)
         conflict = 0.0

@@ -14,7 +14,7 @@ weight runs to 0 while the other takes the whole sum T^2.
 
 ``rates_from_weighted_losses=True`` is a hypothesis, not part of the documented
 rule: r_i computed from the weighted losses w_i L_i. That feeds the weights
-back into their own update (the ratio then grows by (n_det / n_cls)^(1 + alpha)
+back into their own update (the ratio then grows by (n_det / n_view)^(1 + alpha)
 at the second update), which is what the seed's printed second value suggests.
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ class SeedGradNorm(Weighting):
         self.initial_losses: torch.Tensor | None = None
         self.initial_mean_norm: float | None = None
 
-    def backward(self, losses, model, outputs=None) -> StepInfo:
+    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         if outputs is None:
             raise ValueError("SeedGradNorm measures gradients on the task outputs: pass outputs=")
         L = self._check(losses)

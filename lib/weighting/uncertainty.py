@@ -22,10 +22,10 @@ class Uncertainty(Weighting):
     def parameters(self):
         return [self.log_var]
 
-    def backward(self, losses, model, outputs=None) -> StepInfo:
+    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)
         if self.log_var.device != L.device:
-            self.log_var.data = self.log_var.data.to(L.device)
+            self.to(L.device)
         precision = torch.exp(-self.log_var)
         (precision * L + self.log_var).sum().backward()
         return StepInfo(weights=precision.detach().tolist(), extra={f"log_var{i}": float(s) for i, s in enumerate(self.log_var.detach())})

@@ -1,0 +1,40 @@
+"""What a training run needs to resume bit-identically, saved and loaded as one value.
+
+A ``TrainState`` holds the configuration (as canonical JSON, so a checkpoint
+of another configuration is refused), the epoch just finished, the step
+count, the model, optimizer, schedule and weighting state, the history so
+far and every random generator in use: torch's CPU generator, each CUDA
+device's, NumPy's and Python's. It is written atomically.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from .atomic import torch_save
+
+
+@dataclass
+class TrainState:
+    config: str        # TrainConfig.to_json()
+    epoch: int         # the last finished epoch (0-based)
+    step: int          # optimizer steps taken
+    model: dict
+    optimizer: dict
+    scheduler: dict
+    weighting: dict
+    history: list      # one dict per step (lib.history)
+    epochs: list       # one dict per epoch
+    rng: dict          # lib.seeding.capture_rng()
+
+    def save(self, path: Path) -> None:
+        torch_save(asdict(self), path)
+
+    @classmethod
+    def load(cls, path: Path, device) -> "TrainState":
+        # weights_only=False: the RNG states of NumPy and Python are plain objects, and the file is
+        # one this project wrote into its own run folder.
+        state = torch.load(path, map_location=device, weights_only=False)
+        return cls(**state)

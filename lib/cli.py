@@ -1,0 +1,109 @@
+"""``python -m lib.train``: train one configuration through the run store and print its figures.
+
+Every ``TrainConfig`` field is a flag, generated from the dataclass (name,
+type, default, help and choices), so the command line cannot drift from the
+configuration. Conveniences on top: ``--weights`` (fixed weights, or
+GradNorm's initial ones), ``--alpha`` and ``--option KEY=VALUE`` (one
+weighting option; VALUE is JSON, or a plain string). A bad value or option
+prints one line naming it and what is accepted, exits 2, and creates nothing.
+
+Progress goes to stderr; the last stdout line is one JSON object with the
+final metrics on the ``val`` split, the parameter count, the training time and the run folder.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import typing
+from dataclasses import MISSING, fields
+
+from .config import TrainConfig
+from .data import DataError, LabelError
+from .paths import runs_root
+from .runstore import RunStore
+from .trainer import NonFiniteLossError
+from .weighting import WEIGHTINGS
+
+SUMMARY = ("mAP50", "mAP50_95", "precision", "recall", "view_accuracy", "view_macro_f1")
+
+
+def _json_dict(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not JSON ({e.msg})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"alpha\": 1.5}'")
+    return value
+
+
+def _optional_str(text: str) -> str | None:
+    return None if text.lower() in ("", "none", "null") else text
+
+
+def _option(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value  # a plain word, e.g. optimizer=sgd
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m lib.train", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    hints = typing.get_type_hints(TrainConfig)
+    for f in fields(TrainConfig):
+        kind = hints[f.name]
+        convert = {int: int, float: float, str: str, dict: _json_dict}.get(kind, _optional_str)
+        default = f.default_factory() if f.default is MISSING else f.default
+        choices = f.metadata.get("choices")
+        if f.name == "weighting":
+            choices = tuple(sorted(WEIGHTINGS))
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=convert, default=default,
+                       choices=choices, help=f.metadata.get("help", ""))
+    extra = p.add_argument_group("weighting conveniences (merged into --weighting-options)")
+    extra.add_argument("--weights", type=float, nargs="+", help="fixed task weights (fixed), or GradNorm's initial weights")
+    extra.add_argument("--alpha", type=float, help="GradNorm alpha")
+    extra.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
+                       help="one weighting option; VALUE is JSON or a plain word, e.g. --option optimizer=sgd")
+    store = p.add_argument_group("run store")
+    store.add_argument("--runs", default=None, help="run store folder (default: $ECHO_MTL_RUNS or runs/)")
+    store.add_argument("--force", action="store_true", help="train again even if the run store has this run")
+    store.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The configuration the flags describe; ValueError (from ``TrainConfig``) names a bad field or option."""
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    options = dict(values["weighting_options"])
+    options.update(dict(args.option))
+    if args.weights is not None:
+        options["weights" if values["weighting"] == "fixed" else "initial_weights"] = args.weights
+    if args.alpha is not None:
+        options["alpha"] = args.alpha
+    values["weighting_options"] = options
+    return TrainConfig(**values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        run = RunStore(args.runs or runs_root()).get_or_train(cfg, force=args.force, progress=not args.no_progress)
+    except (LabelError, DataError, FileNotFoundError, NonFiniteLossError) as e:
+        print(f"error: {e}", file=sys.stderr)  # the message names the file and line, or the step and task
+        return 2
+    m = run.metrics
+    summary = {k: m.get(f"val_{k}") for k in SUMMARY}
+    summary.update(parameters=m["parameters"], train_seconds=m["train_seconds"], run=str(run.path))
+    print(json.dumps(summary))
+    return 0

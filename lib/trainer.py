@@ -1,0 +1,267 @@
+"""One training loop for every model x weighting: ``Trainer(cfg, run_dir).fit() -> RunResult``.
+
+The trainer keeps setup, the step and the loop; the optimizer and schedule
+are ``lib.optim``'s, checkpoints ``lib.checkpoint``'s, the logged columns and
+final figures ``lib.history``'s. It changes nothing in the process around it:
+thread count and deterministic mode are set only while it works
+(``lib.seeding.torch_settings``), and its random generators are its own
+(``lib.seeding.own_rng``), saved in every checkpoint.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from . import interference
+from .checkpoint import TrainState
+from .config import TrainConfig
+from .data import load_split, make_loader, read_data_yaml, resolve_data
+from .evaluate import evaluate
+from .evaluate.batchnorm import recalibrate_batchnorm
+from .history import summarise
+from .losses import DetectionLoss, view_loss
+from .memory import PeakMemory
+from .models import build_model, default_anchors, fit_anchors, forward_with_boundary
+from .models.base import MultiTaskModel
+from .optim import build_optimizer, build_scheduler
+from .seeding import capture_rng, own_rng, resolve_device, restore_rng, seed_everything, torch_settings
+from .weighting import build_weighting
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A task loss became NaN or infinite; names the step and the task."""
+
+    def __init__(self, step: int, epoch: int, task: str, value: float, checkpoint: Path | None):
+        kept = f"; last good checkpoint kept at {checkpoint}" if checkpoint else ""
+        super().__init__(f"non-finite {task} loss ({value}) at step {step} (epoch {epoch + 1}): training stopped{kept}")
+        self.step, self.epoch, self.task, self.value = step, epoch, task, value
+
+
+@dataclass
+class RunResult:
+    config: TrainConfig
+    model: MultiTaskModel
+    history: pd.DataFrame        # one row per optimizer step (lib.history)
+    epochs: pd.DataFrame         # one row per epoch (mean losses, val metrics)
+    metrics: dict                # final figures (lib.history.summarise)
+    evals: dict = field(default_factory=dict)  # split -> lib.evaluate.EvalResult
+    names: tuple[str, ...] = ()       # detection class names
+    view_names: tuple[str, ...] = ()  # view names
+
+
+class Trainer:
+    """Builds data, model, loss, weighting and optimizer from a ``TrainConfig`` and trains.
+
+    With ``run_dir`` set, a checkpoint is written (atomically) after every
+    epoch and an interrupted run resumes from it with identical results.
+    """
+
+    def __init__(self, cfg: TrainConfig, run_dir: str | Path | None = None, progress: bool = True):
+        self.cfg = cfg
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.progress = progress
+        self.device = resolve_device(cfg.device)
+        self.data_yaml = resolve_data(cfg.data)
+        with torch_settings(cfg.threads), own_rng():
+            seed_everything(cfg.seed)
+            self._setup()
+            self.rng = capture_rng()  # the run's generators continue from here in fit()
+
+    def _setup(self) -> None:
+        cfg = self.cfg
+        self.train_set = load_split(self.data_yaml, "train", cfg.imgsz)
+        self.val_set = load_split(self.data_yaml, "val", cfg.imgsz)
+        self.names, self.view_names = self.train_set.names, self.train_set.view_names
+        self.n_train = min(cfg.max_train_images, len(self.train_set)) if cfg.max_train_images else len(self.train_set)
+        tasks = cfg.tasks
+        self.anchors = self._anchors()
+        self.model = build_model(cfg.model, len(self.names), len(self.view_names), self.anchors, cfg.scale, tasks)
+        if "det" in tasks:
+            self.model.detect.initialize_biases(cfg.imgsz)
+        self.model.to(self.device)
+        self.det_loss = DetectionLoss(self.model.detect, cfg.imgsz) if "det" in tasks else None
+        self.weighting = build_weighting(cfg.weighting, len(tasks), **cfg.weighting_options).to(self.device)
+        self.use_boundary = self.weighting.wants_boundary(self.model)
+        self.optimizer = build_optimizer(cfg, self.model, self.weighting.parameters())
+        self.steps_per_epoch = math.ceil(self.n_train / cfg.batch_size)
+        self.scheduler = build_scheduler(cfg, self.optimizer, self.steps_per_epoch)
+        self.history: list[dict] = []
+        self.epoch_rows: list[dict] = []
+        self.start_epoch = 0
+        self.step = 0
+        self.last_val = None  # EvalResult of the latest validation
+
+    def _anchors(self) -> torch.Tensor:
+        if self.cfg.anchors == "default":
+            return default_anchors(self.cfg.imgsz)
+        boxes = [rec.boxes[:, 3:5] for rec in self.train_set.labels[: self.n_train] if len(rec.boxes)]
+        wh = np.concatenate(boxes) if boxes else np.zeros((0, 2))
+        if len(wh) < 9:  # too few labels to fit 9 anchors
+            warnings.warn(f"only {len(wh)} labelled boxes: using YOLOv5's default anchors scaled to {self.cfg.imgsz} px")
+            return default_anchors(self.cfg.imgsz)
+        return fit_anchors(wh * self.cfg.imgsz)
+
+    def _loader(self, epoch: int):
+        subset = self.train_set
+        if self.n_train < len(self.train_set):
+            subset = torch.utils.data.Subset(self.train_set, range(self.n_train))
+        # one generator seed per epoch: a resumed run sees the same order
+        return make_loader(subset, self.cfg.batch_size, shuffle=True, seed=self.cfg.seed * 100_003 + epoch)
+
+    # -- the step ----------------------------------------------------------
+    def task_losses(self, det_out, view_out, batch) -> tuple[list[torch.Tensor], dict[str, float]]:
+        losses, items = [], {}
+        if self.det_loss is not None:
+            l_det, parts = self.det_loss(det_out, batch.targets.to(self.device))
+            losses.append(l_det)
+            items.update(loss_box=float(parts[0]), loss_obj=float(parts[1]), loss_cls=float(parts[2]))
+        if "view" in self.cfg.tasks:
+            losses.append(view_loss(view_out, batch.views.to(self.device)))
+        for task, loss in zip(self.cfg.tasks, losses):
+            items[f"loss_{task}"] = float(loss.detach())
+        return losses, items
+
+    def check_finite(self, losses, epoch: int) -> None:
+        for task, loss in zip(self.cfg.tasks, losses):
+            if not torch.isfinite(loss):
+                ckpt = self.checkpoint_path if self.checkpoint_path and self.checkpoint_path.exists() else None
+                raise NonFiniteLossError(self.step, epoch, task, float(loss.detach()), ckpt)
+
+    def train_step(self, batch, epoch: int) -> dict:
+        t0 = time.perf_counter()
+        images = batch.images.to(self.device, non_blocking=True)
+        if self.use_boundary:
+            (det_out, view_out), boundary = forward_with_boundary(self.model, images)
+        else:
+            (det_out, view_out), boundary = self.model(images), None
+        losses, row = self.task_losses(det_out, view_out, batch)
+        self.check_finite(losses, epoch)
+
+        measure_time = 0.0
+        every = self.cfg.interference_every
+        if every and len(losses) == 2 and self.step % every == 0:
+            tp = time.perf_counter()
+            row.update(interference.measure(losses, self.model.shared_parameters(), boundary))
+            measure_time = time.perf_counter() - tp
+
+        self.optimizer.zero_grad(set_to_none=True)
+        outputs = [o for o, t in ((det_out, "det"), (view_out, "view")) if t in self.cfg.tasks]
+        info = self.weighting.backward(losses, self.model, outputs=outputs, boundary=boundary)
+        if self.cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        row.update({f"w_{t}": w for t, w in zip(self.cfg.tasks, info.weights)})
+        row.update(info.extra)
+        row["lr"] = self.optimizer.param_groups[0]["lr"]
+        row["step_time"] = time.perf_counter() - t0 - measure_time
+        row["interference_time"] = measure_time
+        return row
+
+    # -- the loop ----------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self.run_dir / "checkpoint.pt" if self.run_dir else None
+
+    def fit(self) -> RunResult:
+        with torch_settings(self.cfg.threads), own_rng():
+            restore_rng(self.rng)
+            self.maybe_resume()
+            with PeakMemory(self.device) as self.memory:
+                self.train_epochs()
+            return self.finish()
+
+    def train_epochs(self) -> None:
+        cfg = self.cfg
+        total = cfg.epochs * self.steps_per_epoch
+        bar = tqdm(total=total, initial=self.start_epoch * self.steps_per_epoch, disable=not self.progress,
+                   desc=f"{cfg.model}/{cfg.weighting}/{cfg.task}", file=sys.stderr, mininterval=2.0, leave=False)
+        for epoch in range(self.start_epoch, cfg.epochs):
+            self.model.train()
+            t_epoch = time.perf_counter()
+            t_data = time.perf_counter()
+            for batch in self._loader(epoch):
+                data_time = time.perf_counter() - t_data
+                row = {"epoch": epoch, "step": self.step, **self.train_step(batch, epoch), "data_time": data_time}
+                self.history.append(row)
+                self.step += 1
+                bar.update(1)
+                bar.set_postfix({k: f"{row[k]:.3f}" for k in row if k.startswith("loss_") or k.startswith("w_")}, refresh=False)
+                t_data = time.perf_counter()
+            self.weighting.on_epoch_end()
+            self.epoch_rows.append(self.end_of_epoch(epoch, time.perf_counter() - t_epoch))
+            self.save_checkpoint(epoch)
+        bar.close()
+
+    def end_of_epoch(self, epoch: int, seconds: float) -> dict:
+        rows = [r for r in self.history if r["epoch"] == epoch]
+        out = {"epoch": epoch, "epoch_time": seconds, "steps": len(rows)}
+        for key in rows[0]:
+            if key.startswith(("loss_", "w_")):
+                out[key] = float(np.mean([r[key] for r in rows]))
+        if (epoch + 1) % self.cfg.eval_every == 0 or epoch + 1 == self.cfg.epochs:
+            t0 = time.perf_counter()
+            result = self.last_val = self.evaluate("val")
+            out.update({f"val_{k}": v for k, v in result.metrics().items()})
+            out.update({f"val_loss_{k}": v for k, v in result.losses.items()})
+            out["eval_time"] = time.perf_counter() - t0
+        return out
+
+    def evaluate(self, split: str):
+        """Precise-BN recalibration on train images, then both tasks scored on ``split``."""
+        batch_size = max(self.cfg.batch_size, 32)
+        recalibrate_batchnorm(self.model, self.train_set, min(self.cfg.bn_calibration_images, self.n_train),
+                              batch_size, self.device)
+        dataset = self.val_set if split == "val" else load_split(self.data_yaml, split, self.cfg.imgsz)
+        loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
+        view_loss_fn = view_loss if "view" in self.cfg.tasks else None
+        return evaluate(self.model, loader, self.device, det_loss=self.det_loss, view_loss_fn=view_loss_fn,
+                        imgsz=self.cfg.imgsz)
+
+    # -- checkpoints ---------------------------------------------------------
+    def save_checkpoint(self, epoch: int) -> None:
+        if not self.run_dir:
+            return
+        TrainState(config=self.cfg.to_json(), epoch=epoch, step=self.step, model=self.model.state_dict(),
+                   optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
+                   weighting=self.weighting.state_dict(), history=self.history, epochs=self.epoch_rows,
+                   rng=capture_rng()).save(self.checkpoint_path)
+
+    def maybe_resume(self) -> None:
+        path = self.checkpoint_path
+        if not path or not path.exists():
+            return
+        state = TrainState.load(path, self.device)
+        if state.config != self.cfg.to_json():
+            raise ValueError(f"{path} belongs to another configuration; delete it or use another run folder")
+        self.model.load_state_dict(state.model)
+        self.weighting.load_state_dict(state.weighting)  # before the optimizer: its tensors keep their device
+        self.optimizer.load_state_dict(state.optimizer)
+        self.scheduler.load_state_dict(state.scheduler)
+        self.history, self.epoch_rows = list(state.history), list(state.epochs)
+        restore_rng(state.rng)
+        self.start_epoch, self.step = state.epoch + 1, state.step
+        print(f"resumed from {path} after epoch {state.epoch + 1}/{self.cfg.epochs}", file=sys.stderr)
+
+    # -- results -------------------------------------------------------------
+    def finish(self) -> RunResult:
+        # the last epoch was just evaluated on val (unless resumed after it); only test is new
+        evals = {"val": self.last_val if self.last_val is not None else self.evaluate("val")}
+        if "test" in read_data_yaml(self.data_yaml).splits:
+            evals["test"] = self.evaluate("test")
+        history = pd.DataFrame(self.history)
+        epochs = pd.DataFrame(self.epoch_rows)
+        metrics = summarise(history, epochs, evals, self.cfg.tasks, self.model.parameter_counts(), self.memory,
+                            self.device)
+        return RunResult(self.cfg, self.model, history, epochs, metrics, evals, tuple(self.names), tuple(self.view_names))

@@ -1,0 +1,59 @@
+"""The command line is generated from TrainConfig; every bad option is one line, exit 2, nothing created."""
+import subprocess
+import sys
+from dataclasses import fields
+
+import pytest
+
+from lib.cli import build_parser, config_from_args, main
+from lib.config import TrainConfig, defaults
+from lib.runstore import RunStore
+
+
+def test_help_lists_every_config_field():
+    out = subprocess.run([sys.executable, "-m", "lib.train", "--help"], capture_output=True, text=True, check=True).stdout
+    for f in fields(TrainConfig):
+        assert "--" + f.name.replace("_", "-") in out, f.name
+
+
+def test_flag_defaults_are_the_config_defaults():
+    args = build_parser().parse_args([])
+    assert config_from_args(args) == TrainConfig() and {f.name: getattr(args, f.name) for f in fields(TrainConfig)} == defaults()
+
+
+def test_flags_reach_the_config():
+    args = build_parser().parse_args(["--final-lr-ratio", "0.2", "--bn-calibration-images", "0", "--weighting",
+                                      "gradnorm", "--option", "optimizer=sgd", "--option", "lr=0.01", "--alpha", "0.5",
+                                      "--data", "none"])
+    cfg = config_from_args(args)
+    assert cfg.final_lr_ratio == 0.2 and cfg.bn_calibration_images == 0 and cfg.data is None
+    assert cfg.weighting_options == {"optimizer": "sgd", "lr": 0.01, "alpha": 0.5}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--weighting", "uw", "--weights", "1", "1"], "weighting 'uw' has no option 'initial_weights'; its options are initial_log_var"),
+    (["--weighting", "gradnorm", "--option", "optimizer=bogus"], "weighting 'gradnorm': optimizer must be 'adam' or 'sgd', got 'bogus'"),
+    (["--weighting", "gradnorm", "--option", "speed=3"], "weighting 'gradnorm' has no option 'speed'; its options are alpha, lr,"),
+    (["--weighting", "fixed", "--weights", "1"], "Fixed needs one weight per task (2)"),
+    (["--epochs", "0"], "epochs must be >= 1"),
+    (["--scale", "xl"], "scale must be one of p, n, s, m, l"),
+])
+def test_bad_options_are_one_line_exit_2_and_create_nothing(argv, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ECHO_MTL_DATA", str(tmp_path / "data"))
+    code = main(argv + ["--runs", str(tmp_path / "runs"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "data").exists()
+
+
+def test_argparse_errors_name_the_flag(capsys):
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(["--weighting-options", "{alpha: 1}"])
+    assert e.value.code == 2 and "--weighting-options: not JSON" in capsys.readouterr().err
+
+
+def test_a_run_key_generates_no_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECHO_MTL_DATA", str(tmp_path / "data"))
+    key = RunStore(tmp_path / "runs").key(TrainConfig())
+    assert len(key) == 16 and not (tmp_path / "data").exists()
+    assert RunStore(tmp_path / "runs").key(TrainConfig(seed=1)) != key
