@@ -1,4 +1,4 @@
-"""``python -m lib.train``: train one configuration through the run store and print its figures.
+"""python -m lib.train: train one configuration through the run store and print its figures.
 
 Every ``TrainConfig`` field is a flag, generated from the dataclass (name,
 type, default, help and choices), so the command line cannot drift from the
@@ -22,10 +22,20 @@ from .config import TrainConfig
 from .data import DataError, LabelError
 from .paths import runs_root
 from .runstore import RunStore
+from .models.yolo import SCALES
+from .seeding import resolve_device
 from .trainer import NonFiniteLossError
 from .weighting import WEIGHTINGS
 
-SUMMARY = ("mAP50", "mAP50_95", "precision", "recall", "view_accuracy", "view_macro_f1")
+SUMMARY = ("mAP50", "mAP50_95", "precision", "recall", "f1", "view_accuracy", "view_macro_f1")
+WEIGHTS_FLAG = {"fixed": "weights", "gradnorm": "initial_weights", "seed_gradnorm": "initial_weights"}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (``prog: error: ...``), exit 2, as every other bad value."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _json_dict(text: str) -> dict:
@@ -53,8 +63,8 @@ def _option(text: str) -> tuple[str, object]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m lib.train", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = OneLineParser(prog="python -m lib.train", description=__doc__.split("\n\n")[0],
+                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     hints = typing.get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
         kind = hints[f.name]
@@ -63,17 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
         choices = f.metadata.get("choices")
         if f.name == "weighting":
             choices = tuple(sorted(WEIGHTINGS))
+        if f.name == "scale":
+            choices = tuple(SCALES)
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=convert, default=default,
                        choices=choices, help=f.metadata.get("help", ""))
     extra = p.add_argument_group("weighting conveniences (merged into --weighting-options)")
-    extra.add_argument("--weights", type=float, nargs="+", help="fixed task weights (fixed), or GradNorm's initial weights")
+    extra.add_argument("--weights", type=float, nargs="+",
+                       help="task weights (fixed), or the initial weights (gradnorm, seed_gradnorm)")
     extra.add_argument("--alpha", type=float, help="GradNorm alpha")
     extra.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
                        help="one weighting option; VALUE is JSON or a plain word, e.g. --option optimizer=sgd")
     store = p.add_argument_group("run store")
-    store.add_argument("--runs", default=None, help="run store folder (default: $ECHO_MTL_RUNS or runs/)")
+    store.add_argument("--runs", default=None, help="run store folder; None: $ECHO_MTL_RUNS or runs/")
     store.add_argument("--force", action="store_true", help="train again even if the run store has this run")
-    store.add_argument("--no-progress", action="store_true")
+    store.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p
 
 
@@ -83,7 +96,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     options = dict(values["weighting_options"])
     options.update(dict(args.option))
     if args.weights is not None:
-        options["weights" if values["weighting"] == "fixed" else "initial_weights"] = args.weights
+        if values["weighting"] not in WEIGHTS_FLAG:
+            raise ValueError(f"--weights applies to {', '.join(WEIGHTS_FLAG)}, not to weighting "
+                             f"{values['weighting']!r}")
+        options[WEIGHTS_FLAG[values["weighting"]]] = args.weights
     if args.alpha is not None:
         options["alpha"] = args.alpha
     values["weighting_options"] = options
@@ -94,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cfg = config_from_args(args)
+        resolve_device(cfg.device)  # CUDA asked for on a machine without it: refused before anything is made
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

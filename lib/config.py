@@ -13,7 +13,10 @@ and option signatures), read when a configuration is validated.
 from __future__ import annotations
 
 import json
+import re
+import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from pathlib import Path
 
 MODELS = ("shared", "detached", "dual")
 TASK_SETS = {"both": ("det", "view"), "det": ("det",), "view": ("view",)}
@@ -41,7 +44,7 @@ class TrainConfig:
     imgsz: int = _f(128, "letterboxed square input size in pixels (a multiple of 32)")
     lr: float = _f(2e-3, "AdamW peak learning rate")
     weight_decay: float = _f(5e-4, "AdamW weight decay, on conv/linear weights only")
-    warmup_epochs: float = _f(1.0, "linear warm-up from 10%% of the peak rate, in epochs")
+    warmup_epochs: float = _f(1.0, "linear warm-up from 10 percent of the peak rate, in epochs")
     final_lr_ratio: float = _f(0.05, "cosine decay ends at lr x this")
     grad_clip: float = _f(10.0, "max gradient norm (YOLOv5 uses 10); 0 disables")
     seed: int = _f(0, "seed of initialisation, data order and dropout")
@@ -57,7 +60,11 @@ class TrainConfig:
     max_train_images: int = _f(0, "use only the first N train images (0: all); for tests and smoke runs")
 
     def __post_init__(self):
-        problems = []
+        problems = self._type_problems()
+        if problems:  # ranges cannot be compared on values of the wrong type
+            raise ValueError("invalid TrainConfig: " + "; ".join(problems))
+        if self.data is not None:  # one spelling per file: relative paths and '..' give the same run key
+            object.__setattr__(self, "data", str(Path(self.data).expanduser().resolve()))
         for f in fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
@@ -76,11 +83,32 @@ class TrainConfig:
             problems.append(f"imgsz must be a multiple of 32 (the P5 stride), got {self.imgsz}")
         if self.lr <= 0:
             problems.append(f"lr must be > 0, got {self.lr}")
+        for name in ("weight_decay", "warmup_epochs", "grad_clip"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.final_lr_ratio <= 1:
+            problems.append(f"final_lr_ratio must be in [0, 1], got {self.final_lr_ratio}")
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
+            problems.append(f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}")
         if not isinstance(self.weighting_options, dict):
             problems.append(f"weighting_options must be a dict, got {self.weighting_options!r}")
         problems += self._registry_problems(problems)
         if problems:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems))
+
+    def _type_problems(self) -> list[str]:
+        """Each field of its declared type; an int given for a float field becomes that float (one key)."""
+        out = []
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            value, kind = getattr(self, f.name), hints[f.name]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, float(value))
+            elif kind in (int, float, str, dict) and (not isinstance(value, kind) or isinstance(value, bool)):
+                out.append(f"{f.name} must be {kind.__name__}, got {value!r}")
+            elif kind not in (int, float, str, dict) and value is not None and not isinstance(value, str):
+                out.append(f"{f.name} must be a path (str) or None, got {value!r}")
+        return out
 
     def _registry_problems(self, earlier: list[str]) -> list[str]:
         from .models.yolo import SCALES

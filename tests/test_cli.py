@@ -31,12 +31,15 @@ def test_flags_reach_the_config():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--weighting", "uw", "--weights", "1", "1"], "weighting 'uw' has no option 'initial_weights'; its options are initial_log_var"),
+    (["--weighting", "uw", "--weights", "1", "1"], "--weights applies to fixed, gradnorm, seed_gradnorm, not to weighting 'uw'"),
+    (["--weighting", "uw", "--option", "weights=[1, 1]"], "weighting 'uw' has no option 'weights'; its options are initial_log_var"),
+    (["--device", "cuda:x"], "device must be auto, cpu, cuda, cuda:N or mps"),
+    (["--grad-clip", "-5"], "grad_clip must be >= 0"),
+    (["--final-lr-ratio", "7"], "final_lr_ratio must be in [0, 1]"),
     (["--weighting", "gradnorm", "--option", "optimizer=bogus"], "weighting 'gradnorm': optimizer must be 'adam' or 'sgd', got 'bogus'"),
     (["--weighting", "gradnorm", "--option", "speed=3"], "weighting 'gradnorm' has no option 'speed'; its options are alpha, lr,"),
     (["--weighting", "fixed", "--weights", "1"], "Fixed needs one weight per task (2)"),
     (["--epochs", "0"], "epochs must be >= 1"),
-    (["--scale", "xl"], "scale must be one of p, n, s, m, l"),
 ])
 def test_bad_options_are_one_line_exit_2_and_create_nothing(argv, message, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ECHO_MTL_DATA", str(tmp_path / "data"))
@@ -46,10 +49,33 @@ def test_bad_options_are_one_line_exit_2_and_create_nothing(argv, message, tmp_p
     assert not (tmp_path / "runs").exists() and not (tmp_path / "data").exists()
 
 
-def test_argparse_errors_name_the_flag(capsys):
+@pytest.mark.parametrize("argv, message", [
+    (["--weighting-options", "{alpha: 1}"], "--weighting-options: not JSON"),
+    (["--scale", "cpu"], "argument --scale: invalid choice: 'cpu'"),
+    (["--task", "cls"], "argument --task: invalid choice: 'cls'"),
+    (["--option", "foo"], "'foo' is not KEY=VALUE"),
+])
+def test_argparse_errors_are_one_line_naming_the_flag(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
-        build_parser().parse_args(["--weighting-options", "{alpha: 1}"])
-    assert e.value.code == 2 and "--weighting-options: not JSON" in capsys.readouterr().err
+        build_parser().parse_args(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_values_of_the_wrong_type_are_refused_and_numbers_normalised():
+    with pytest.raises(ValueError, match="epochs must be int, got 'two'"):
+        TrainConfig(epochs="two")
+    with pytest.raises(ValueError, match="imgsz must be int, got 64.0"):
+        TrainConfig(imgsz=64.0)
+    assert TrainConfig(lr=1).to_json() == TrainConfig(lr=1.0).to_json()  # one key for one value
+
+
+def test_one_data_file_is_one_run_key(tmp_path, monkeypatch):
+    data = tmp_path / "d" / "data.yaml"
+    data.parent.mkdir()
+    data.write_text("x")
+    monkeypatch.chdir(tmp_path)
+    assert TrainConfig(data="d/../d/data.yaml") == TrainConfig(data=str(data)) == TrainConfig(data="d/data.yaml")
 
 
 def test_a_run_key_generates_no_data(tmp_path, monkeypatch):

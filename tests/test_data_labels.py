@@ -48,7 +48,6 @@ def test_tolerance_at_the_border(tmp_path):
 
 ERRORS = [  # (file text, line or None, what the message must say)
     ("0 0.5 abc 0.2 0.2\n0 0 1", 1, r"token 'abc' is not a number"),
-    ("0 0.5 0.5 0.2 0.2\n0 0 1\n", None, None),  # valid control
     ("0 1.2 0.5 0.2 0.2\n0 0 1", 1, r"coordinate 1.2 outside \[0, 1\]"),
     ("0 0.5 -0.1 0.2 0.2\n0 0 1", 1, r"coordinate -0.1 outside \[0, 1\]"),
     ("0 0.5 0.5 0 0.2\n0 0 1", 1, r"box has zero or negative size"),

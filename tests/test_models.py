@@ -58,6 +58,7 @@ def test_norm_layer_is_the_last_shared_layer_of_the_shared_model():
     shared = {id(p) for p in m.shared_parameters()}
     assert m.last_shared_layer() is m.fpn.out.cv3.conv
     assert all(id(p) in shared for t in m.tasks for p in m.norm_parameters(t))
+    assert m.norm_parameters("det") == m.norm_parameters("view") == [m.fpn.out.cv3.conv.weight]
     # both task losses reach W
     det, view = m(torch.randn(2, 3, 128, 128))
     for loss in (sum(d.sum() for d in det), view.sum()):
