@@ -5,5 +5,3 @@ balancing, independent of the architecture), ``losses``, ``data``,
 ``evaluate``, ``report`` (papermill runner); modules ``trainer`` (the loop),
 ``runstore`` (trained runs by key), ``train`` and ``cli`` (entry points).
 """
-
-TASKS = ("det", "view")  # task order used by every loss list and weight vector

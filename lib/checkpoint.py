@@ -34,7 +34,5 @@ class TrainState:
 
     @classmethod
     def load(cls, path: Path, device) -> "TrainState":
-        # weights_only=False: the RNG states of NumPy and Python are plain objects, and the file is
-        # one this project wrote into its own run folder.
-        state = torch.load(path, map_location=device, weights_only=False)
+        state = torch.load(path, map_location=device, weights_only=True)  # tensors, numbers, lists only
         return cls(**state)

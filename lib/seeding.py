@@ -55,8 +55,14 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 def capture_rng() -> dict:
     """The state of every global random generator: torch's CPU one, each CUDA device's (where CUDA is
-    initialised), NumPy's and Python's."""
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    initialised), NumPy's and Python's. Tensors, numbers and lists only, so ``torch.load(...,
+    weights_only=True)`` reads it back."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, py_state, py_gauss = random.getstate()
+    state = {"torch": torch.get_rng_state(),
+             "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "gauss": float(gauss)},
+             "python": {"version": version, "state": list(py_state), "gauss": py_gauss}}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -65,8 +71,10 @@ def capture_rng() -> dict:
 def restore_rng(state: dict) -> None:
     """Put back what ``capture_rng`` returned. RuntimeError for a CUDA state where CUDA is missing."""
     torch.set_rng_state(state["torch"].cpu())
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
     if "cuda" in state:
         if not torch.cuda.is_available():
             raise RuntimeError("this state was captured on a CUDA machine: restore it where CUDA is available")

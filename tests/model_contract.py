@@ -75,10 +75,12 @@ def check_boundary_gradients(model, x, losses_fn, atol=1e-6) -> None:
 
 def check_deepcopy_after_forward(model, x, losses_fn) -> None:
     """No graph tensor is kept on a module: copy.deepcopy and AveragedModel work after a training step."""
-    outputs, boundary = forward_with_boundary(model, x)
-    losses = losses_fn(outputs)
-    GradNorm(len(model.tasks)).backward(losses, model, boundary=boundary if model.shared_parameters() else None) \
-        if model.shared_parameters() and model.last_shared_layer() is not None else sum(losses).backward()
+    gn = GradNorm(len(model.tasks))
+    if gn.wants_boundary(model):
+        outputs, boundary = forward_with_boundary(model, x)
+    else:
+        outputs, boundary = model(x), None
+    gn.backward(losses_fn(outputs), model, boundary=boundary)
     clone = copy.deepcopy(model)
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), clone.parameters()))
     torch.optim.swa_utils.AveragedModel(model)

@@ -102,24 +102,26 @@ def test_a_typo_in_a_profiles_common_block_is_refused_before_any_run(tmp_path, m
         runner.plan("badvalue")
 
 
-def test_one_set_of_defaults_profile_common_over_trainconfig():
-    """A notebook's base configuration is TrainConfig's defaults with the profile's common block on top."""
+def test_one_set_of_defaults_profile_common_over_trainconfig(tmp_path, monkeypatch):
+    """TrainConfig holds the defaults; a profile states only what differs; notebooks declare no training setting."""
+    import papermill as pm
+
     from lib.config import TrainConfig
-    from lib.report.context import settings
+    from lib.report.context import settings, start
     from lib.report.profiles import REPORT_KEYS
 
+    defaults = TrainConfig().to_dict()
     for name in ("default", "full", "smoke"):
-        common = settings(name)
-        train = {k: v for k, v in common.items() if k not in REPORT_KEYS}
-        expected = TrainConfig(**train)
-        for key, value in TrainConfig().to_dict().items():
-            assert getattr(expected, key) == train.get(key, value)
-    assert settings("smoke", {"epochs": 3})["epochs"] == 3
-    for nb in notebook_paths():  # no notebook declares a training setting of its own
-        import papermill as pm
-
+        repeated = {k: v for k, v in load_profile(name)["common"].items() if k in defaults and defaults[k] == v}
+        assert not repeated, f"profile {name} repeats TrainConfig defaults {repeated}"
+    monkeypatch.setenv("ECHO_MTL_DATA", str(tmp_path / "data"))
+    ctx = start("x", profile="smoke", output_dir=str(tmp_path / "out"), overrides={"epochs": 3})
+    smoke = {k: v for k, v in settings("smoke").items() if k not in REPORT_KEYS}
+    assert ctx.base == TrainConfig(**{**smoke, "epochs": 3, "data": str(ctx.data_yaml)})
+    assert ctx.base.lr == defaults["lr"] and ctx.seeds == settings("smoke")["seeds"]
+    for nb in notebook_paths():
         declared = set(pm.inspect_notebook(str(nb)))
-        assert not declared & (set(TrainConfig().to_dict()) | set(REPORT_KEYS)), nb.name
+        assert not declared & (set(defaults) | set(REPORT_KEYS)), nb.name
 
 
 def test_committed_notebooks_carry_no_outputs_and_one_parameters_cell():

@@ -70,7 +70,7 @@ def test_a_nan_loss_stops_training_naming_step_and_task(eight_images, tmp_path, 
     monkeypatch.setattr(trainer, "task_losses", poisoned)
     with pytest.raises(NonFiniteLossError, match=r"non-finite view loss \(nan\) at step 1 \(epoch 2\).*checkpoint"):
         trainer.fit()
-    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)  # the good epoch 0 is kept
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)  # the good epoch 0 is kept
     assert state["epoch"] == 0 and state["step"] == trainer.steps_per_epoch
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
 

@@ -25,9 +25,13 @@ class Boundary:
     features: tuple[Tensor, ...]  # the trunk's outputs, in the autograd graph of the trunk
     inputs: tuple[Tensor, ...]    # leaf copies of ``features`` that the heads read (requires_grad)
 
+    def _pairs(self, grads: Sequence[Tensor | None]) -> list[tuple[Tensor, Tensor]]:
+        """(trunk output, its gradient) for each boundary tensor that received one."""
+        return [(f, g) for f, g in zip(self.features, grads) if g is not None]
+
     def trunk_gradients(self, grads: Sequence[Tensor | None], params: Sequence[Tensor]) -> tuple[Tensor | None, ...]:
         """Gradients of ``params`` (trunk parameters) given gradients at ``inputs``; the graph is kept."""
-        pairs = [(f, g) for f, g in zip(self.features, grads) if g is not None]
+        pairs = self._pairs(grads)
         if not pairs:
             return tuple(None for _ in params)
         return torch.autograd.grad([f for f, _ in pairs], list(params), grad_outputs=[g for _, g in pairs],
@@ -35,7 +39,7 @@ class Boundary:
 
     def backward(self, grads: Sequence[Tensor | None]) -> None:
         """Send gradients at ``inputs`` through the trunk, accumulating into its parameters' ``.grad``."""
-        pairs = [(f, g) for f, g in zip(self.features, grads) if g is not None]
+        pairs = self._pairs(grads)
         if pairs:
             torch.autograd.backward([f for f, _ in pairs], grad_tensors=[g for _, g in pairs])
 

@@ -57,6 +57,7 @@ class GradNorm(Weighting):
         self.alpha = float(alpha)
         self.lr = float(lr)
         self.min_weight = float(min_weight)
+        # w has its own optimizer (it minimises L_grad, not the network loss), so parameters() stays empty
         self.w = torch.nn.Parameter(w0 * n_tasks / w0.sum())
         if layer not in ("last_shared", "all_shared"):
             raise ValueError(f"layer must be 'last_shared' or 'all_shared', got {layer!r}")
@@ -167,9 +168,6 @@ class GradNorm(Weighting):
         """Keep every weight positive and the sum at T (the paper's renormalisation)."""
         self.w.clamp_(min=self.min_weight)
         self.w.mul_(self.n_tasks / self.w.sum())
-
-    def parameters(self) -> list[torch.Tensor]:
-        return []  # w has its own optimizer (it minimises L_grad, not the network loss)
 
     def to(self, device) -> "GradNorm":
         with torch.no_grad():
