@@ -9,11 +9,14 @@ prints one line naming it and what is accepted, exits 2, and creates nothing.
 
 Progress goes to stderr; the last stdout line is one JSON object with the
 final metrics on the ``val`` split, the parameter count, the training time and the run folder.
+It is strict JSON: an undefined metric (NaN: the task is not trained, or the split has no
+ground-truth object) is ``null``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import typing
 from dataclasses import MISSING, fields
@@ -106,6 +109,18 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**values)
 
 
+def _json_value(v):
+    """NaN and infinities (undefined metrics) as ``None`` (JSON ``null``); everything else unchanged."""
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def summary_line(metrics: dict, run_path) -> str:
+    """The command's last stdout line: ``val`` metrics, size, time and run folder as strict JSON (NaN -> null)."""
+    summary = {k: metrics.get(f"val_{k}") for k in SUMMARY}
+    summary.update(parameters=metrics["parameters"], train_seconds=metrics["train_seconds"], run=str(run_path))
+    return json.dumps({k: _json_value(v) for k, v in summary.items()}, allow_nan=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -119,8 +134,5 @@ def main(argv: list[str] | None = None) -> int:
     except (LabelError, DataError, FileNotFoundError, NonFiniteLossError) as e:
         print(f"error: {e}", file=sys.stderr)  # the message names the file and line, or the step and task
         return 2
-    m = run.metrics
-    summary = {k: m.get(f"val_{k}") for k in SUMMARY}
-    summary.update(parameters=m["parameters"], train_seconds=m["train_seconds"], run=str(run.path))
-    print(json.dumps(summary))
+    print(summary_line(run.metrics, run.path))
     return 0

@@ -19,6 +19,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 MODELS = ("shared", "detached", "dual")
+ON_BAD_LABEL = ("error", "skip")  # lib.data.ON_BAD_LABEL (checked equal in the tests)
 TASK_SETS = {"both": ("det", "view"), "det": ("det",), "view": ("view",)}
 
 
@@ -33,6 +34,8 @@ def _f(default, help: str, choices=None, **kw):
 @dataclass(frozen=True)
 class TrainConfig:
     data: str | None = _f(None, "path to a data.yaml; None: the synthetic benchmark (generated once)")
+    on_bad_label: str = _f("error", "a bad image or label file: error (stop, naming file and line) or skip "
+                                    "(leave it out; one summary of what was skipped and why)", ON_BAD_LABEL)
     model: str = _f("shared", "shared: YOLOv5WithClassification; detached: view head on a stop-gradient copy; "
                               "dual: two independent networks", MODELS)
     scale: str = _f("p", "model width/depth: p (pico, this project's CPU default), or YOLOv5's n, s, m, l")

@@ -4,9 +4,11 @@
         config.json  history.csv  epochs.csv  metrics.json  model.pt  tables/*.csv
         MANIFEST.json   <- written last: file list with SHA-256; its presence marks the run complete
 
-The key covers the configuration, the data (``lib.data.data_fingerprint``;
-computing it generates nothing) and the source of the code that trains
-(models, losses, weighting, data, evaluation, the loop). A run that several
+The key covers the configuration, the data (``lib.data.data_fingerprint``:
+the bytes of every file the loader reads; computing it generates nothing), the
+source of the code that trains (models, losses, weighting, data, evaluation,
+the loop), the resolved device and the torch version
+(``platform_fingerprint``). A run that several
 notebooks need is trained once; a report rerun with nothing changed trains
 nothing. A folder without a manifest (a killed run) is resumed from its
 checkpoint; one whose files do not match their checksums is retrained with a
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -36,6 +39,7 @@ from .atomic import sha256_file, torch_save, write_text
 from .config import TrainConfig
 from .data import data_fingerprint
 from .paths import runs_root
+from .seeding import resolve_device
 from .trainer import Trainer
 
 LIB = Path(__file__).resolve().parent
@@ -54,6 +58,16 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
+def platform_fingerprint(device: str) -> str:
+    """What decides a run's numbers besides config, data and code: the resolved device (``auto`` becomes
+    ``cpu`` or ``cuda``; a GPU's name and CUDA version) and the torch version."""
+    dev = resolve_device(device)
+    parts = [f"device={dev.type}", f"torch={torch.__version__}"]
+    if dev.type == "cuda":
+        parts += [f"gpu={torch.cuda.get_device_name(dev)}", f"cuda={torch.version.cuda}"]
+    return ";".join(parts)
+
+
 class Run:
     """A completed run folder: its config, metrics, histories, tables and final model."""
 
@@ -66,7 +80,9 @@ class Run:
 
     @cached_property
     def metrics(self) -> dict:
-        return json.loads((self.path / "metrics.json").read_text())
+        """Final metrics; an undefined one (stored as JSON null) is NaN again."""
+        saved = json.loads((self.path / "metrics.json").read_text())
+        return {k: math.nan if v is None else v for k, v in saved.items()}
 
     @cached_property
     def history(self) -> pd.DataFrame:
@@ -112,6 +128,11 @@ class Run:
         return f"Run({self.path.name})"
 
 
+def _strict(d: dict) -> dict:
+    """NaN/infinite (undefined metrics) as None, so metrics.json is strict JSON (null)."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()}
+
+
 def save_run(result, run_dir: Path, data_yaml: Path) -> Run:
     """Write a finished ``RunResult`` into ``run_dir``; the manifest last."""
     from .evaluate import EvalResult  # noqa: F401  (documents the type of result.evals)
@@ -120,7 +141,8 @@ def save_run(result, run_dir: Path, data_yaml: Path) -> Run:
     write_text(run_dir / "config.json", json.dumps(result.config.to_dict(), indent=2, sort_keys=True))
     write_text(run_dir / "history.csv", result.history.to_csv(index=False))
     write_text(run_dir / "epochs.csv", result.epochs.to_csv(index=False))
-    write_text(run_dir / "metrics.json", json.dumps({**result.metrics, "data": str(data_yaml)}, indent=2))
+    write_text(run_dir / "metrics.json", json.dumps(_strict({**result.metrics, "data": str(data_yaml)}), indent=2,
+                                                    allow_nan=False))
     model = result.model
     detect = getattr(model, "detect", None)
     torch_save({"model": model.state_dict(), "anchors": detect.anchors.cpu() if detect is not None else torch.zeros(3, 3, 2),
@@ -143,7 +165,7 @@ class RunStore:
 
     def key(self, cfg: TrainConfig) -> str:
         h = hashlib.sha256()
-        for part in (cfg.to_json(), data_fingerprint(cfg.data), self._code):
+        for part in (cfg.to_json(), data_fingerprint(cfg.data), self._code, platform_fingerprint(cfg.device)):
             h.update(part.encode())
         return h.hexdigest()[:16]
 

@@ -78,8 +78,8 @@ class Trainer:
 
     def _setup(self) -> None:
         cfg = self.cfg
-        self.train_set = load_split(self.data_yaml, "train", cfg.imgsz)
-        self.val_set = load_split(self.data_yaml, "val", cfg.imgsz)
+        self.train_set = load_split(self.data_yaml, "train", cfg.imgsz, cfg.on_bad_label)
+        self.val_set = load_split(self.data_yaml, "val", cfg.imgsz, cfg.on_bad_label)
         self.names, self.view_names = self.train_set.names, self.train_set.view_names
         self.n_train = min(cfg.max_train_images, len(self.train_set)) if cfg.max_train_images else len(self.train_set)
         tasks = cfg.tasks
@@ -223,7 +223,7 @@ class Trainer:
         batch_size = max(self.cfg.batch_size, 32)
         recalibrate_batchnorm(self.model, self.train_set, min(self.cfg.bn_calibration_images, self.n_train),
                               batch_size, self.device)
-        dataset = self.val_set if split == "val" else load_split(self.data_yaml, split, self.cfg.imgsz)
+        dataset = self.val_set if split == "val" else load_split(self.data_yaml, split, self.cfg.imgsz, self.cfg.on_bad_label)
         loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
         view_loss_fn = view_loss if "view" in self.cfg.tasks else None
         return evaluate(self.model, loader, self.device, det_loss=self.det_loss, view_loss_fn=view_loss_fn,

@@ -1,10 +1,13 @@
 """The command line is generated from TrainConfig; every bad option is one line, exit 2, nothing created."""
+import json
 import subprocess
 import sys
 from dataclasses import fields
+from types import SimpleNamespace
 
 import pytest
 
+from lib import cli
 from lib.cli import build_parser, config_from_args, main
 from lib.config import TrainConfig, defaults
 from lib.runstore import RunStore
@@ -83,3 +86,31 @@ def test_a_run_key_generates_no_data(tmp_path, monkeypatch):
     key = RunStore(tmp_path / "runs").key(TrainConfig())
     assert len(key) == 16 and not (tmp_path / "data").exists()
     assert RunStore(tmp_path / "runs").key(TrainConfig(seed=1)) != key
+
+
+def strict_json(line: str):
+    """``json.loads`` that refuses NaN and Infinity, which are not JSON."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not valid JSON")
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_json_line_writes_undefined_metrics_as_null(tmp_path, monkeypatch, capsys):
+    """A split without ground-truth objects has NaN detection metrics: the last line is still strict JSON, with null."""
+    nan = float("nan")
+    metrics = {"val_mAP50": nan, "val_mAP50_95": nan, "val_precision": nan, "val_recall": nan, "val_f1": nan,
+               "val_view_accuracy": 0.75, "val_view_macro_f1": float("inf"), "parameters": 1234, "train_seconds": 1.5}
+
+    class Store:  # stands in for the run store: no training
+        def __init__(self, root):
+            pass
+
+        def get_or_train(self, cfg, force=False, progress=True):
+            return SimpleNamespace(metrics=metrics, path=tmp_path / "run")
+
+    monkeypatch.setattr(cli, "RunStore", Store)
+    assert main(["--runs", str(tmp_path / "runs"), "--no-progress", "--device", "cpu"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    last = strict_json(line)
+    assert [last[k] for k in ("mAP50", "mAP50_95", "precision", "recall", "f1", "view_macro_f1")] == [None] * 6
+    assert last["view_accuracy"] == 0.75 and last["parameters"] == 1234 and last["run"] == str(tmp_path / "run")

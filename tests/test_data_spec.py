@@ -28,7 +28,7 @@ def test_reads_folder_splits_and_names(tmp_path):
     spec = read_data_yaml(root / "data.yaml")
     assert spec.names == ("AR", "MR", "PR", "TR") and spec.nc == 4
     assert spec.view_names == ("PSAX", "PLAX", "A4C") and spec.n_views == 3
-    assert spec.splits == {"train": root / "train/images", "val": root / "valid/images"}
+    assert spec.splits == {"train": (root / "train/images",), "val": (root / "valid/images",)}
     assert spec.root == root.resolve()
 
 
@@ -45,6 +45,7 @@ def test_names_as_dict_and_root_relative_to_yaml(tmp_path):
 def test_txt_split_lists_relative_and_absolute_paths(tmp_path):
     root = make_root(tmp_path)
     (root / "train/images/a.png").write_bytes(b"")
+    (root / "train/images/b.png").write_bytes(b"")
     (root / "train.txt").write_text(f"train/images/a.png\n\n{root / 'train/images/b.png'}\n")
     (root / "data.yaml").write_text(GOOD.replace("train: train/images", "train: train.txt"))
     files = split_files(read_data_yaml(root / "data.yaml"), "train")
@@ -53,7 +54,6 @@ def test_txt_split_lists_relative_and_absolute_paths(tmp_path):
 
 
 @pytest.mark.parametrize("text,what", [
-    (GOOD.replace("view_names: [PSAX, PLAX, A4C]\n", ""), "missing key 'view_names'"),
     (GOOD.replace("val: valid/images\n", ""), "missing key 'val'"),
     (GOOD.replace("nc: 4", "nc: 3"), "key 'names' has 4 names but key 'nc' says 3"),
     (GOOD.replace("valid/images", "nowhere/images"), "key 'val': split path .*nowhere/images does not exist"),

@@ -34,7 +34,7 @@ def test_generation_is_byte_identical(tiny, tmp_path):
 def test_real_layout_names_and_yaml(tiny):
     spec = read_data_yaml(tiny)
     assert spec.names == ("AR", "MR", "PR", "TR") and spec.view_names == ("PSAX", "PLAX", "A4C")
-    assert spec.splits["val"].parent.name == "valid"
+    assert spec.splits["val"][0].parent.name == "valid"
     text = tiny.read_text()
     for line in ("path: .", "train: train/images", "val: valid/images", "test: test/images", "nc: 4"):
         assert line in text

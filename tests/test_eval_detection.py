@@ -1,11 +1,13 @@
 """Detection metrics: known answers and a cross-check against torchmetrics."""
 
 import math
+import warnings
 
 import pytest
 import torch
 
 from lib.evaluate import DetectionEvaluator, best_f1_point, coco_ap, match_image
+from lib.evaluate.detection import _coco_map
 
 NAMES = ["AR", "MR", "PR", "TR"]
 
@@ -59,11 +61,40 @@ def test_duplicate_detection_is_false_positive_and_each_gt_matched_once():
     assert match_image(pred, gt).tolist() == [True, True, False]
 
 
-def test_empty_evaluations_give_zeros():
-    for rep in (evaluate([[]], [[[0, 0, 0, 10, 10]]]), evaluate([[]], [[]]),
-                DetectionEvaluator(NAMES).compute()):
-        assert [rep.map50, rep.map50_95, rep.precision, rep.recall, rep.f1] == [0.0] * 5
-        assert rep.pr_curves.empty or (rep.pr_curves["precision"] == 0).all()
+def summary(rep):
+    return [rep.map50, rep.map50_95, rep.precision, rep.recall, rep.f1]
+
+
+def test_ground_truth_without_predictions_gives_zeros_and_no_warning():
+    """Defined: there was something to find and nothing was found."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rep = evaluate([[], []], [[[0, 0, 0, 10, 10]], []])
+    assert summary(rep) == [0.0] * 5
+    assert not [w for w in caught if "ground-truth" in str(w.message)]
+    assert (rep.pr_curves["precision"] == 0).all() and set(rep.pr_curves["class"]) == {"AR"}
+    assert rep.per_class.loc["AR", "AP50"] == 0 and math.isnan(rep.per_class.loc["MR", "AP50"])
+
+
+@pytest.mark.parametrize("preds, gts", [
+    ([[[0, 0, 10, 10, 0.9, 1], [5, 5, 20, 20, 0.4, 0]], [[1, 1, 8, 8, 0.7, 2]]], [[], []]),  # detections, no objects
+    ([[]], [[]]),  # nothing at all
+    ([], []),      # no image
+], ids=["predictions", "empty", "no-image"])
+def test_no_ground_truth_gives_nan_and_one_warning(preds, gts):
+    """Undefined metrics are undefined: a split without objects must not look like a model that finds nothing."""
+    with pytest.warns(UserWarning, match="no ground-truth objects") as caught:
+        rep = evaluate(preds, gts) if preds else DetectionEvaluator(NAMES).compute()
+    assert len([w for w in caught if "ground-truth" in str(w.message)]) == 1
+    assert all(math.isnan(v) for v in summary(rep)), summary(rep)
+    # per class: nothing defined either, and no curve to draw
+    assert rep.per_class[["AP50", "AP50_95", "recall", "F1"]].isna().all().all()
+    assert (rep.per_class["n_gt"] == 0).all() and rep.pr_curves.empty
+
+
+def test_torchmetrics_undefined_map_is_nan_not_zero():
+    assert math.isnan(_coco_map(torch.tensor(-1.0)))
+    assert _coco_map(torch.tensor(0.0)) == 0.0 and _coco_map(torch.tensor(0.25)) == 0.25
 
 
 def test_best_f1_point_hand_example():

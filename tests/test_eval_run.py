@@ -114,3 +114,33 @@ def test_predictions_for_overlays(loader):
     torch.testing.assert_close(out[1]["boxes"][0, :4], torch.tensor([12.0, 8, 20, 24]))
     assert out[1]["view_pred"] == 2 and 0.9 < out[1]["view_prob"] < 1
     assert predictions(FakeModel(view=False), loader)[0]["view_pred"] is None
+
+
+class ObjectFreeLoader:
+    """A split in which no image has a ground-truth object: two batches of two images, no targets."""
+
+    dataset = SimpleNamespace(names=NAMES, view_names=VIEWS)
+
+    def __init__(self):
+        g = torch.Generator().manual_seed(0)
+        self.batches = [Batch(torch.rand(2, 3, S, S, generator=g), torch.zeros(0, 6), torch.tensor([0, 1]),
+                              torch.tensor([2 * b, 2 * b + 1])) for b in range(2)]
+
+    def __iter__(self):
+        return iter(self.batches)
+
+
+def test_split_without_objects_gives_nan_detection_metrics_with_a_warning():
+    """An untrained model detects plenty, but with nothing to find its mAP, P, R, F1 are undefined, not 0."""
+    from lib.models import build_model, default_anchors
+
+    torch.manual_seed(0)
+    model = build_model("shared", len(NAMES), len(VIEWS), default_anchors(S), "p")
+    loader = ObjectFreeLoader()
+    assert sum(len(p["boxes"]) for p in predictions(model, loader, conf_thres=0.001)) > 0
+    with pytest.warns(UserWarning, match="no ground-truth objects"):
+        res = evaluate(model, loader)
+    m = res.metrics()
+    assert all(math.isnan(m[k]) for k in ["mAP50", "mAP50_95", "precision", "recall", "f1"]), m
+    assert 0.0 <= m["view_accuracy"] <= 1.0  # the other task is still scored
+    assert res.detection.per_class["n_gt"].sum() == 0 and res.n_images == 4

@@ -45,8 +45,9 @@ def image(root):
 
 # (name, mutation, expected message as a regex); each breaks one thing of a valid data set
 BROKEN = [
-    ("missing data.yaml key", lambda r: (r / "data.yaml").write_text((r / "data.yaml").read_text().replace(
-        "view_names: [PSAX, PLAX, A4C]\n", "")), r"data\.yaml: .*view_names"),
+    ("missing data.yaml key", lambda r: (r / "data.yaml").write_text("\n".join(
+        line for line in (r / "data.yaml").read_text().splitlines() if not line.startswith("val:"))),
+     r"data\.yaml: missing key 'val'"),
     ("image without label", lambda r: (r / "train" / "labels" / "P1-1.mp4-1.txt").unlink(),
      r"P1-1\.mp4-1\.png: image has no label file"),
     ("label without image", lambda r: (r / "train" / "labels" / "ghost.txt").write_text(GOOD_LABEL),

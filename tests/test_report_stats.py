@@ -1,9 +1,14 @@
 """Known answers for the intervals, Delta-m% and their display."""
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from lib.report.stats import bounds_of, delta_m, format_ci, intervals_separate, mean_ci
+from lib.report.conclusions import verdict
+from lib.report.section import Section
+from lib.report.stats import (bounds_of, delta_m, format_ci, format_number, intervals_separate, mean_ci,
+                              relative_change)
 
 
 def test_mean_ci_is_the_student_t_interval():
@@ -42,3 +47,28 @@ def test_intervals_separate():
     assert intervals_separate((0.8, 0.75, 0.85), (0.6, 0.5, 0.7))
     assert not intervals_separate((0.8, 0.65, 0.85), (0.6, 0.5, 0.7))
     assert not intervals_separate((0.8, math.nan, math.nan), (0.6, 0.5, 0.7))
+
+
+def test_undefined_values_read_n_a_for_readers():
+    """NaN (or null read back from JSON) is an undefined metric: "n/a", never "nan", "+nan%" or an error."""
+    for undefined in (math.nan, None, np.float32("nan")):
+        assert format_ci(undefined, math.nan, math.nan) == "n/a"
+        assert format_number(undefined) == "n/a" and format_number(undefined, "+.3f") == "n/a"
+        assert relative_change(undefined, 0.5) == "n/a" and relative_change(0.5, undefined) == "n/a"
+    assert format_ci(0.5, None, None) == "0.500"
+    assert format_number(0.25) == "0.250" and format_number(-0.05, "+.3f") == "-0.050"
+    assert relative_change(0.55, 0.5) == "+10.0%" and relative_change(0.5, 0.0) == "n/a"
+    assert verdict(math.nan, math.nan, math.nan) == "n/a: metric undefined"
+    assert verdict(0.1, 0.05, 0.2) == "established (interval above 0)"
+
+
+def test_tables_show_n_a_but_their_csv_keeps_an_empty_cell(tmp_path):
+    sec = Section("00_test", output_dir=str(tmp_path))
+    df = pd.DataFrame({"mAP50": [math.nan, 0.5], "view_accuracy": [0.8, 0.9]}, index=pd.Index(["a", "b"], name="method"))
+    shown = sec.table(df, "metrics")
+    assert "n/a" in repr(shown) and "NaN" not in repr(shown)
+    assert "<td>n/a</td>" in shown._repr_html_() and "NaN" not in shown._repr_html_()
+    pd.testing.assert_frame_equal(pd.DataFrame(shown), df)  # the values are untouched, NaN included
+    assert type(shown[["mAP50"]]) is pd.DataFrame  # anything computed from it is a plain frame
+    assert (tmp_path / "00_test" / "tables" / "metrics.csv").read_text().splitlines() == [
+        "method,mAP50,view_accuracy", "a,,0.8", "b,0.5,0.9"]

@@ -1,25 +1,43 @@
-"""Which image goes with which label file (the YOLOv5 convention).
+"""Which images a split holds, and which label file goes with each (the YOLOv5 convention).
 
-An image ``.../train/images/a.png`` has its label at ``.../train/labels/a.txt``:
-the last ``/images/`` in the path becomes ``/labels/`` (no ``images`` folder: the
-label sits next to the image). Listing also finds label files without an image,
-which the upstream data had and which silently shrink a split if ignored.
+A split source is a folder (every image under it, recursively) or a ``.txt``
+list (one image path per line; a relative path is taken from the list's
+folder, as YOLOv5 does for ``./x``, else from the data set root). An image
+``.../images/a.png`` has its label at ``.../labels/a.txt``: the last
+``/images/`` of the path becomes ``/labels/`` (no ``images`` folder: the label
+sits next to the image); YOLOv5's ``img2label_paths``. Images are the
+suffixes of ``lib.data.images`` (those YOLOv5 accepts that PIL decodes, plus
+the ones it cannot, so that those are named rather than missed), sorted by path
+as YOLOv5 sorts them.
+
+Listing also finds what a loader must not miss silently: label files without an
+image (``orphan_labels``), listed images that do not exist (``problems``, each a
+``LabelError`` naming the list and line), text files in a labels folder that are
+not label files at all, e.g. labelImg's ``classes.txt`` (``ignored``), and an
+image listed twice (kept once; ``repeated``).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import DataError
-from .spec import IMG_EXTS, DataSpec
+from .errors import DataError, LabelError
+from .images import IMAGE_SUFFIXES, UNDECODABLE_SUFFIXES
+from .spec import DataSpec
+
+LISTED_SUFFIXES = IMAGE_SUFFIXES + UNDECODABLE_SUFFIXES
 
 
 class SplitFiles(NamedTuple):
-    """Images of a split (sorted), their expected label paths, and label files with no image."""
+    """One split's files; ``images`` sorted and unique, ``labels[i]`` the label path of ``images[i]``."""
 
     images: list[Path]
     labels: list[Path]
     orphan_labels: list[Path]
+    problems: list[LabelError]
+    ignored: list[Path]
+    repeated: list[Path]
 
 
 def label_path(image: Path) -> Path:
@@ -32,33 +50,81 @@ def label_path(image: Path) -> Path:
     return Path(*parts).with_suffix(".txt")
 
 
-def _is_image(p: Path) -> bool:
-    return p.is_file() and p.suffix.lower() in IMG_EXTS
+def _norm(p: Path) -> Path:
+    return Path(os.path.normpath(p.absolute()))
 
 
-def _from_list(txt: Path, root: Path) -> list[Path]:
+def is_label_shaped(path: Path) -> bool:
+    """True if every non-empty line of ``path`` is whitespace-separated numbers (a label file could be)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        for line in text.splitlines():
+            [float(t) for t in line.split()]
+    except ValueError:
+        return False
+    return True
+
+
+def _from_folder(where: Path) -> tuple[list[Path], Path]:
+    images = [_norm(p) for p in where.rglob("*") if p.suffix.lower() in LISTED_SUFFIXES and p.is_file()]
+    return images, label_path(where / "x.png").parent
+
+
+def _from_list(txt: Path, root: Path, problems: list[LabelError]) -> list[Path]:
+    try:
+        lines = txt.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"{txt}: cannot read the image list ({e})") from None
     out = []
-    for line in txt.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            p = Path(line)
-            out.append(p if p.is_absolute() else root / p)
+    for lineno, line in enumerate(lines, start=1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        p = Path(entry).expanduser()
+        candidates = [p] if p.is_absolute() else [txt.parent / p, root / p]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            where = " or ".join(str(_norm(c)) for c in candidates)
+            problems.append(LabelError(txt, lineno, f"listed image {entry} does not exist (looked for {where})",
+                                       kind="listed image missing"))
+        elif found.suffix.lower() not in LISTED_SUFFIXES:
+            problems.append(LabelError(txt, lineno, f"listed file {entry} is not an image: expected one of "
+                                                    f"{', '.join(IMAGE_SUFFIXES)}", kind="listed file not an image"))
+        else:
+            out.append(_norm(found))
     return out
 
 
 def split_files(spec: DataSpec, split: str) -> SplitFiles:
-    """List a split's images and labels; orphan labels are only looked for in folder splits."""
+    """List a split's images and labels; orphan labels are looked for in the label folders of folder sources."""
     if split not in spec.splits:
         raise DataError(f"{spec.yaml_path}: no split '{split}' (have {sorted(spec.splits)})")
-    where = spec.splits[split]
-    if where.is_dir():
-        images = sorted(p for p in where.rglob("*") if _is_image(p))
-        labels = [label_path(p) for p in images]
-        label_dir = label_path(where / "x.png").parent
-        known = set(labels)
-        orphans = sorted(p for p in label_dir.rglob("*.txt") if p not in known) if label_dir.is_dir() else []
-    else:
-        images = _from_list(where, spec.root)
-        labels = [label_path(p) for p in images]
-        orphans = []
-    return SplitFiles(images, labels, orphans)
+    found: list[Path] = []
+    label_dirs: list[Path] = []
+    problems: list[LabelError] = []
+    for where in spec.splits[split]:
+        if where.is_dir():
+            images, label_dir = _from_folder(where)
+            found += images
+            label_dirs.append(label_dir)
+        else:
+            found += _from_list(where, spec.root, problems)
+    images = sorted(set(found), key=str)
+    counts: dict[Path, int] = {}
+    for p in found:
+        counts[p] = counts.get(p, 0) + 1
+    repeated = [p for p in images if counts[p] > 1]
+    labels = [label_path(p) for p in images]
+    known = set(labels)
+    orphans, ignored = [], []
+    for label_dir in dict.fromkeys(label_dirs):
+        if not label_dir.is_dir():
+            continue
+        for txt in sorted(_norm(p) for p in label_dir.rglob("*.txt")):
+            if txt in known:
+                continue
+            (orphans if is_label_shaped(txt) else ignored).append(txt)
+    return SplitFiles(images, labels, orphans, problems, ignored, repeated)

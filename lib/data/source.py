@@ -5,9 +5,11 @@
 ``data_fingerprint`` gives the part of a run's key that stands for its data
 *without generating anything*: for the default synthetic set, its
 configuration and the generator's source (the set is a pure function of
-them); for a data.yaml, the yaml, every label file's bytes and every image's
-name and size. ``load_split`` keeps decoded splits for the process, keyed on
-the path, split, size and every file's size and modification time, so an
+them); for a data.yaml, exactly what the loader reads, in every layout: the
+yaml's bytes, and per split every image's and label's path and bytes
+(``digest.file_digest``: hashed once per file version), the label files
+without an image and the list lines that name no file. ``load_split`` keeps
+decoded splits for the process under the same per-split fingerprint, so an
 edited file is read again (a long-lived JupyterLab kernel never serves stale data).
 """
 from __future__ import annotations
@@ -17,8 +19,10 @@ from pathlib import Path
 
 from ..paths import data_root
 from .dataset import EchoDataset
+from .datayaml import read_data_yaml
+from .digest import file_digest, save_digests
 from .files import split_files
-from .spec import read_data_yaml
+from .spec import DataSpec
 from .synthetic import SyntheticConfig, ensure_synthetic
 
 DATA_DIR = Path(__file__).resolve().parent
@@ -37,6 +41,27 @@ def resolve_data(data: str | None) -> Path:
     return path
 
 
+def _relative(p: Path, root: Path) -> str:
+    try:
+        return str(p.relative_to(root))
+    except ValueError:
+        return str(p)
+
+
+def split_fingerprint(spec: DataSpec, split: str) -> str:
+    """SHA-256 (hex) of what loading ``split`` reads: file names relative to the root, and their bytes."""
+    files = split_files(spec, split)
+    h = hashlib.sha256(f"split {split}\n".encode())
+    for img, lbl in zip(files.images, files.labels):
+        h.update(f"{_relative(img, spec.root)} {file_digest(img)} {_relative(lbl, spec.root)} "
+                 f"{file_digest(lbl)}\n".encode())
+    for orphan in files.orphan_labels:
+        h.update(f"orphan {_relative(orphan, spec.root)} {file_digest(orphan)}\n".encode())
+    for problem in files.problems:
+        h.update(f"problem {problem}\n".encode())
+    return h.hexdigest()
+
+
 def data_fingerprint(data: str | None) -> str:
     """SHA-256 (hex) standing for the data a run reads; generates nothing."""
     h = hashlib.sha256()
@@ -48,38 +73,23 @@ def data_fingerprint(data: str | None) -> str:
     data_yaml = resolve_data(data)
     spec = read_data_yaml(data_yaml)
     h.update(Path(data_yaml).read_bytes())
-    for split, where in sorted(spec.splits.items()):
-        h.update(split.encode())
-        root = where if where.is_dir() else where.parent
-        files = sorted(root.parent.rglob("*")) if where.is_dir() else [where]
-        for f in files:
-            if f.is_file():
-                h.update(str(f.relative_to(root.parent)).encode())
-                h.update(f.read_bytes() if f.suffix == ".txt" else str(f.stat().st_size).encode())
+    for split in sorted(spec.splits):
+        h.update(split_fingerprint(spec, split).encode())
+    save_digests()
     return h.hexdigest()
 
 
-def _stat_signature(data_yaml: Path, split: str) -> tuple:
+_SPLITS: dict[tuple, tuple[str, EchoDataset]] = {}
+
+
+def load_split(data_yaml: Path, split: str, imgsz: int, on_bad_label: str = "error") -> EchoDataset:
+    """Decoded, letterboxed split, kept in memory while none of the bytes it was read from changes."""
+    data_yaml = Path(data_yaml).resolve()
+    key = (str(data_yaml), split, imgsz, on_bad_label)
     spec = read_data_yaml(data_yaml)
-    files = split_files(spec, split)
-    out = []
-    for p in [Path(data_yaml), *files.images, *files.labels]:
-        try:
-            st = p.stat()
-            out.append((str(p), st.st_size, st.st_mtime_ns))
-        except OSError:
-            out.append((str(p), None, None))
-    return tuple(out)
-
-
-_SPLITS: dict[tuple, tuple[tuple, EchoDataset]] = {}
-
-
-def load_split(data_yaml: Path, split: str, imgsz: int) -> EchoDataset:
-    """Decoded, letterboxed split, kept in memory while none of its files changes."""
-    key = (str(Path(data_yaml).resolve()), split, imgsz)
-    signature = _stat_signature(Path(data_yaml), split)
+    signature = file_digest(data_yaml) + split_fingerprint(spec, split)
+    save_digests()
     cached = _SPLITS.get(key)
     if cached is None or cached[0] != signature:
-        _SPLITS[key] = (signature, EchoDataset(read_data_yaml(data_yaml), split, imgsz))
+        _SPLITS[key] = (signature, EchoDataset(spec, split, imgsz, on_bad_label))
     return _SPLITS[key][1]

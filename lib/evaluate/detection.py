@@ -13,12 +13,18 @@
 * ``confusion``: YOLOv5-style detection confusion matrix (``confusion``).
 
 Classes with no ground truth in the data have no recall and no AP: they are
-NaN in ``per_class`` and left out of every mean. With no predictions, or no
-ground truth at all, the summary numbers are 0.0 rather than NaN or -1.
+NaN in ``per_class`` and left out of every mean. Undefined metrics are
+undefined: with no ground-truth box at all (a split without objects, or no
+image added) ``map50``, ``map50_95``, ``precision``, ``recall`` and ``f1`` are
+NaN, never 0.0, and ``compute()`` warns (``UserWarning``), so such a split
+cannot pass for a model that finds nothing. With ground truth but no
+predictions they are 0.0: defined, nothing was found. torchmetrics' -1
+("undefined") becomes NaN, never 0.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import pandas as pd
@@ -57,9 +63,9 @@ class DetectionReport:
 
 
 def _coco_map(value: Tensor) -> float:
-    """torchmetrics reports -1 when undefined (no ground truth); we report 0."""
+    """torchmetrics reports -1 when undefined (no ground truth); we report NaN."""
     v = float(value)
-    return v if v >= 0 else 0.0
+    return v if v >= 0 else NAN
 
 
 class DetectionEvaluator:
@@ -84,6 +90,7 @@ class DetectionEvaluator:
         self.confusion = DetectionConfusionMatrix(self.names, confusion_conf, confusion_iou)
         self._conf, self._cls, self._tp = [], [], []
         self.n_gt = torch.zeros(self.nc, dtype=torch.long)
+        self.n_images = 0
 
     def update(self, preds: list[Tensor], gts: list[Tensor]) -> None:
         """Add images: ``preds[i]`` (n, 6) [x1,y1,x2,y2,conf,cls], ``gts[i]`` (m, 5) [cls,x1,y1,x2,y2], pixels."""
@@ -95,6 +102,7 @@ class DetectionEvaluator:
             for what, cls in (("prediction", pred[:, 5]), ("target", gt[:, 0])):
                 if len(cls) and not (0 <= cls.min() and cls.max() < self.nc):
                     raise ValueError(f"{what} class outside 0..{self.nc - 1}")
+            self.n_images += 1
             self._tp.append(match_image(pred, gt, self.iou_thres))
             self._conf.append(pred[:, 4])
             self._cls.append(pred[:, 5].long())
@@ -140,12 +148,17 @@ class DetectionEvaluator:
             },
             index=pd.Index(self.names, name="class"),
         )
-        mean = lambda v: float(v[has_gt].mean()) if has_gt.any() else 0.0
+        defined = bool(has_gt.any())  # some ground truth: r exists (an image was added) and its mAP is >= 0
+        if not defined:
+            warnings.warn(f"the evaluated split has no ground-truth objects ({self.n_images} images): detection "
+                          "metrics (mAP50, mAP50_95, precision, recall, F1) are undefined (NaN)", UserWarning,
+                          stacklevel=2)
+        mean = lambda v: float(v[has_gt].mean()) if defined else NAN
         pr_curves = (pd.concat(curves, ignore_index=True) if curves
                      else pd.DataFrame({"class": [], "recall": [], "precision": []}))
         return DetectionReport(
-            map50=_coco_map(r["map_50"]) if r else 0.0,
-            map50_95=_coco_map(r["map"]) if r else 0.0,
+            map50=_coco_map(r["map_50"]) if defined else NAN,
+            map50_95=_coco_map(r["map"]) if defined else NAN,
             precision=mean(op.precision),
             recall=mean(op.recall),
             f1=mean(op.f1),

@@ -4,7 +4,9 @@ The model, in eval mode, returns ``(detections, class_logits)`` with
 ``detections = (decoded, raw)`` (YOLOv5 ``Detect`` at inference: decoded
 (B, N, 5+nc) pixel boxes and probabilities; raw per-level maps) and
 ``class_logits`` (B, n_views). Either part may be ``None`` (single-task run);
-the missing task's metrics are then NaN. Batches are any objects with
+the missing task's metrics are then NaN. The detection metrics are NaN too
+(with a warning) on a split without any ground-truth object, where they are
+undefined (``lib.evaluate.detection``). Batches are any objects with
 ``images``, ``targets``, ``views`` and ``indices`` (``lib.data`` ``Batch``).
 """
 
@@ -36,7 +38,7 @@ class EvalResult:
     seconds: float = 0.0
 
     def metrics(self) -> dict[str, float]:
-        """Flat headline numbers, NaN for a missing task."""
+        """Flat headline numbers, NaN for a missing task or an undefined metric (no ground-truth object)."""
         d, v = self.detection, self.view
         return {
             "mAP50": d.map50 if d else NAN,

@@ -10,7 +10,7 @@ import pandas as pd
 from .. import weighting
 from .analysis import DELTA_M_METRICS, reference_metrics
 from .claims import seed_claims
-from .stats import bounds_of, delta_m, format_ci, mean_ci
+from .stats import NA, bounds_of, delta_m, format_ci, mean_ci, relative_change
 
 
 def val_delta_m(runs: dict, method: str) -> float:
@@ -69,9 +69,8 @@ def seed_table(numbers: pd.DataFrame, columns=("gradnorm", "dual", "original")) 
         r = numbers.loc[m]
 
         def rel(metric):
-            if base is None or not base[metric]:
-                return "n/a"
-            return f"{100 * (r[metric] - base[metric]) / base[metric]:+.1f}% vs original"
+            change = NA if base is None else relative_change(r[metric], base[metric])
+            return change if change == NA else f"{change} vs original"
 
         def ci(k, d=3):
             return format_ci(r[k], r[f"{k} low"], r[f"{k} high"], d, bounds_of(k))

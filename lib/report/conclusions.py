@@ -12,13 +12,15 @@ import pandas as pd
 
 from .claims import seed_claims
 from .comparison import paired_difference
-from .stats import bounds_of, format_ci
+from .stats import NA, bounds_of, format_ci, format_number, is_missing, relative_change
 
 METRIC_LABELS = {"mAP50": "mAP@0.5", "mAP50_95": "mAP@0.5:0.95", "view_accuracy": "view accuracy",
                  "view_macro_f1": "view macro-F1", "delta_m %": "Delta-m%"}
 
 
 def verdict(mean: float, low: float, high: float) -> str:
+    if is_missing(mean):
+        return f"{NA}: metric undefined"
     if math.isnan(low):
         return "one seed: not established"
     if low > 0:
@@ -67,9 +69,9 @@ def seed_claims_checked(numbers: pd.DataFrame) -> pd.DataFrame:
             continue
         r = numbers.loc[m]
         rows.append({"method": m, "seed: detection": c["detection"][i],
-                     "measured: mAP@0.5 vs original": f"{100 * (r['mAP50'] - base['mAP50']) / base['mAP50']:+.1f}%",
+                     "measured: mAP@0.5 vs original": relative_change(r["mAP50"], base["mAP50"]),
                      "seed: classification": c["classification"][i],
-                     "measured: view accuracy vs original": f"{100 * (r['view_accuracy'] - base['view_accuracy']) / base['view_accuracy']:+.1f}%",
+                     "measured: view accuracy vs original": relative_change(r["view_accuracy"], base["view_accuracy"]),
                      "seed: interference": c["gradient_interference"][i],
                      "measured: mean gradient cosine": "no shared parameter" if math.isnan(r["mean grad cosine"])
                      else f"{r['mean grad cosine']:+.3f} (original {base['mean grad cosine']:+.3f})"})
@@ -79,7 +81,8 @@ def seed_claims_checked(numbers: pd.DataFrame) -> pd.DataFrame:
 def recommendation(numbers: pd.DataFrame, pair_table: pd.DataFrame) -> str:
     cand = numbers.drop(index=["det_only", "view_only"], errors="ignore")
     if cand["delta_m %"].isna().all():
-        return "No recommendation: Delta-m% is undefined (a single-task reference scored 0)."
+        return ("No recommendation: Delta-m% is undefined (a metric it needs is undefined, e.g. no ground-truth "
+                "objects in the split, or a single-task reference scored 0).")
     best = cand["delta_m %"].idxmax()
     # the cheapest method whose Delta-m interval overlaps the best one's
     lo_best = cand.loc[best, "delta_m % low"]
@@ -99,9 +102,9 @@ def recommendation(numbers: pd.DataFrame, pair_table: pd.DataFrame) -> str:
         o = cand.loc["original"]
         refs = numbers.reindex(["det_only", "view_only"])
         det_ref, view_ref = refs.loc["det_only", "mAP50"], refs.loc["view_only", "view_accuracy"]
-        lines.append(f"3. **Upstream's fixed weights (1.0 / 0.01)**: mAP@0.5 {o['mAP50']:.3f} "
-                     f"({o['mAP50'] - det_ref:+.3f} against detection alone) and view accuracy "
-                     f"{o['view_accuracy']:.3f} ({o['view_accuracy'] - view_ref:+.3f} against classification alone); "
-                     f"the best-balanced method `{best}` reaches {cand.loc[best, 'mAP50']:.3f} and "
-                     f"{cand.loc[best, 'view_accuracy']:.3f}.")
+        lines.append(f"3. **Upstream's fixed weights (1.0 / 0.01)**: mAP@0.5 {format_number(o['mAP50'])} "
+                     f"({format_number(o['mAP50'] - det_ref, '+.3f')} against detection alone) and view accuracy "
+                     f"{format_number(o['view_accuracy'])} ({format_number(o['view_accuracy'] - view_ref, '+.3f')} "
+                     f"against classification alone); the best-balanced method `{best}` reaches "
+                     f"{format_number(cand.loc[best, 'mAP50'])} and {format_number(cand.loc[best, 'view_accuracy'])}.")
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """The first call of every report notebook: read its profile, check its parameters, give it what it needs.
 
-    ctx = start("02_gradnorm", profile=profile, output_dir=output_dir, overrides=overrides, methods=[...])
+    ctx = start("02_gradnorm", profile=profile, output_dir=output_dir, overrides=overrides,
+                on_bad_label=on_bad_label, methods=[...])
 
 The training settings come from one place: ``TrainConfig``'s defaults, then
 the profile's ``common`` block, then the notebook's ``overrides``. Bad
@@ -66,7 +67,10 @@ def settings(profile: str, overrides: dict | None = None) -> dict:
 
 
 def start(section: str, *, profile: str = "default", output_dir: str | None = None, overrides: dict | None = None,
-          methods=()) -> Context:
+          on_bad_label: str | None = None, methods=()) -> Context:
+    """``on_bad_label`` ("error" or "skip"), when given, is an override like any other (``TrainConfig``)."""
+    if on_bad_label is not None:
+        overrides = {**(overrides or {}), "on_bad_label": on_bad_label}
     common = settings(profile, overrides)
     for m in methods:
         try:

@@ -5,6 +5,7 @@ import math
 from typing import Iterable
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 
@@ -34,12 +35,34 @@ def bounds_of(metric: str) -> tuple[float, float] | None:
     return BOUNDS.get(metric)
 
 
+NA = "n/a"  # how a table shown to readers writes an undefined (NaN) value; CSVs keep NaN (an empty cell)
+
+
+def is_missing(value) -> bool:
+    """None or NaN: an undefined metric (e.g. detection on a split without ground-truth objects)."""
+    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
+
+
+def format_number(value, spec: str = ".3f", suffix: str = "") -> str:
+    """``format(value, spec) + suffix``, or ``"n/a"`` for an undefined (None or NaN) value."""
+    return NA if is_missing(value) else f"{format(value, spec)}{suffix}"
+
+
+def relative_change(value, reference, digits: int = 1) -> str:
+    """``+12.3%``: the change of ``value`` relative to ``reference``, or ``"n/a"`` when either is undefined
+    or the reference is 0."""
+    if is_missing(value) or is_missing(reference) or reference == 0:
+        return NA
+    return f"{100 * (value - reference) / reference:+.{digits}f}%"
+
+
 def format_ci(mean: float, low: float, high: float, digits: int = 3, bounds: tuple[float, float] | None = None) -> str:
     """``mean [low, high]``; the interval is left out for one run or no spread, and truncated to
-    ``bounds`` for a bounded metric (a t-interval over 3 seeds can cross an accuracy of 1)."""
-    if math.isnan(mean):
-        return "n/a"
-    if math.isnan(low) or low == high:
+    ``bounds`` for a bounded metric (a t-interval over 3 seeds can cross an accuracy of 1).
+    An undefined mean (None or NaN) is ``"n/a"``."""
+    if is_missing(mean):
+        return NA
+    if is_missing(low) or is_missing(high) or low == high:
         return f"{mean:.{digits}f}"
     if bounds is not None:
         low, high = max(low, bounds[0]), min(high, bounds[1])

@@ -1,0 +1,333 @@
+"""Data sets as their owners lay them out (upstream export, Ultralytics, .txt lists) and label hygiene.
+
+Each test builds a small data set in a temp folder and asserts what the loader makes of it.
+"""
+import re
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lib.data import (DataError, EchoDataset, LabelError, collate, leakage_report, load_split, parse_label_file,
+                      read_data_yaml, split_files)
+from lib.evaluate import DetectionEvaluator
+from lib.evaluate.postprocess import targets_to_xyxy
+from datasets import NAMES, VIEWS, draw, label_text, listed, ultralytics, upstream
+
+NC, NV = 4, 3
+
+
+def test_upstream_keys_and_roboflow_paths(tmp_path):
+    yaml_path = upstream(tmp_path)
+    with pytest.warns(UserWarning, match=r"key 'train': .*train/images does not exist; using .*train/images"):
+        spec = read_data_yaml(yaml_path)
+    assert spec.names == NAMES and spec.view_names == VIEWS
+    assert spec.splits["train"] == (tmp_path.resolve() / "train/images",)
+    assert [len(split_files(spec, s).images) for s in ("train", "val", "test")] == [12, 6, 6]
+
+
+def test_num_cls_disagreeing_with_cls_names_names_both_keys(tmp_path):
+    yaml_path = upstream(tmp_path)
+    yaml_path.write_text(yaml_path.read_text().replace("num_cls: 3", "num_cls: 4"))
+    with pytest.raises(DataError, match=re.escape(f"{yaml_path}: key 'cls_names' has 3 names but key 'num_cls' says 4")):
+        read_data_yaml(yaml_path)
+
+
+@pytest.mark.parametrize("view_form", ["onehot", "index"])
+def test_no_view_key_counts_views_from_the_labels(tmp_path, view_form):
+    yaml_path = ultralytics(tmp_path)
+    for lbl in (tmp_path / "labels").rglob("*.txt"):  # views 0..2 in the one-hot or index form
+        rows, view = lbl.read_text().strip().splitlines(), int(lbl.stem[2:]) % 3
+        lbl.write_text("\n".join(rows[:-1] + [label_text([], view, view_form=view_form)]))
+    yaml_path.write_text(yaml_path.read_text().replace("view_names: [PSAX, PLAX, A4C]\n", ""))
+    with pytest.warns(UserWarning, match="the label files' view lines give 3 views, named view0..view2"):
+        spec = read_data_yaml(yaml_path)
+    assert spec.view_names == ("view0", "view1", "view2")
+    assert EchoDataset(spec, "train", 32).views.tolist() == [0, 1, 2, 0, 1, 2]
+
+
+def test_no_view_key_and_no_view_lines_is_one_clear_error(tmp_path):
+    yaml_path = ultralytics(tmp_path)
+    for lbl in (tmp_path / "labels").rglob("*.txt"):
+        lbl.write_text(lbl.read_text().strip().splitlines()[0] + "\n")  # a pure detection label
+    yaml_path.write_text(yaml_path.read_text().replace("view_names: [PSAX, PLAX, A4C]\n", ""))
+    with pytest.raises(DataError, match="none of the 10 label files ends with a view line"):
+        read_data_yaml(yaml_path)
+
+
+def test_ultralytics_layout_and_single_index_view(tmp_path):
+    spec = read_data_yaml(ultralytics(tmp_path))
+    ds = EchoDataset(spec, "train", 32)
+    assert len(ds) == 6 and ds.views.tolist() == [0, 1, 2, 0, 1, 2] and spec.names == NAMES
+
+
+def test_splits_as_lists_of_folders_and_txt_files(tmp_path):
+    yaml_path = listed(tmp_path)
+    extra = tmp_path / "more" / "images"
+    draw(extra / "x.png", [[1, 0.5, 0.5, 0.2, 0.2]])
+    (tmp_path / "more/labels").mkdir()
+    (tmp_path / "more/labels/x.txt").write_text(label_text([[1, 0.5, 0.5, 0.2, 0.2]], 2))
+    yaml_path.write_text(yaml_path.read_text().replace("train: train.txt", "train: [train.txt, more/images]"))
+    spec = read_data_yaml(yaml_path)
+    files = split_files(spec, "train")
+    assert len(files.images) == 7 and files.images[-1] == extra / "x.png"
+    assert EchoDataset(spec, "train", 32).views.tolist()[-1] == 2
+
+
+def test_listed_image_that_does_not_exist_names_list_and_line(tmp_path):
+    yaml_path = listed(tmp_path)
+    with open(tmp_path / "train.txt", "a") as f:
+        f.write("./images/train/gone.png\n")
+    with pytest.raises(LabelError, match=re.escape(f"{tmp_path / 'train.txt'}:7: listed image ./images/train/gone.png "
+                                                   "does not exist")):
+        EchoDataset(read_data_yaml(yaml_path), "train", 32)
+
+
+@pytest.mark.parametrize("suffix, fmt", [(".tif", "TIFF"), (".tiff", "TIFF"), (".webp", "WEBP")])
+def test_tiff_and_webp_frames_are_images(tmp_path, suffix, fmt):
+    yaml_path = ultralytics(tmp_path, n=(2, 1))
+    for png in list((tmp_path / "images").rglob("*.png")):
+        Image.open(png).save(png.with_suffix(suffix), format=fmt, lossless=True)
+        png.unlink()
+    ds = EchoDataset(read_data_yaml(yaml_path), "train", 32)
+    assert [p.suffix for p in ds.paths] == [suffix, suffix]
+
+
+def _one_image_set(tmp_path, label: str, image_boxes=((1, 0.5, 0.5, 0.25, 0.5),)):
+    (tmp_path / "train/labels").mkdir(parents=True)
+    draw(tmp_path / "train/images/a.png", image_boxes, size=(64, 64))
+    (tmp_path / "train/labels/a.txt").write_text(label)
+    (tmp_path / "data.yaml").write_text("train: train/images\nval: train/images\n"
+                                        f"names: {list(NAMES)}\nview_names: {list(VIEWS)}\n")
+    return read_data_yaml(tmp_path / "data.yaml")
+
+
+def test_a_duplicated_row_counts_once_so_one_exact_detection_has_recall_one(tmp_path):
+    row = "1 0.500000 0.500000 0.250000 0.500000"
+    spec = _one_image_set(tmp_path, f"{row}\n{row}\n0 1 0")
+    with pytest.warns(UserWarning, match=r"dropped 1 exact duplicate object row\(s\) in 1 label file\(s\): .*a\.txt"):
+        ds = EchoDataset(spec, "train", 64)
+    batch = collate([ds[0]])
+    gt = targets_to_xyxy(batch.targets, 1, 64)[0]
+    pred = torch.cat([gt[:, 1:], torch.tensor([[0.9, 1.0]])], dim=1)  # the one object, found exactly
+    ev = DetectionEvaluator(NAMES)
+    ev.update([pred], [gt])
+    report = ev.compute()
+    assert len(gt) == 1 and report.recall == 1.0 and report.map50 == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("orientation, rotate", [(6, Image.Transpose.ROTATE_90), (8, Image.Transpose.ROTATE_270),
+                                                 (3, Image.Transpose.ROTATE_180)])
+def test_exif_orientation_box_covers_the_objects_pixels(tmp_path, orientation, rotate):
+    """The label is drawn on the image as a viewer shows it; the file stores it turned, with an EXIF tag."""
+    box = [0, 0.25, 0.3, 0.3, 0.4]  # upper left of a 96 x 64 landscape view
+    spec = _one_image_set(tmp_path, label_text([box], 0), image_boxes=[box])
+    shown = Image.new("RGB", (96, 64), (12, 12, 12))
+    shown.paste((240, 240, 240), (round(0.1 * 96), round(0.1 * 64), round(0.4 * 96), round(0.5 * 64)))
+    stored = shown.transpose(rotate)  # what the camera wrote: the viewer undoes it with the tag
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    (tmp_path / "train/images/a.png").unlink()
+    stored.save(tmp_path / "train/images/a.jpg", quality=95, exif=exif)
+    ds = EchoDataset(spec, "train", 96)
+    assert ds.orig_sizes.tolist() == [[96, 64]]
+    img = ds.images[0].float().mean(0)  # (96, 96) letterboxed: 16 px pad above
+    cls, cx, cy, w, h = (ds[0].targets[0] * torch.tensor([1, 96, 96, 96, 96])).tolist()
+    inside = img[round(cy - h / 2) + 2:round(cy + h / 2) - 2, round(cx - w / 2) + 2:round(cx + w / 2) - 2]
+    assert inside.min() > 200 and (img > 200).sum() <= (w + 2) * (h + 2)
+
+
+@pytest.mark.parametrize("text, expect", [
+    ("0 1.0004 0.5 0.2 0.2\n0 0 1", [0, 0.95, 0.5, 0.1, 0.2]),
+    ("0 0.5 -0.0015 0.2 0.2\n0 0 1", [0, 0.5, 0.05, 0.2, 0.1]),
+    ("0 0.9 0.5 0.4 0.2\n0 0 1", [0, 0.85, 0.5, 0.3, 0.2]),
+    ("0 -0.004 0.2 0.5 0.2 0.5 0.6 -0.004 0.6\n0 0 1", [0, 0.25, 0.4, 0.5, 0.4]),
+])
+def test_coordinates_up_to_one_percent_outside_are_clipped_and_counted(tmp_path, text, expect):
+    p = tmp_path / "a.txt"
+    p.write_text(text)
+    rec = parse_label_file(p, NC, NV)
+    np.testing.assert_allclose(rec.boxes, [expect], atol=1e-6)
+    assert rec.clipped == 1
+
+
+def test_coordinates_beyond_one_percent_are_an_error(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("0 1.02 0.5 0.2 0.2\n0 0 1")
+    with pytest.raises(LabelError, match=re.escape(f"{p}:1: coordinate 1.02 outside [0, 1] by more than 1%")):
+        parse_label_file(p, NC, NV)
+
+
+def test_a_byte_order_mark_is_ignored(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_bytes("\ufeff2 0.5 0.5 0.2 0.2\n0 1 0".encode("utf-8"))
+    rec = parse_label_file(p, NC, NV)
+    assert rec.view == 1 and rec.boxes[:, 0].tolist() == [2]
+
+
+def test_single_index_view_line(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("3 0.5 0.5 0.2 0.2\n2")
+    assert parse_label_file(p, NC, NV).view == 2
+    p.write_text("3 0.5 0.5 0.2 0.2\n3")
+    with pytest.raises(LabelError, match=r"view index 3 is not one of 0..2"):
+        parse_label_file(p, NC, NV)
+
+
+def test_classes_txt_is_ignored_with_a_note_while_a_real_orphan_is_not(tmp_path):
+    yaml_path = ultralytics(tmp_path)
+    (tmp_path / "labels/train/classes.txt").write_text("AR\nMR\nPR\nTR\n")
+    with pytest.warns(UserWarning, match=r"ignored 1 text file\(s\) in the labels folder .*classes\.txt"):
+        ds = EchoDataset(read_data_yaml(yaml_path), "train", 32)
+    assert len(ds) == 6
+    (tmp_path / "labels/train/lost.txt").write_text("0 0.5 0.5 0.2 0.2\n1")
+    with pytest.raises(LabelError, match="lost.txt: label file has no image"):
+        EchoDataset(read_data_yaml(yaml_path), "train", 32)
+
+
+def test_skip_summarises_causes_and_never_empties_a_split(tmp_path):
+    yaml_path = ultralytics(tmp_path)
+    (tmp_path / "labels/train/im0.txt").write_text("0 1.5 0.5 0.2 0.2\n1")
+    (tmp_path / "labels/train/im1.txt").write_text("0 0.5 1.5 0.2 0.2\n1")
+    (tmp_path / "labels/train/im2.txt").unlink()
+    with pytest.warns(UserWarning) as record:
+        ds = EchoDataset(read_data_yaml(yaml_path), "train", 32, on_bad_label="skip")
+    summary = [str(w.message) for w in record if "skipped" in str(w.message)]
+    assert len(ds) == 3 and len(summary) == 1
+    assert "skipped 3 bad image/label file(s) (2 coordinate outside [0, 1]; 1 image has no label file)" in summary[0]
+    for lbl in (tmp_path / "labels/val").glob("*.txt"):
+        lbl.write_text("9 0.5 0.5 0.2 0.2\n1")
+    with pytest.raises(DataError, match=r"split 'val' has no usable images \(4 skipped\)"):
+        EchoDataset(read_data_yaml(yaml_path), "val", 32, on_bad_label="skip")
+
+
+def test_load_split_reloads_when_bytes_change_at_the_same_size_and_time(tmp_path):
+    """An edit inside the file system's timestamp granularity changes neither size nor mtime."""
+    import os
+
+    yaml_path = ultralytics(tmp_path)
+    png = tmp_path / "images/val/im0.png"
+    img = png.with_suffix(".bmp")  # uncompressed: a changed pixel keeps the file's size
+    Image.open(png).save(img)
+    png.unlink()
+    first = load_split(yaml_path, "val", 32)
+    st = img.stat()
+    a = np.asarray(Image.open(img)).copy()
+    a[:, :] = 255 - a[:, :]
+    Image.fromarray(a).save(img)
+    assert img.stat().st_size == st.st_size
+    os.utime(img, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = load_split(yaml_path, "val", 32)
+    assert again is not first and not torch.equal(again.images[0], first.images[0])
+
+
+def test_leakage_report_lists_clips_of_the_upstream_layout(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spec = read_data_yaml(upstream(tmp_path))
+    report = leakage_report(spec)
+    clips = report[report["kind"] == "clip"]
+    assert len(clips) > 0 and clips["splits"].str.contains(",").all()
+    assert set(clips["key"]).issubset({f"P{c // 2:03d}-{c % 2 + 1}" for c in range(5)})
+
+
+def _as_bmp(png):
+    bmp = png.with_suffix(".bmp")
+    Image.open(png).save(bmp)
+    png.unlink()
+    return bmp
+
+
+def _regrouped(tmp_path):
+    from lib.data import split_by_group
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spec = read_data_yaml(upstream(tmp_path / "src"))
+    return split_by_group(spec, tmp_path / "regrouped", by="clip", fractions=(0.6, 0.4))
+
+
+@pytest.mark.parametrize("layout", ["upstream", "ultralytics", "listed", "split_by_group"])
+def test_run_key_changes_with_one_label_or_one_images_bytes(tmp_path, layout):
+    from lib.config import TrainConfig
+    from lib.runstore import RunStore
+
+    make = {"upstream": upstream, "ultralytics": ultralytics, "listed": listed,
+            "split_by_group": lambda root: _regrouped(root)}[layout]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yaml_path = make(tmp_path)
+        spec = read_data_yaml(yaml_path)
+        files = split_files(spec, "train")
+        image, label = _as_bmp(files.images[0]), files.labels[0]
+        if layout in ("listed", "split_by_group"):  # the list names the image: follow the rename
+            for lst in {p for srcs in spec.splits.values() for p in srcs}:
+                lst.write_text(lst.read_text().replace(files.images[0].name, image.name))
+        store, cfg = RunStore(tmp_path / "runs"), TrainConfig(data=str(yaml_path))
+        keys = [store.key(cfg)]
+        assert store.key(cfg) == keys[0]  # nothing changed: the same key (digests reused or recomputed)
+        label.write_text(label.read_text().replace("0.", "0.0", 1))
+        keys.append(store.key(cfg))
+        a = np.asarray(Image.open(image)).copy()
+        size = image.stat().st_size
+        Image.fromarray(255 - a).save(image)
+        assert image.stat().st_size == size
+        keys.append(store.key(cfg))
+    assert len(set(keys)) == 3, keys
+
+
+def test_run_key_covers_the_torch_version_and_resolved_device(tmp_path, monkeypatch):
+    from lib.config import TrainConfig
+    from lib.runstore import RunStore, platform_fingerprint
+
+    store, cfg = RunStore(tmp_path / "runs"), TrainConfig()
+    assert platform_fingerprint("cpu") == f"device=cpu;torch={torch.__version__}"
+    assert platform_fingerprint("auto") == platform_fingerprint("cuda" if torch.cuda.is_available() else "cpu")
+    before = store.key(cfg)
+    assert store.key(cfg.replace(device="cpu")) != before  # the field itself differs: another key
+    monkeypatch.setattr(torch, "__version__", "0.0.0")
+    assert store.key(cfg) != before
+
+
+def test_digests_are_reused_across_processes_while_size_and_mtime_hold(tmp_path, monkeypatch):
+    import hashlib
+    import os
+    import time
+
+    from lib.data import digest
+
+    f = tmp_path / "frame.png"
+    f.write_bytes(b"first")
+    old = time.time_ns() - 60 * 10**9  # written a minute ago: past the racy window
+    os.utime(f, ns=(old, old))
+    assert digest.file_digest(f) == hashlib.sha256(b"first").hexdigest()
+    digest.save_digests()
+    monkeypatch.setattr(digest, "_memory", {})  # a new process: only the file on disk is left
+    monkeypatch.setattr(digest, "_loaded_from", set())
+
+    def no_reading(*a, **k):
+        raise AssertionError("the digest was recomputed")
+
+    monkeypatch.setattr(digest, "open", no_reading, raising=False)
+    assert digest.file_digest(f) == hashlib.sha256(b"first").hexdigest()
+    monkeypatch.undo()
+    f.write_bytes(b"other")  # same size, new mtime: hashed again
+    assert digest.file_digest(f) == hashlib.sha256(b"other").hexdigest()
+
+
+def test_cli_on_bad_label_error_names_the_file_and_skip_trains_without_it(tmp_path, capsys):
+    from lib.cli import main
+
+    yaml_path = ultralytics(tmp_path / "set")
+    bad = tmp_path / "set/labels/train/im3.txt"
+    bad.write_text("0 0.5 0.5 0.2 0.2\n7")
+    common = ["--data", str(yaml_path), "--epochs", "1", "--imgsz", "32", "--bn-calibration-images", "0",
+              "--runs", str(tmp_path / "runs"), "--no-progress"]
+    assert main(common) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {bad}:2: view index 7 is not one of 0..2 (a view line is one index or a one-hot line of 3 values)\n"
+    with pytest.warns(UserWarning, match=r"split 'train': skipped 1 bad image/label file\(s\) \(1 bad view line\)"):
+        assert main(common + ["--on-bad-label", "skip"]) == 0
+    assert '"mAP50"' in capsys.readouterr().out
