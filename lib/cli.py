@@ -19,6 +19,7 @@ import json
 import math
 import sys
 import typing
+import warnings
 from dataclasses import MISSING, fields
 
 from .config import TrainConfig
@@ -121,6 +122,11 @@ def summary_line(metrics: dict, run_path) -> str:
     return json.dumps({k: _json_value(v) for k, v in summary.items()}, allow_nan=False)
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as a user reads it: ``warning: <message>`` on stderr, without the source line that raised it."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -130,9 +136,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
-        run = RunStore(args.runs or runs_root()).get_or_train(cfg, force=args.force, progress=not args.no_progress)
-    except (LabelError, DataError, FileNotFoundError, NonFiniteLossError) as e:
-        print(f"error: {e}", file=sys.stderr)  # the message names the file and line, or the step and task
+        with warnings.catch_warnings():
+            warnings.showwarning = _print_warning
+            store = RunStore(args.runs or runs_root())
+            stored = None if args.force else store.get(cfg)
+            run = stored or store.get_or_train(cfg, force=args.force, progress=not args.no_progress)
+    except LabelError as e:
+        hint = "" if cfg.on_bad_label == "skip" else " (--on-bad-label skip leaves bad files out, with a summary)"
+        print(f"error: {e}{hint}", file=sys.stderr)  # the message names the file and line
         return 2
+    except (DataError, FileNotFoundError, NonFiniteLossError) as e:
+        print(f"error: {e}", file=sys.stderr)  # the message names the file and key, or the step and task
+        return 2
+    if stored is not None:
+        print(f"using the stored run {run.path} (same configuration, data bytes and code; --force trains again)",
+              file=sys.stderr)
+    undefined = [k for k in SUMMARY if k in ("mAP50", "mAP50_95", "precision", "recall", "f1")
+                 and "det" in cfg.tasks and _json_value(run.metrics.get(f"val_{k}")) is None]
+    if undefined and stored is not None:  # a new run said so while it evaluated
+        print(f"warning: {', '.join(undefined)} undefined on val (null): the split has no ground-truth objects",
+              file=sys.stderr)
     print(summary_line(run.metrics, run.path))
     return 0

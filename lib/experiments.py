@@ -7,6 +7,7 @@ missing (each in its own process). Notebooks only name methods.
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 from typing import Iterable
@@ -40,19 +41,38 @@ def static_method(view_weight: float) -> dict:
     return dict(model="shared", weighting="fixed", weighting_options={"weights": [1.0, float(view_weight)]})
 
 
-def gradnorm_method(alpha: float) -> dict:
-    return dict(model="shared", weighting="gradnorm", weighting_options={"alpha": float(alpha)})
+def gradnorm_method(alpha: float, optimizer: str | None = None, lr: float | None = None) -> dict:
+    """GradNorm with ``alpha``, and the optimizer and learning rate of its weights when given
+    (else GradNorm's defaults)."""
+    options = {"alpha": float(alpha)}
+    if optimizer is not None:
+        options.update(optimizer=optimizer, lr=float(lr))
+    return dict(model="shared", weighting="gradnorm", weighting_options=options)
+
+
+def gradnorm_label(alpha: float, optimizer: str | None = None, lr: float | None = None) -> str:
+    """``gradnorm_a1.5`` or ``gradnorm_a1.5_sgd0.1``: the label ``method`` reads back."""
+    return f"gradnorm_a{alpha:g}" + (f"_{optimizer}{lr:g}" if optimizer is not None else "")
+
+
+_GRADNORM = re.compile(r"gradnorm_a(?P<alpha>[0-9.e+-]+?)(?:_(?P<opt>adam|sgd)(?P<lr>[0-9.e+-]+))?")
 
 
 def method(name: str) -> dict:
-    """A method by label: a name from ``METHODS``, ``static_<w>`` or ``gradnorm_a<alpha>``."""
+    """A method by label: a name from ``METHODS``, ``static_<w>``, ``gradnorm_a<alpha>`` or
+    ``gradnorm_a<alpha>_<adam|sgd><lr>``."""
     if name in METHODS:
         return METHODS[name]
-    if name.startswith("static_"):
-        return static_method(float(name.removeprefix("static_")))
-    if name.startswith("gradnorm_a"):
-        return gradnorm_method(float(name.removeprefix("gradnorm_a")))
-    raise ValueError(f"unknown method {name!r}; choose from {sorted(METHODS)}, static_<w>, gradnorm_a<alpha>")
+    try:
+        if name.startswith("static_"):
+            return static_method(float(name.removeprefix("static_")))
+        m = _GRADNORM.fullmatch(name)
+        if m is not None:
+            return gradnorm_method(float(m["alpha"]), m["opt"], None if m["lr"] is None else float(m["lr"]))
+    except ValueError:
+        pass
+    raise ValueError(f"unknown method {name!r}; choose from {sorted(METHODS)}, static_<w>, gradnorm_a<alpha>, "
+                     f"gradnorm_a<alpha>_<adam|sgd><lr>")
 
 
 def configs(base: TrainConfig, methods: Iterable[str], seeds: Iterable[int]) -> dict[tuple[str, int], TrainConfig]:

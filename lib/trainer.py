@@ -46,6 +46,18 @@ class NonFiniteLossError(FloatingPointError):
         self.step, self.epoch, self.task, self.value = step, epoch, task, value
 
 
+class NonFiniteWeightingError(NonFiniteLossError):
+    """The loss weighting's loss, a task weight or its state became NaN or infinite; names the step, the
+    method and the quantity (``Weighting.nonfinite``). A ``NonFiniteLossError``, so callers stop alike."""
+
+    def __init__(self, step: int, epoch: int, weighting: str, quantity: str, value: float, checkpoint: Path | None):
+        kept = f"; last good checkpoint kept at {checkpoint}" if checkpoint else ""
+        FloatingPointError.__init__(self, f"non-finite {quantity} ({value}) in the {weighting} weighting at step "
+                                          f"{step} (epoch {epoch + 1}): training stopped{kept}")
+        self.step, self.epoch, self.task, self.value = step, epoch, None, value
+        self.weighting, self.quantity = weighting, quantity
+
+
 @dataclass
 class RunResult:
     config: TrainConfig
@@ -136,6 +148,13 @@ class Trainer:
                 ckpt = self.checkpoint_path if self.checkpoint_path and self.checkpoint_path.exists() else None
                 raise NonFiniteLossError(self.step, epoch, task, float(loss.detach()), ckpt)
 
+    def check_weighting_finite(self, info, epoch: int) -> None:
+        """Stop, before the optimizer steps, on a NaN or infinite weight, weighting loss or weighting state."""
+        problem = self.weighting.nonfinite(info, self.cfg.tasks)
+        if problem:
+            ckpt = self.checkpoint_path if self.checkpoint_path and self.checkpoint_path.exists() else None
+            raise NonFiniteWeightingError(self.step, epoch, self.cfg.weighting, *problem, ckpt)
+
     def train_step(self, batch, epoch: int) -> dict:
         t0 = time.perf_counter()
         images = batch.images.to(self.device, non_blocking=True)
@@ -156,6 +175,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         outputs = [o for o, t in ((det_out, "det"), (view_out, "view")) if t in self.cfg.tasks]
         info = self.weighting.backward(losses, self.model, outputs=outputs, boundary=boundary)
+        self.check_weighting_finite(info, epoch)
         if self.cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.optimizer.step()

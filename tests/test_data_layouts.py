@@ -300,8 +300,9 @@ def test_digests_are_reused_across_processes_while_size_and_mtime_hold(tmp_path,
 
     f = tmp_path / "frame.png"
     f.write_bytes(b"first")
-    old = time.time_ns() - 60 * 10**9  # written a minute ago: past the racy window
+    old = time.time_ns() - 60 * 10**9  # written a minute ago
     os.utime(f, ns=(old, old))
+    time.sleep(2.1)  # setting the times moved the status-change time: wait past the racy window
     assert digest.file_digest(f) == hashlib.sha256(b"first").hexdigest()
     digest.save_digests()
     monkeypatch.setattr(digest, "_memory", {})  # a new process: only the file on disk is left
@@ -327,7 +328,72 @@ def test_cli_on_bad_label_error_names_the_file_and_skip_trains_without_it(tmp_pa
               "--runs", str(tmp_path / "runs"), "--no-progress"]
     assert main(common) == 2
     err = capsys.readouterr().err
-    assert err == f"error: {bad}:2: view index 7 is not one of 0..2 (a view line is one index or a one-hot line of 3 values)\n"
-    with pytest.warns(UserWarning, match=r"split 'train': skipped 1 bad image/label file\(s\) \(1 bad view line\)"):
-        assert main(common + ["--on-bad-label", "skip"]) == 0
-    assert '"mAP50"' in capsys.readouterr().out
+    assert err == (f"error: {bad}:2: view index 7 is not one of 0..2 (a view line is one index or a one-hot line of "
+                   "3 values) (--on-bad-label skip leaves bad files out, with a summary)\n")
+    assert main(common + ["--on-bad-label", "skip"]) == 0
+    out, err = capsys.readouterr()
+    assert '"mAP50"' in out  # trained on the other five frames; warnings as one line each, no source line
+    assert f"warning: split 'train': skipped 1 bad image/label file(s) (1 bad view line); first:\n  {bad}:2:" in err
+
+
+def test_touch_r_to_the_old_times_still_changes_the_run_key(tmp_path):
+    """``cp -p``/``rsync -t``/``touch -r`` give new bytes the old size and mtime; the ctime still moves."""
+    import os
+    import time
+
+    from lib.config import TrainConfig
+    from lib.runstore import RunStore
+
+    yaml_path = ultralytics(tmp_path)
+    label = tmp_path / "labels/train/im0.txt"
+    old = time.time_ns() - 60 * 10**9
+    for p in (tmp_path / "labels").rglob("*.txt"):
+        os.utime(p, ns=(old, old))
+    store, cfg = RunStore(tmp_path / "runs"), TrainConfig(data=str(yaml_path))
+    before = store.key(cfg)
+    time.sleep(2.1)  # past the racy window of the first hashing: only the inode/ctime check can notice
+    assert store.key(cfg) == before
+    text = label.read_text()
+    label.write_text(text[:-2] + ("1\n" if text[-2] != "1" else "2\n"))  # another view, same size
+    os.utime(label, ns=(old, old))
+    assert store.key(cfg) != before
+
+
+def test_a_test_split_that_does_not_exist_is_left_out_with_a_warning(tmp_path):
+    yaml_path = upstream(tmp_path)
+    import shutil
+
+    shutil.rmtree(tmp_path / "test")
+    with pytest.warns(UserWarning, match=r"key 'test': split path .* does not exist .*: no test split"):
+        spec = read_data_yaml(yaml_path)
+    assert sorted(spec.splits) == ["train", "val"]
+    (tmp_path / "valid").rename(tmp_path / "elsewhere")
+    with pytest.raises(DataError, match=r"key 'val': split path .* does not exist"):
+        read_data_yaml(yaml_path)
+
+
+def test_roboflow_renamed_frames_are_parsed_and_unparsed_names_lead_the_summary():
+    from lib.data import leakage_summary, parse_frame_name
+    import pandas as pd
+
+    assert parse_frame_name("P000-c3_mp4-10_png.rf.0a1b2c.jpg") == ("P000", "P000-c3", 10)
+    assert parse_frame_name("SYN0042-2.mp4-17.png") == ("SYN0042", "SYN0042-2", 17)
+    report = pd.DataFrame([("unparsed", "", "", 24, "")], columns=["kind", "key", "splits", "n_images", "detail"])
+    assert leakage_summary(report).startswith("24 file names do not follow <patient>-<clip>.mp4-<frame>")
+
+
+def test_cli_says_when_it_reuses_a_run_and_hints_at_skip(tmp_path, capsys):
+    from lib.cli import main
+
+    yaml_path = ultralytics(tmp_path / "set")
+    common = ["--data", str(yaml_path), "--epochs", "1", "--imgsz", "32", "--bn-calibration-images", "0",
+              "--runs", str(tmp_path / "runs"), "--no-progress"]
+    assert main(common) == 0
+    first = capsys.readouterr()
+    assert main(common) == 0
+    again = capsys.readouterr()
+    assert "using the stored run" not in first.err and "using the stored run" in again.err
+    assert again.out == first.out
+    (tmp_path / "set/labels/train/im1.txt").write_text("0 0.5 0.5 0.2 0.2\n9")
+    assert main(common) == 2
+    assert capsys.readouterr().err.endswith("(--on-bad-label skip leaves bad files out, with a summary)\n")

@@ -83,7 +83,8 @@ def test_injected_leak_flip_and_odd_name_are_reported(data):
     assert by_kind["clip"]["key"].tolist() == [name.clip] and by_kind["clip"]["splits"].iloc[0] == "train,val"
     assert parse_frame_name(other).clip in by_kind["view_flip"]["key"].tolist()
     assert by_kind["unparsed"]["n_images"].iloc[0] == 1 and "odd_name.png" in by_kind["unparsed"]["detail"].iloc[0]
-    assert leakage_summary(rep).startswith("1 patients and 1 clips")
+    assert leakage_summary(rep).startswith("1 file names do not follow <patient>-<clip>.mp4-<frame>, so they are "
+                                           "not checked: 1 patients and 1 clips")
 
 
 @pytest.mark.parametrize("by", ["patient", "clip"])

@@ -3,11 +3,11 @@
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
 from lib.evaluate import DetectionEvaluator, best_f1_point, coco_ap, match_image
-from lib.evaluate.detection import _coco_map
 
 NAMES = ["AR", "MR", "PR", "TR"]
 
@@ -92,11 +92,6 @@ def test_no_ground_truth_gives_nan_and_one_warning(preds, gts):
     assert (rep.per_class["n_gt"] == 0).all() and rep.pr_curves.empty
 
 
-def test_torchmetrics_undefined_map_is_nan_not_zero():
-    assert math.isnan(_coco_map(torch.tensor(-1.0)))
-    assert _coco_map(torch.tensor(0.0)) == 0.0 and _coco_map(torch.tensor(0.25)) == 0.25
-
-
 def test_best_f1_point_hand_example():
     # class 0: 2 GT, class 1: 1 GT. Mean F1 at t = .9 .8 .7 .6: 1/3 1/3 1/2 5/6.
     conf = torch.tensor([0.9, 0.8, 0.7, 0.6])
@@ -113,6 +108,138 @@ def test_coco_ap_hand_example():
     # TP, FP, TP with 2 GT: precision 1, .5, 2/3 -> envelope 1 up to R=.5, 2/3 up to R=1
     ap = coco_ap(torch.tensor([0.9, 0.8, 0.7]), torch.tensor([True, False, True]), 2)
     assert ap == pytest.approx((51 * 1 + 50 * 2 / 3) / 101)
+
+
+# ---- COCO's exact grids: known answers that float32 thresholds get wrong ----------------------------------
+#
+# pycocotools builds its grids in float64 (np.linspace); torchmetrics' defaults are float32, where 0.6 is
+# 0.6000000238 and 0.85 is 0.8500000238. Boxes below are 100 x 100 ground truths at x = 200 i; a true
+# positive of IoU v is the same box cut to height 100 v (IoU = 100 v / 100 exactly), a false positive sits
+# far below every box. Scores fall in list order.
+
+PYCOCO_REC = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)  # cocoeval.Params
+PYCOCO_IOU = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+
+
+def gt_box(i, cls):
+    return [cls, 200 * i, 0, 200 * i + 100, 100]
+
+
+def det(i, cls, score, iou=0.9):
+    """Detection of ground truth ``i`` with IoU ``iou`` (a multiple of 0.01), or a false positive if ``iou`` is None."""
+    if iou is None:
+        return [200 * i, 500, 200 * i + 100, 600, score, cls]
+    return [200 * i, 0, 200 * i + 100, round(100 * iou), score, cls]
+
+
+def detections(cls, flags, first_gt=0, scores=None):
+    """One detection per flag (1 TP, 0 FP), TPs taking ground truths first_gt, first_gt + 1, ... in turn."""
+    scores = scores or [0.9 - 0.1 * k for k in range(len(flags))]
+    out, i = [], first_gt
+    for f, s in zip(flags, scores):
+        out.append(det(i, cls, s) if f else det(i, cls, s, iou=None))
+        i += f
+    return out
+
+
+AP_TTTFTT = (61 + 40 * 5 / 6) / 101  # 0.933993..., pycocotools; float32 grid: (60 + 41 * 5 / 6) / 101 = 0.932343
+
+
+def test_grids_are_pycocotools_float64():
+    from faster_coco_eval.core.cocoeval import Params
+
+    from lib.evaluate.coco import IOU50, IOU_THRESHOLDS, REC_THRESHOLDS
+    p = Params(iouType="bbox")
+    assert REC_THRESHOLDS == PYCOCO_REC.tolist() == p.recThrs.tolist()  # bit for bit
+    assert IOU_THRESHOLDS == PYCOCO_IOU.tolist() == p.iouThrs.tolist()
+    assert IOU_THRESHOLDS[IOU50] == 0.5 and IOU50 == 0
+    assert REC_THRESHOLDS[60] == 3 / 5 and IOU_THRESHOLDS[7] == 17 / 20  # the values float32 gets wrong
+
+
+def test_coco_ap_recall_exactly_on_grid_point():
+    """TP TP TP FP TP TP, 5 GT: recall .2 .4 .6 .6 .8 1, precision 1 1 1 3/4 4/5 5/6, envelope 1 1 1 5/6 5/6 5/6.
+
+    Recall thresholds 0 .. 0.60 (61 points) are reached at recall 0.6 with precision 1, 0.61 .. 1 (40) at
+    5/6: AP = (61 + 40 * 5/6) / 101.
+    """
+    ap = coco_ap(torch.linspace(0.9, 0.4, 6), torch.tensor([1, 1, 1, 0, 1, 1]).bool(), 5)
+    assert ap == pytest.approx(AP_TTTFTT, abs=1e-12) and round(ap, 6) == 0.933993
+
+
+@pytest.mark.parametrize("layout", ["one-image", "image-per-box"])
+def test_known_answer_recall_exactly_on_grid_point(layout):
+    """The issue's known answer, pycocotools AP@0.5 = 0.933993 (float32 grid: 0.932343).
+
+    5 ground-truth boxes of class 0 and six detections TP TP TP FP TP TP, all IoU 0.9 (see
+    ``test_coco_ap_recall_exactly_on_grid_point`` for the sum). ``one-image``: all in one image;
+    ``image-per-box``: ground truth i in image i, the FP in image 3 (away from its box). Matching is per
+    image, accumulation over the set, so both give the same AP. IoU 0.9 is a match at every threshold up
+    to pycocotools' 0.8999999999999999, not at 0.95: AP50_95 = 9/10 AP50.
+    """
+    gts = [gt_box(i, 0) for i in range(5)]
+    dets = detections(0, [1, 1, 1, 0, 1, 1])
+    if layout == "one-image":
+        rep = evaluate([dets], [gts])
+    else:
+        img = [0, 1, 2, 3, 3, 4]  # detection k lies in image img[k]; the FP sits in image 3
+        rep = evaluate([[d for d, j in zip(dets, img) if j == i] for i in range(5)], [[g] for g in gts])
+    assert rep.map50 == pytest.approx(AP_TTTFTT, abs=1e-12) and round(rep.map50, 6) == 0.933993
+    assert rep.per_class.loc["AR", "AP50"] == pytest.approx(AP_TTTFTT, abs=1e-12)
+    assert rep.map50_95 == pytest.approx(0.9 * AP_TTTFTT, abs=1e-12)
+    assert rep.per_class.loc["AR", "AP50_95"] == pytest.approx(0.9 * AP_TTTFTT, abs=1e-12)
+    curve = rep.pr_curves[rep.pr_curves["class"] == "AR"]
+    assert curve["recall"].tolist() == PYCOCO_REC.tolist()
+    assert curve["precision"].tolist() == pytest.approx([1.0] * 61 + [5 / 6] * 40, abs=1e-12)
+
+
+def test_multiclass_known_answer_by_hand():
+    """Two classes, 5 ground truths each, interleaved scores; a third class only has a false positive.
+
+    AR: TP TP TP FP TP TP -> AP = (61 * 1 + 40 * 5/6) / 101 = 0.9339934 (float32 grid: 0.9323432).
+
+    MR: TP FP TP TP FP TP (one box missed):
+        recall     .2  .2   .4   .6   .6   .8
+        precision  1   1/2  2/3  3/4  3/5  2/3
+        envelope   1   3/4  3/4  3/4  2/3  2/3
+        r = 0 .. .20 (21 points) -> 1;  .21 .. .60 (40) -> 3/4;  .61 .. .80 (20) -> 2/3;  .81 .. 1 (20) -> 0
+        AP = (21 * 1 + 40 * 3/4 + 20 * 2/3 + 20 * 0) / 101 = (193/3) / 101 = 0.6369637
+        (float32 grid: 0.6 and 0.8 round up, so .60 falls to 2/3 and .80 to 0:
+         (21 + 39 * 3/4 + 20 * 2/3) / 101 = 0.6295380)
+
+    PR: no ground truth -> AP NaN, out of the mean. mAP50 = (AP_AR + AP_MR) / 2 = 0.7854785.
+    All TPs have IoU 0.9 (a match up to 0.90, not at 0.95), so every AP50_95 is 9/10 of AP50.
+    """
+    ap_ar = (61 * 1 + 40 * 5 / 6) / 101
+    ap_mr = (21 * 1 + 40 * 3 / 4 + 20 * 2 / 3 + 20 * 0) / 101
+    gts = [gt_box(i, 0) for i in range(5)] + [gt_box(i, 1) for i in range(5, 10)]
+    ar = detections(0, [1, 1, 1, 0, 1, 1], scores=[0.95, 0.85, 0.75, 0.65, 0.55, 0.45])
+    mr = detections(1, [1, 0, 1, 1, 0, 1], first_gt=5, scores=[0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    pr = [det(20, 2, 0.99, iou=None)]
+    rep = evaluate([ar + mr + pr], [gts])
+    pc = rep.per_class
+    assert pc.loc["AR", "AP50"] == pytest.approx(ap_ar, abs=1e-12)
+    assert pc.loc["MR", "AP50"] == pytest.approx(ap_mr, abs=1e-12) and round(ap_mr, 7) == 0.6369637
+    assert math.isnan(pc.loc["PR", "AP50"]) and math.isnan(pc.loc["TR", "AP50"])
+    assert rep.map50 == pytest.approx((ap_ar + ap_mr) / 2, abs=1e-12) and round(rep.map50, 7) == 0.7854785
+    assert rep.map50_95 == pytest.approx(0.9 * (ap_ar + ap_mr) / 2, abs=1e-12)
+    assert pc.loc[["AR", "MR"], "AP50_95"].tolist() == pytest.approx([0.9 * ap_ar, 0.9 * ap_mr], abs=1e-12)
+
+
+def test_iou_exactly_on_threshold_is_a_match():
+    """COCO matches at IoU >= t on its float64 grid, where 0.75 and 0.85 are exactly 3/4 and 17/20.
+
+    Two ground truths; detections of IoU exactly 0.85 (score .9) and exactly 0.75 (score .8).
+        t = .50 .55 .60 .65 .70 .75: both TP (0.75 >= 0.75)      -> AP 1
+        t = .80 .85: TP FP, recall .5 .5, precision 1 1/2           -> AP 51/101 (r = 0 .. .50)
+        t = .90 .95: nothing matches                                -> AP 0
+    AP50_95 = (6 + 2 * 51/101) / 10 = 0.7009901. (float32 grid: 0.85 is 0.8500000238 > 17/20, so the
+    first detection misses t = .85: (6 + 51/101) / 10 = 0.6504950.)
+    """
+    gts = [gt_box(0, 0), gt_box(1, 0)]
+    rep = evaluate([[det(0, 0, 0.9, iou=0.85), det(1, 0, 0.8, iou=0.75)]], [gts])
+    assert rep.map50 == 1.0
+    assert rep.map50_95 == pytest.approx((6 + 2 * 51 / 101) / 10, abs=1e-12)
+    assert round(rep.map50_95, 7) == 0.7009901
 
 
 def random_set(g, n_img=15, nc=3):

@@ -1,7 +1,9 @@
 """YOLOv5 target assignment and loss: known assignments, gradients toward the target."""
+import itertools
+
 import torch
 
-from lib.losses import DetectionLoss, build_targets, view_loss
+from lib.losses import DetectionLoss, build_targets, objectness_target, view_loss
 from lib.models import YOLOv5WithClassification, default_anchors
 from lib.models.anchors import best_possible_recall, fit_anchors
 
@@ -52,6 +54,57 @@ def test_detection_loss_falls_when_fitting_one_image():
         loss.backward()
         opt.step()
     assert float(loss.detach()) < 0.5 * first
+
+
+def test_shared_cell_objectness_target_is_the_best_iou_in_any_order():
+    # three positives share image 1 / anchor 2 / cell (gj 3, gi 0); a fourth sits alone
+    image, anchor = torch.tensor([1, 0, 1, 1]), torch.tensor([2, 1, 2, 2])
+    gj, gi = torch.tensor([3, 2, 3, 3]), torch.tensor([0, 2, 0, 0])
+    iou = torch.tensor([0.3, 0.5, 0.9, 0.6])
+    expected = torch.zeros(2, 3, 4, 4)
+    expected[1, 2, 3, 0], expected[0, 1, 2, 2] = 0.9, 0.5
+    for perm in itertools.permutations(range(4)):
+        p = list(perm)
+        tobj = objectness_target((2, 3, 4, 4), image[p], anchor[p], gj[p], gi[p], iou[p])
+        assert torch.equal(tobj, expected), perm
+    assert torch.equal(objectness_target((2, 3, 4, 4), *(torch.zeros(0, dtype=torch.long),) * 4, torch.zeros(0)),
+                       torch.zeros(2, 3, 4, 4))
+
+
+def _reverse_indexed_writes(monkeypatch):
+    """Make ``t[i, j, ...] = values`` apply its writes last-to-first, as a GPU may among duplicate indices."""
+    setitem = torch.Tensor.__setitem__
+
+    def reversed_setitem(self, key, value):
+        if (isinstance(key, tuple) and all(isinstance(k, torch.Tensor) and k.dim() == 1 for k in key)
+                and isinstance(value, torch.Tensor) and value.dim() == 1 and len(value) == len(key[0]) > 1):
+            key, value = tuple(k.flip(0) for k in key), value.flip(0)
+        return setitem(self, key, value)
+
+    monkeypatch.setattr(torch.Tensor, "__setitem__", reversed_setitem)
+
+
+def test_shared_cell_objectness_does_not_depend_on_write_or_target_order(monkeypatch):
+    torch.manual_seed(0)
+    m = YOLOv5WithClassification(4, 3, default_anchors(64), tasks=("det",))
+    crit = DetectionLoss(m.detect, 64)
+    raw = [torch.randn(2, 3, 64 // s, 64 // s, 9) for s in (8, 16, 32)]
+    # two same-sized-ish boxes centred on one point share cells and anchors but not their IoU
+    t = torch.tensor([[0, 1, 0.45, 0.45, 0.30, 0.30],
+                      [0, 2, 0.45, 0.45, 0.40, 0.22],
+                      [1, 0, 0.70, 0.30, 0.20, 0.25]])
+    levels = build_targets([p.shape[2:4] for p in raw], m.detect.anchors / m.detect.stride.view(-1, 1, 1), t)
+    cells = torch.cat([torch.stack((torch.full_like(lv.image, i), lv.image, lv.anchor, lv.gj, lv.gi), 1)
+                       for i, lv in enumerate(levels)])
+    assert len(cells.unique(dim=0)) < len(cells)  # the case under test: cells hit by both boxes
+    _, items = crit(raw, t)
+    for perm in itertools.permutations(range(3)):
+        _, permuted = crit(raw, t[list(perm)])
+        assert permuted[1] == items[1], perm  # objectness bit-identical in any target order
+        assert torch.allclose(permuted, items)
+    _reverse_indexed_writes(monkeypatch)
+    _, reversed_writes = crit(raw, t)
+    assert reversed_writes[1] == items[1]  # the best IoU wins a shared cell, not the last write
 
 
 def test_view_loss_is_cross_entropy():

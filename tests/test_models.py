@@ -1,9 +1,12 @@
 """Architectures: known parameter counts, shapes, and the shared/task parameter split."""
+import math
+
 import pytest
 import torch
 
 from lib.models import (DualBackbone, SeedToyModel, YOLOv5WithClassification, build_model, count_parameters,
                         default_anchors)
+from lib.models.detect import Detect
 
 ANCHORS = default_anchors(128)
 
@@ -88,3 +91,20 @@ def test_unknown_names_are_refused():
         build_model("triple", 4, 3, ANCHORS)
     with pytest.raises(ValueError, match="unknown scale"):
         build_model("shared", 4, 3, ANCHORS, scale="xxl")
+
+
+@pytest.mark.parametrize("nc", [1, 4])
+def test_detect_bias_init_is_yolov5s(nc):
+    # YOLOv5 models/yolo.py _initialize_biases: obj += log(8 / (640 / s) ** 2), cls += log(0.6 / (nc - 0.99999))
+    d = Detect(nc, default_anchors(640), (16, 32, 64))
+    for conv in d.m:
+        conv.bias.data.zero_()
+    d.initialize_biases(640)
+    for conv, s in zip(d.m, (8, 16, 32)):
+        b = conv.bias.view(d.na, nc + 5)
+        assert torch.equal(b[:, :4], torch.zeros(d.na, 4))
+        assert torch.equal(b[:, 4], torch.full((d.na,), math.log(8 / (640 / s) ** 2)))
+        assert torch.equal(b[:, 5:], torch.full((d.na, nc), math.log(0.6 / (nc - 0.99999))))
+    # known answers: P3 objectness, and the class prior for nc = 4 and nc = 1
+    assert math.isclose(float(d.m[0].bias[4].detach()), -6.6846117, abs_tol=1e-6)
+    assert math.isclose(float(d.m[0].bias[5].detach()), {4: -1.6094412, 1: 11.0020998}[nc], abs_tol=1e-6)

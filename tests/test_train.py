@@ -180,3 +180,85 @@ def test_rng_capture_covers_numpy_and_python():
     restore_rng(state)
     b = (torch.rand(2), np.random.rand(2), random.random())
     assert torch.equal(a[0], b[0]) and (a[1] == b[1]).all() and a[2] == b[2]
+
+
+def test_a_non_finite_weight_stops_training_naming_the_step(eight_images, tmp_path, monkeypatch):
+    """Any weighting: a NaN weight is caught after its backward, before the optimizer steps, naming step and weight."""
+    from lib.weighting import StepInfo
+
+    trainer = Trainer(small(eight_images, epochs=2), run_dir=tmp_path, progress=False)
+    real = trainer.weighting.backward
+    before = {}
+
+    def poisoned(losses, model, outputs=None, boundary=None):
+        info = real(losses, model, outputs=outputs, boundary=boundary)
+        if trainer.step == 1:
+            before.update({k: v.clone() for k, v in model.state_dict().items()})
+            return StepInfo(weights=[info.weights[0], float("nan")], extra=info.extra)
+        return info
+
+    monkeypatch.setattr(trainer.weighting, "backward", poisoned)
+    with pytest.raises(NonFiniteLossError, match=r"non-finite weight w_view \(nan\) in the fixed weighting at step 1 "
+                                                 r"\(epoch 2\): training stopped; last good checkpoint") as e:
+        trainer.fit()
+    assert type(e.value).__name__ == "NonFiniteWeightingError" and e.value.step == 1
+    assert e.value.quantity == "weight w_view" and e.value.weighting == "fixed"
+    after = trainer.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the optimizer never stepped on it
+
+
+def test_non_finite_gradnorm_state_stops_training_at_that_step(eight_images, tmp_path, monkeypatch):
+    """GradNorm's w turning infinite in its own update stops the step that made it, naming the task's entry."""
+    trainer = Trainer(small(eight_images, epochs=2, weighting="gradnorm"), progress=False)
+    gn = trainer.weighting
+    real = gn.renormalise
+
+    def overflowing():
+        real()
+        if trainer.step == 0:
+            with torch.no_grad():
+                gn.w[0] = float("inf")
+
+    monkeypatch.setattr(gn, "renormalise", overflowing)
+    with pytest.raises(NonFiniteLossError, match=r"non-finite updated w\[det\] \(inf\) in the gradnorm weighting at "
+                                                 r"step 0 \(epoch 1\): training stopped$"):
+        trainer.fit()
+
+
+def test_gradnorm_with_a_zero_first_loss_trains_with_finite_weights(eight_images, monkeypatch):
+    """A task loss of exactly 0 at step 0: GradNorm waits for its first positive loss (one warning), never NaN."""
+    trainer = Trainer(small(eight_images, epochs=3, weighting="gradnorm"), progress=False)
+    real = trainer.task_losses
+
+    def zero_first(det_out, view_out, batch):
+        losses, items = real(det_out, view_out, batch)
+        if trainer.step == 0:
+            losses[1] = losses[1] * 0.0
+        return losses, items
+
+    monkeypatch.setattr(trainer, "task_losses", zero_first)
+    with pytest.warns(RuntimeWarning, match=r"no positive loss yet for task\(s\) view"):
+        result = trainer.fit()
+    h = result.history
+    assert np.isfinite(h[["w_det", "w_view"]].to_numpy()).all()
+    assert h.loc[1, ["w_det", "w_view"]].tolist() == [1.0, 1.0]  # step 0 took no GradNorm step
+    assert h.loc[2, "w_det"] != 1.0  # step 1 did: L_view(0) is step 1's loss
+    assert math.isnan(h.loc[0, "gradnorm_loss"]) and np.isfinite(h["gradnorm_loss"].iloc[1:]).all()
+
+
+def test_command_line_exits_2_with_one_line_on_a_non_finite_weight(eight_images, tmp_path, monkeypatch, capsys):
+    from lib import cli
+    from lib.weighting import Fixed, StepInfo
+
+    real = Fixed.backward
+
+    def nan_weight(self, losses, model, outputs=None, boundary=None):
+        info = real(self, losses, model, outputs=outputs, boundary=boundary)
+        return StepInfo(weights=[float("inf"), info.weights[1]], extra=info.extra)
+
+    monkeypatch.setattr(Fixed, "backward", nan_weight)
+    code = cli.main(["--data", eight_images, "--epochs", "1", "--imgsz", "64", "--batch-size", "8", "--anchors",
+                     "default", "--runs", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("error: non-finite weight w_det (inf) in the fixed weighting at step 0 (epoch 1)"), err

@@ -1,5 +1,6 @@
 """GradNorm (Chen et al. 2018) against hand computation and a slow reference; the seed's rule."""
 import copy
+import math
 
 import pytest
 import torch
@@ -236,3 +237,49 @@ def test_seed_rule_compounds_to_a_collapse_with_sum_T_squared():
     assert all(a > b for a, b in zip(det_w, det_w[1:]))  # compounding: detection weight only falls
     assert min(ratios) > 2.5  # CE's per-logit gradient is structurally larger than BCE's
     assert rule.weights[0] < 1e-3 and rule.weights[1] == pytest.approx(4.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("bad", [[0.0, 1.0], [-1.0, 1.0], [float("nan"), 1.0], [float("inf"), 1.0], [1.0]])
+def test_initial_losses_must_be_finite_and_positive(bad):
+    """L_i(0) divides every later loss (Chen et al. 2018, sec. 3.2): 0, negative or non-finite is refused, named."""
+    with pytest.raises(ValueError, match=r"initial_losses must be 2 finite numbers > 0, got \[") as e:
+        GradNorm(2, initial_losses=bad)
+    assert repr(bad) in str(e.value)
+
+
+def test_a_first_loss_of_zero_waits_for_the_first_positive_loss():
+    """Task b's first loss is exactly 0: L_b(0) is its first positive loss; no GradNorm step, and no NaN, before."""
+    torch.manual_seed(5)
+    model = TwoHead(d=4)
+    nn.init.normal_(model.shared.weight)
+    for h in model.heads:
+        nn.init.normal_(h.weight)
+    x = torch.randn(8, 4)
+    gn = GradNorm(2, alpha=1.5, lr=0.05, initial_weights=[1.0, 3.0])
+    w0 = list(gn.weights)
+    losses = squared_losses(model, x)
+    with pytest.warns(RuntimeWarning, match="no positive loss yet for task\\(s\\) b"):
+        info = gn.backward([losses[0], losses[1] * 0.0], model)
+    assert info.weights == w0 and gn.weights == w0  # used, and kept: no GradNorm step
+    assert "gradnorm_loss" not in info.extra and all(math.isfinite(v) for v in info.extra.values())
+    assert gn.initial_losses.tolist() == [losses[0].item(), 0.0]
+    assert model.shared.weight.grad is not None  # the network still got its gradient with w0
+
+    # The next step has b's first positive loss: it is L_b(0), and this step is a fresh GradNorm's first.
+    losses = squared_losses(model, x * 0.5)
+    fresh = GradNorm(2, alpha=1.5, lr=0.05, initial_weights=[1.0, 3.0],
+                     initial_losses=[gn.initial_losses[0].item(), losses[1].item()])
+    info = gn.backward(losses, model)
+    fresh.backward(squared_losses(model, x * 0.5), model)
+    assert gn.initial_losses.tolist() == fresh.initial_losses.tolist()
+    assert gn.weights == fresh.weights != w0 and math.isfinite(info.extra["gradnorm_loss"])
+    for _ in range(20):
+        info = gn.backward(squared_losses(model, torch.randn(8, 4)), model)
+        assert all(math.isfinite(w) and w > 0 for w in gn.weights)
+        assert math.isfinite(info.extra["gradnorm_loss"])
+
+
+def test_losses_all_zero_later_give_equal_rates_not_nan():
+    gn = GradNorm(2, initial_losses=[2.0, 3.0])
+    assert gn.relative_inverse_rates(torch.zeros(2)).tolist() == [1.0, 1.0]
+    assert gn.relative_inverse_rates(torch.tensor([1.0, 3.0])).tolist() == pytest.approx([2 / 3, 4 / 3])

@@ -1,5 +1,6 @@
 """Each weighting's defining property, and that every weighting runs with every model."""
 import math
+import re
 
 import pytest
 import torch
@@ -140,3 +141,60 @@ def test_every_weighting_runs_with_every_model(model_name, weighting):
     assert len(info.weights) == 2 and all(math.isfinite(v) and v >= 0 for v in info.weights)
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("weighting, options, message", [
+    ("gradnorm", {"initial_losses": [0, 1]}, "initial_losses must be 2 finite numbers > 0, got [0, 1]"),
+    ("gradnorm", {"initial_losses": [-1, 1]}, "initial_losses must be 2 finite numbers > 0, got [-1, 1]"),
+    ("gradnorm", {"initial_losses": [NAN, 1]}, "initial_losses must be 2 finite numbers > 0, got [nan, 1]"),
+    ("gradnorm", {"initial_weights": [INF, 1]}, "initial_weights must be 2 finite numbers > 0, got [inf, 1]"),
+    ("gradnorm", {"initial_weights": [NAN, 1]}, "initial_weights must be 2 finite numbers > 0, got [nan, 1]"),
+    ("gradnorm", {"alpha": NAN}, "alpha must be a finite number >= 0, got nan"),
+    ("gradnorm", {"lr": 0}, "lr must be a finite number > 0, got 0"),
+    ("gradnorm", {"min_weight": 0}, "min_weight must be a finite number > 0 and < 1, got 0"),
+    ("uw", {"initial_log_var": NAN}, "initial_log_var must be a finite number, got nan"),
+    ("uw", {"initial_log_var": INF}, "initial_log_var must be a finite number, got inf"),
+    ("dwa", {"temperature": 0}, "temperature must be a finite number > 0, got 0"),
+    ("dwa", {"temperature": -2}, "temperature must be a finite number > 0, got -2"),
+    ("famo", {"lr": 0}, "lr must be a finite number > 0, got 0"),
+    ("famo", {"gamma": -0.1}, "gamma must be a finite number >= 0, got -0.1"),
+    ("famo", {"eps": 0}, "eps must be a finite number > 0, got 0"),
+    ("cagrad", {"c": -0.5}, "c must be a finite number >= 0, got -0.5"),
+    ("cagrad", {"c": NAN}, "c must be a finite number >= 0, got nan"),
+    ("pcgrad", {"seed": 1.5}, "seed must be an integer >= 0, got 1.5"),
+    ("fixed", {"weights": [NAN, 1]}, "weights must be 2 finite numbers >= 0, got [nan, 1]"),
+    ("fixed", {"weights": [0, 0]}, "weights must not all be 0"),
+    ("seed_gradnorm", {"alpha": INF}, "alpha must be a finite number >= 0, got inf"),
+    ("seed_gradnorm", {"initial_weights": [0, 1]}, "initial_weights must be 2 finite numbers > 0, got [0, 1]"),
+    ("seed_gradnorm", {"update_every": 0}, "update_every must be an integer >= 1, got 0"),
+])
+def test_option_values_a_method_cannot_train_with_are_refused_by_the_config(weighting, options, message):
+    """Refused when the TrainConfig is built (before data or a model exist), naming the method, option and value."""
+    from lib.config import TrainConfig
+
+    with pytest.raises(ValueError, match=re.escape(f"weighting {weighting!r}: {message}")):
+        TrainConfig(weighting=weighting, weighting_options=options)
+
+
+@pytest.mark.parametrize("weighting", sorted(WEIGHTINGS))
+def test_every_weighting_reports_a_non_finite_weight_or_state(weighting):
+    """``nonfinite`` names a NaN reported value, a NaN weight used, or NaN kept state after the update."""
+    from lib.weighting.base import StepInfo
+
+    w = build_weighting(weighting, 2)
+    tasks = ("det", "view")
+    assert w.nonfinite(StepInfo(weights=[1.0, 0.5], extra={"x": 1.0}), tasks) is None
+    assert w.nonfinite(StepInfo(weights=[1.0, 0.5], extra={"gradnorm_loss": NAN}), tasks)[0] == "gradnorm_loss"
+    quantity, value = w.nonfinite(StepInfo(weights=[1.0, INF]), tasks)
+    assert quantity == "weight w_view" and value == INF
+    held = {k: v for k, v in vars(w).items() if torch.is_tensor(v) and v.is_floating_point() and v.numel() == 2}
+    for attr, tensor in held.items():
+        with torch.no_grad():
+            tensor[1] = NAN
+        quantity, value = w.nonfinite(StepInfo(weights=[1.0, 1.0]), tasks)
+        assert quantity == f"updated {attr}[view]" and math.isnan(value)
+        with torch.no_grad():
+            tensor[1] = 1.0

@@ -52,7 +52,7 @@ class EchoDataset(Dataset):
     def __init__(self, spec: DataSpec, split: str, imgsz: int, on_bad_label: str = "error"):
         if on_bad_label not in ON_BAD_LABEL:
             raise ValueError(f"on_bad_label={on_bad_label!r}; expected one of {ON_BAD_LABEL}")
-        self.names, self.view_names, self.imgsz = spec.names, spec.view_names, imgsz
+        self.names, self.view_names, self.imgsz, self.split = spec.names, spec.view_names, imgsz, split
         files = split_files(spec, split)
         notes = self.notes = SplitNotes(split)
 

@@ -4,10 +4,13 @@ A run's key covers the bytes of every image and label it reads; hashing a
 data set on every key lookup would re-read it for every run of a warm report.
 ``file_digest`` keeps each digest with the file's size and modification time
 (in memory, and in ``<cache root>/file-digests.json`` across processes) and
-reuses it while both are unchanged. A file modified within ``RACY_NS`` of
-being hashed is hashed again next time: a second write inside the file
-system's timestamp granularity leaves the modification time unchanged (git's
-"racily clean" entries are handled the same way).
+reuses it while both are unchanged. The status-change time and inode number are
+compared too: ``touch -r``, ``cp -p`` or ``rsync -t`` can give new bytes the old
+size and modification time, but setting them changes the status-change time,
+which no user can set. A file changed within ``RACY_NS`` of being hashed is
+hashed again next time: a second write inside the file system's timestamp
+granularity leaves its times unchanged (git's "racily clean" entries are
+handled the same way).
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from ..paths import cache_root
 RACY_NS = 2_000_000_000  # 2 s: coarser than any file system's mtime granularity (FAT: 2 s)
 MISSING = "missing"
 
-_memory: dict[str, list] = {}   # path -> [size, mtime_ns, hashed_at_ns, sha256]
+_memory: dict[str, list] = {}   # path -> [[size, mtime_ns, ctime_ns, inode], hashed_at_ns, sha256]
 _loaded_from: set[Path] = set()
 _dirty = False
 
@@ -42,7 +45,7 @@ def _load() -> None:
         return  # no cache yet, or a damaged one: everything is hashed again
     if isinstance(saved, dict):
         for path, entry in saved.items():
-            if isinstance(entry, list) and len(entry) == 4:
+            if isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], list):
                 _memory.setdefault(path, entry)
 
 
@@ -54,17 +57,16 @@ def file_digest(path: Path) -> str:
         st = path.stat()
     except OSError:
         return MISSING
-    key = str(path)
+    key, stat = str(path), [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
     entry = _memory.get(key)
-    if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns and \
-            st.st_mtime_ns < entry[2] - RACY_NS:
-        return entry[3]
+    if entry is not None and entry[0] == stat and max(st.st_mtime_ns, st.st_ctime_ns) < entry[1] - RACY_NS:
+        return entry[2]
     hashed_at = time.time_ns()
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    _memory[key] = [st.st_size, st.st_mtime_ns, hashed_at, h.hexdigest()]
+    _memory[key] = [stat, hashed_at, h.hexdigest()]
     _dirty = True
     return h.hexdigest()
 

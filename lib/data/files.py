@@ -84,10 +84,10 @@ def _from_list(txt: Path, root: Path, problems: list[LabelError]) -> list[Path]:
         if not entry or entry.startswith("#"):
             continue
         p = Path(entry).expanduser()
-        candidates = [p] if p.is_absolute() else [txt.parent / p, root / p]
+        candidates = [p] if p.is_absolute() else list(dict.fromkeys(_norm(c) for c in (txt.parent / p, root / p)))
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
-            where = " or ".join(str(_norm(c)) for c in candidates)
+            where = " or ".join(str(c) for c in candidates)
             problems.append(LabelError(txt, lineno, f"listed image {entry} does not exist (looked for {where})",
                                        kind="listed image missing"))
         elif found.suffix.lower() not in LISTED_SUFFIXES:

@@ -20,7 +20,8 @@ from .files import split_files
 from .labels import parse_label_file
 from .spec import DataSpec
 
-_NAME = re.compile(r"(?P<patient>.+?)-(?P<clip>[^-]+)\.mp4-(?P<frame>\d+)")
+# <patient>-<clip>.mp4-<frame>, or as a Roboflow export renames it: <patient>-<clip>_mp4-<frame>_png.rf.<hash>
+_NAME = re.compile(r"(?P<patient>.+?)-(?P<clip>[^-]+)[._]mp4-(?P<frame>\d+)(?:_(?:png|jpe?g|bmp)\.rf\.[0-9a-zA-Z]+)?")
 COLUMNS = ["kind", "key", "splits", "n_images", "detail"]
 
 
@@ -83,5 +84,7 @@ def leakage_summary(report: pd.DataFrame) -> str:
     """One line for logs and the report."""
     n = report["kind"].value_counts()
     unparsed = int(report.loc[report["kind"] == "unparsed", "n_images"].sum())
-    return (f"{n.get('patient', 0)} patients and {n.get('clip', 0)} clips appear in more than one split; "
+    head = (f"{unparsed} file names do not follow <patient>-<clip>.mp4-<frame>, so they are not checked: "
+            if unparsed else "")
+    return (head + f"{n.get('patient', 0)} patients and {n.get('clip', 0)} clips appear in more than one split; "
             f"{n.get('view_flip', 0)} clips change view label between frames; {unparsed} unparsed file names")

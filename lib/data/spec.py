@@ -3,7 +3,8 @@
 The keys read, as YOLOv5/Ultralytics and the upstream echo project write them:
 
 * ``path``: the data set root (relative to the yaml's folder; default: that folder).
-* ``train``, ``val`` (required), ``test``: each a folder of images, a ``.txt``
+* ``train``, ``val`` (required), ``test`` (optional: one that does not exist is left
+  out with a warning): each a folder of images, a ``.txt``
   list of image paths, or a YAML list of either, relative to ``path``. A split
   written ``../x`` that does not exist is looked for as ``x`` under ``path``
   (a Roboflow export's ``train: ../train/images``), as Ultralytics'
@@ -140,7 +141,13 @@ def _splits(path: Path, doc: dict, root: Path) -> dict[str, tuple[Path, ...]]:
         if value in (None, "", []):
             continue
         values = value if isinstance(value, (list, tuple)) else [value]
-        splits[key] = tuple(_source(path, key, v, root) for v in values)
+        try:
+            splits[key] = tuple(_source(path, key, v, root) for v in values)
+        except DataError as e:
+            if key in REQUIRED_SPLITS:
+                raise
+            warnings.warn(f"{e}: no {key} split (an export without it is common; train and val are what "
+                          "training needs)", stacklevel=3)
     return splits
 
 

@@ -1,10 +1,22 @@
 """Detection metrics of a data set: COCO mAP, YOLOv5 P/R/F1, curves, confusion.
 
-* ``map50``, ``map50_95`` and the per-class APs come from torchmetrics'
-  ``MeanAveragePrecision`` (faster-coco-eval backend): COCO 101-point
-  interpolated AP, averaged over the classes that have ground truth, at IoU
-  0.5 and over IoU 0.50:0.05:0.95. COCO keeps the 100 highest-scoring
-  detections per image and class.
+* ``map50``, ``map50_95`` and the per-class APs are COCO's 101-point
+  interpolated AP, exactly as pycocotools defines it (``COCOeval.evaluate`` /
+  ``accumulate``; Lin et al., "Microsoft COCO", 2014, and
+  https://cocodataset.org/#detection-eval): per class, detections in
+  descending score are greedily matched to ground truth at ``IoU >= t``,
+  precision is made monotone, ``p_interp(r) = max_{r' >= r} p(r')``, and
+  averaged over the recall thresholds r = 0, 0.01, ..., 1 (a threshold is
+  reached when some recall is ``>= r``); AP50_95 also averages over the IoU
+  thresholds t = 0.50, 0.55, ..., 0.95. Both grids are pycocotools' float64
+  ``np.linspace`` grids (``coco.REC_THRESHOLDS``, ``coco.IOU_THRESHOLDS``),
+  passed to torchmetrics' ``MeanAveragePrecision`` (faster-coco-eval
+  backend), which forwards them unchanged; torchmetrics' own defaults are
+  float32, under which a recall of exactly 0.6 misses the 0.6000000238
+  point and an IoU of exactly 0.85 is no match at 0.8500000238, both
+  lowering AP. COCO keeps the 100 highest-scoring detections per image and
+  class. ``map50`` / ``map50_95`` are the float64 means of the per-class
+  APs over the classes that have ground truth (as COCO's summary).
 * ``precision``, ``recall``, ``f1`` are taken at one confidence threshold,
   the one maximising mean F1 over classes (YOLOv5), from our own greedy COCO
   matching at IoU 0.5 (``matching.match_image``; ``operating_point``).
@@ -18,7 +30,7 @@ undefined: with no ground-truth box at all (a split without objects, or no
 image added) ``map50``, ``map50_95``, ``precision``, ``recall`` and ``f1`` are
 NaN, never 0.0, and ``compute()`` warns (``UserWarning``), so such a split
 cannot pass for a model that finds nothing. With ground truth but no
-predictions they are 0.0: defined, nothing was found. torchmetrics' -1
+predictions they are 0.0: defined, nothing was found. COCO's -1
 ("undefined") becomes NaN, never 0.
 """
 
@@ -33,6 +45,7 @@ from torch import Tensor
 from torchmetrics.detection import MeanAveragePrecision
 
 from ._names import as_list
+from .coco import IOU50, IOU_THRESHOLDS, REC_THRESHOLDS
 from .confusion import DetectionConfusionMatrix
 from .matching import match_image
 from .operating_point import best_f1_point
@@ -62,12 +75,6 @@ class DetectionReport:
     confusion: pd.DataFrame
 
 
-def _coco_map(value: Tensor) -> float:
-    """torchmetrics reports -1 when undefined (no ground truth); we report NaN."""
-    v = float(value)
-    return v if v >= 0 else NAN
-
-
 class DetectionEvaluator:
     """Accumulate per-image predictions and ground truth, then ``compute()``.
 
@@ -79,13 +86,16 @@ class DetectionEvaluator:
     """
 
     def __init__(self, names, iou_thres: float = 0.5, confusion_conf: float = 0.25,
-                 confusion_iou: float = 0.45):
+                 confusion_iou: float = 0.45, split: str | None = None):
         self.names = as_list(names)
+        self.split = split  # named in the warning about a split without ground truth
         self.nc = len(self.names)
         self.iou_thres = iou_thres
+        # pycocotools' float64 grids, not torchmetrics' float32 defaults (module docstring);
+        # per-class APs come from the precision array, so no per-class re-evaluation is needed
         self.map = MeanAveragePrecision(
-            iou_type="bbox", class_metrics=True, extended_summary=True,
-            backend="faster_coco_eval",
+            iou_type="bbox", extended_summary=True, backend="faster_coco_eval",
+            iou_thresholds=list(IOU_THRESHOLDS), rec_thresholds=list(REC_THRESHOLDS),
         )
         self.confusion = DetectionConfusionMatrix(self.names, confusion_conf, confusion_iou)
         self._conf, self._cls, self._tp = [], [], []
@@ -125,13 +135,13 @@ class DetectionEvaluator:
         # torchmetrics indexes classes by the sorted labels it has seen (0-d if one)
         seen = r["classes"].reshape(-1).tolist() if r else []
         for k, c in enumerate(seen):
-            prec = r["precision"][0, :, k, 0, -1]  # IoU .5, all areas, max 100 dets
-            if (prec < 0).any():  # no ground truth for c
+            prec = r["precision"][:, :, k, 0, -1].double()  # (IoU, recall), all areas, max 100 dets
+            if (prec < 0).any():  # COCO's -1: no ground truth for c
                 continue
-            ap50[c] = float(prec.double().mean())
-            ap50_95[c] = float(r["map_per_class"].reshape(-1)[k])
-            curves.append(pd.DataFrame({"class": self.names[c], "recall": self.map.rec_thresholds,
-                                        "precision": prec.double().numpy()}))
+            ap50[c] = float(prec[IOU50].mean())
+            ap50_95[c] = float(prec.mean())
+            curves.append(pd.DataFrame({"class": self.names[c], "recall": REC_THRESHOLDS,
+                                        "precision": prec[IOU50].numpy()}))
 
         n_pred = op.n_pred.long()
         precision = op.precision.clone()
@@ -148,17 +158,18 @@ class DetectionEvaluator:
             },
             index=pd.Index(self.names, name="class"),
         )
-        defined = bool(has_gt.any())  # some ground truth: r exists (an image was added) and its mAP is >= 0
+        defined = bool(has_gt.any())  # some ground truth: r exists (an image was added) and its APs are >= 0
         if not defined:
-            warnings.warn(f"the evaluated split has no ground-truth objects ({self.n_images} images): detection "
+            which = f"split '{self.split}'" if self.split else "the evaluated split"
+            warnings.warn(f"{which} has no ground-truth objects ({self.n_images} images): detection "
                           "metrics (mAP50, mAP50_95, precision, recall, F1) are undefined (NaN)", UserWarning,
                           stacklevel=2)
-        mean = lambda v: float(v[has_gt].mean()) if defined else NAN
+        mean = lambda v: float(torch.as_tensor(v, dtype=torch.float64)[has_gt].mean()) if defined else NAN
         pr_curves = (pd.concat(curves, ignore_index=True) if curves
                      else pd.DataFrame({"class": [], "recall": [], "precision": []}))
         return DetectionReport(
-            map50=_coco_map(r["map_50"]) if defined else NAN,
-            map50_95=_coco_map(r["map"]) if defined else NAN,
+            map50=mean(ap50),  # = COCO's stats[1], kept in float64
+            map50_95=mean(ap50_95),  # = COCO's stats[0]
             precision=mean(op.precision),
             recall=mean(op.recall),
             f1=mean(op.f1),

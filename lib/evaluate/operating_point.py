@@ -14,9 +14,13 @@ convention, here exact over every distinct confidence instead of a smoothed
 1000-point grid; on ties the highest t wins). Classes without ground truth
 have undefined recall and are left out of every mean.
 
-``coco_ap`` is COCO's 101-point interpolated AP (``COCOeval.accumulate``):
-precision is made monotone, ``p_interp(r) = max_{r' >= r} p(r')``, and
-averaged at the recall thresholds r in {0, 0.01, ..., 1}.
+``coco_ap`` is COCO's 101-point interpolated AP (pycocotools
+``COCOeval.accumulate``): precision is made monotone,
+``p_interp(r) = max_{r' >= r} p(r')``, and averaged at the recall thresholds
+r in {0, 0.01, ..., 1} -- pycocotools' float64 grid (``coco.REC_THRESHOLDS``),
+a threshold counting as reached when some recall is ``>= r``. (pycocotools
+adds ``np.spacing(1)`` to the precision denominator, which moves AP by at
+most ~1e-16; faster-coco-eval and this function do not.)
 """
 
 from __future__ import annotations
@@ -26,9 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-# torchmetrics' default grid: a float32 linspace, so 0.3 is 0.30000001...;
-# using the same numbers makes our AP agree with its AP to the last bit.
-REC_THRESHOLDS = torch.linspace(0.0, 1.0, 101).tolist()
+from .coco import REC_THRESHOLDS  # pycocotools' exact float64 grid, not float32
 
 
 @dataclass

@@ -109,7 +109,7 @@ def evaluate(
         mean over batches of each given loss whose task the model outputs.
     """
     dataset = loader.dataset
-    det_eval = DetectionEvaluator(dataset.names)
+    det_eval = DetectionEvaluator(dataset.names, split=getattr(dataset, "split", None))
     view_pred, view_true = [], []
     sums = {"det": 0.0, "view": 0.0}
     counts = {"det": 0, "view": 0}

@@ -1,5 +1,6 @@
 from .assign import LevelTargets, build_targets
 from .classification import view_loss
-from .detection import DetectionLoss, DetectionLossConfig
+from .detection import DetectionLoss, DetectionLossConfig, objectness_target
 
-__all__ = ["LevelTargets", "build_targets", "view_loss", "DetectionLoss", "DetectionLossConfig"]
+__all__ = ["LevelTargets", "build_targets", "view_loss", "DetectionLoss", "DetectionLossConfig",
+           "objectness_target"]

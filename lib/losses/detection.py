@@ -6,6 +6,16 @@ its (detached, clamped) IoU with its label, as in YOLOv5 (gr = 1). Gains follow
 YOLOv5's hyp.scratch-low, scaled by the number of classes and the image size
 as its train.py does. The returned loss is per image (YOLOv5 multiplies by the
 batch size; the weighting methods here need a batch-size-free scale).
+
+Shared cells: when several positives fall in the same image/anchor/cell, the
+cell's objectness target is the largest of their IoUs (see
+``objectness_target``). YOLOv5 writes the targets with one indexed assignment:
+by default (``sort_obj_iou=False``) the last write among duplicates is kept,
+and which write is last is undefined on CUDA; with ``sort_obj_iou=True`` it
+sorts by IoU so that the best one is written last, which still relies on the
+write order. Here the maximum is taken explicitly by a scatter-reduce, which
+does not depend on the order of the targets or on the device. Without shared
+cells the targets equal YOLOv5's exactly.
 """
 from __future__ import annotations
 
@@ -25,6 +35,22 @@ class DetectionLossConfig:
     cls: float = 0.5       # class gain (at 80 classes, 3 levels)
     anchor_t: float = 4.0  # anchor-label width/height ratio threshold
     balance: tuple[float, float, float] = (4.0, 1.0, 0.4)  # objectness weight of P3, P4, P5
+
+
+def objectness_target(shape: tuple[int, int, int, int] | torch.Size, image: torch.Tensor, anchor: torch.Tensor,
+                      gj: torch.Tensor, gi: torch.Tensor, iou: torch.Tensor) -> torch.Tensor:
+    """Objectness targets (B, na, H, W): zero, except each positive's cell holds ``iou``.
+
+    A cell hit by several positives holds the maximum of their IoUs (a
+    scatter-reduce ``amax``, deterministic on every device and independent of
+    the order of the positives), rather than whichever write lands last.
+    """
+    tobj = torch.zeros(tuple(shape), device=iou.device, dtype=iou.dtype)
+    if iou.numel():
+        _, na, ny, nx = tobj.shape
+        flat = ((image * na + anchor) * ny + gj) * nx + gi
+        tobj.view(-1).scatter_reduce_(0, flat, iou, reduce="amax", include_self=False)
+    return tobj
 
 
 class DetectionLoss:
@@ -58,10 +84,9 @@ class DetectionLoss:
                 tbox = box_convert(tg.box, "cxcywh", "xyxy")
                 ciou_loss = complete_box_iou_loss(pbox, tbox, reduction="none")
                 lbox = lbox + ciou_loss.mean()
-                # IoU target for objectness; sort so the best match wins duplicate cells.
+                # IoU target for objectness; the best IoU wins a shared cell (see module docstring).
                 iou = (1.0 - ciou_loss).detach().clamp(0).to(tobj.dtype)
-                order = iou.argsort()
-                tobj[tg.image[order], tg.anchor[order], tg.gj[order], tg.gi[order]] = iou[order]
+                tobj = objectness_target(tobj.shape, tg.image, tg.anchor, tg.gj, tg.gi, iou)
                 if self.nc > 1:
                     tcls = torch.zeros_like(ps[:, 5:])
                     tcls[torch.arange(len(tg.cls), device=device), tg.cls] = 1.0

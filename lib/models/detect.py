@@ -53,13 +53,18 @@ class Detect(nn.Module):
     def initialize_biases(self, imgsz: int, class_freq: torch.Tensor | None = None) -> None:
         """Prior-probability bias init (YOLOv5 ``_initialize_biases``; Lin et al. 2017, sec. 3.3).
 
-        Objectness starts near 8 objects per 640x640 image scaled to ``imgsz``;
-        classes near uniform (or the given frequencies).
+        As YOLOv5: objectness ``+= log(8 / (size / stride)^2)`` (8 objects per
+        image) and classes ``+= log(0.6 / (nc - 0.99999))``, for every ``nc``
+        (at ``nc = 1`` the class probability starts near 1, so that
+        ``obj * p(class)`` is the objectness, the class logit having no loss),
+        or ``log(class_freq / sum)`` when frequencies are given. One deliberate
+        difference: YOLOv5 fixes ``size`` at 640 whatever the training size;
+        here it is ``imgsz`` (identical at 640), i.e. 8 objects per training image.
         """
         for conv, s in zip(self.m, self.stride):
             b = conv.bias.view(self.na, -1)
             b[:, 4] += math.log(8 / (imgsz / float(s)) ** 2)
             if class_freq is None:
-                b[:, 5:] += math.log(0.6 / (self.nc - 0.99)) if self.nc > 1 else 0.0
+                b[:, 5:5 + self.nc] += math.log(0.6 / (self.nc - 0.99999))
             else:
-                b[:, 5:] += torch.log(class_freq / class_freq.sum())
+                b[:, 5:5 + self.nc] += torch.log(class_freq / class_freq.sum())

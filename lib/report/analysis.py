@@ -3,7 +3,7 @@
 Definitions used throughout (stated once, here):
 - weighted loss: sum_i w_i L_i, the loss the optimiser saw; total loss: L_det + L_view unweighted.
 - weights "settled": from the first step after which every weight stays within ``tol`` (relative)
-  of its final value.
+  of its final value; the epoch they settle in is that step's logged epoch (``settle_epoch``).
 - loss fluctuation: standard deviation / mean of the per-step total loss over the last epoch.
 - metrics are on the ``test`` split unless a table says otherwise; ``val`` selects (grid, alpha).
 """
@@ -59,6 +59,12 @@ def settle_step(history: pd.DataFrame, tol: float = 0.05) -> int:
     return int(bad[-1] + 1) if len(bad) else 0
 
 
+def settle_epoch(history: pd.DataFrame, tol: float = 0.05) -> int:
+    """The epoch (1-based) in which the weights settle: the logged epoch of ``settle_step``'s step
+    (1 when they never move). The one definition sections 2 and 5 use."""
+    return int(history["epoch"].iloc[min(settle_step(history, tol), len(history) - 1)]) + 1
+
+
 def loss_fluctuation(history: pd.DataFrame) -> float:
     h = with_losses(history)
     last = h[h["epoch"] == h["epoch"].max()]["loss_total"]
@@ -75,18 +81,19 @@ def weight_summary(history: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
-def adjustment(history: pd.DataFrame, steps_per_epoch: int) -> pd.DataFrame:
-    """How often and how much the weights move."""
+def adjustment(history: pd.DataFrame) -> pd.DataFrame:
+    """How often and how much the weights move (the last epoch: the rows of the last logged epoch)."""
     rows = {}
+    last_epoch = history["epoch"] == history["epoch"].max()
     for c in weight_columns(history):
-        d = history[c].diff().abs().iloc[1:]
-        changed = d > 1e-12
+        d = history[c].diff().abs()
+        changed = d.iloc[1:] > 1e-12
         rows[c[2:]] = {
             "steps with a change": int(changed.sum()),
-            "share of steps": float(changed.mean()) if len(d) else math.nan,
-            "mean |change| per step": float(d.mean()) if len(d) else math.nan,
-            "largest |change| in one step": float(d.max()) if len(d) else math.nan,
-            "largest |change| in the last epoch": float(d.iloc[-steps_per_epoch:].max()) if len(d) else math.nan,
+            "share of steps": float(changed.mean()) if len(changed) else math.nan,
+            "mean |change| per step": float(d.iloc[1:].mean()) if len(changed) else math.nan,
+            "largest |change| in one step": float(d.iloc[1:].max()) if len(changed) else math.nan,
+            "largest |change| in the last epoch": float(d[last_epoch].max()) if len(changed) else math.nan,
         }
     return pd.DataFrame(rows).T
 
@@ -105,13 +112,23 @@ def efficiency(run) -> dict:
     }
 
 
+def core_table(run) -> pd.DataFrame:
+    """The seed's core GradNorm table for one run: weights (initial, final, change), the average weighted
+    loss over all steps, training time, parameters and the test metrics, in one ``final`` column."""
+    t = weight_summary(run.history)
+    t.loc["average weighted loss (all steps)", "final"] = float(with_losses(run.history)["loss_weighted"].mean())
+    t.loc["training time (s)", "final"] = run.metrics["train_seconds"]
+    t.loc["parameters", "final"] = run.metrics["parameters"]
+    t.loc["test mAP@0.5", "final"] = run.metrics["test_mAP50"]
+    t.loc["test view accuracy", "final"] = run.metrics["test_view_accuracy"]
+    return t
+
+
 def convergence(run) -> dict:
     h = run.history
-    steps_per_epoch = int(len(h) / run.config.epochs)
-    s = settle_step(h)
     return {
-        "weights settled at step": s,
-        "weights settled in epoch": s // steps_per_epoch + 1 if steps_per_epoch else math.nan,
+        "weights settled at step": settle_step(h),
+        "weights settled in epoch": settle_epoch(h),
         "loss fluctuation, last epoch (std/mean)": loss_fluctuation(h),
         "final weighted loss (last-epoch mean)": float(epoch_losses(h)["weighted"].iloc[-1]),
     }

@@ -25,18 +25,30 @@ def val_delta_m(runs: dict, method: str) -> float:
     return float(np.mean(vals)) if vals else math.nan
 
 
-def select_static(runs: dict, grid_methods: list[str]) -> tuple[str, pd.DataFrame]:
-    """The static weight with the best validation Delta-m%, and the grid's table."""
+def select_on_validation(runs: dict, candidates: list[str]) -> tuple[str, pd.DataFrame]:
+    """The one selection rule of the report: the candidate with the best validation Delta-m%.
+
+    ``runs`` holds the candidates' runs and the single-task references (det_only, view_only) keyed
+    (method, seed). Returns the selected label and a table indexed by candidate: val mAP50, val view
+    accuracy (means over seeds), val delta_m %, selected. With Delta-m% undefined everywhere (e.g. no
+    objects in val) the first candidate is kept."""
     rows = []
-    for m in grid_methods:
+    for m in candidates:
         rs = [r for (mm, _), r in runs.items() if mm == m]
-        rows.append({"method": m, "classification weight": rs[0].config.weighting_options["weights"][1],
-                     "val mAP50": np.mean([r.metrics["val_mAP50"] for r in rs]),
+        rows.append({"method": m, "val mAP50": np.mean([r.metrics["val_mAP50"] for r in rs]),
                      "val view accuracy": np.mean([r.metrics["val_view_accuracy"] for r in rs]),
                      "val delta_m %": val_delta_m(runs, m)})
-    grid = pd.DataFrame(rows).set_index("method")
-    best = grid["val delta_m %"].idxmax() if grid["val delta_m %"].notna().any() else grid.index[0]
-    grid["selected"] = grid.index == best
+    table = pd.DataFrame(rows).set_index("method")
+    best = table["val delta_m %"].idxmax() if table["val delta_m %"].notna().any() else table.index[0]
+    table["selected"] = table.index == best
+    return best, table
+
+
+def select_static(runs: dict, grid_methods: list[str]) -> tuple[str, pd.DataFrame]:
+    """The static weight with the best validation Delta-m% (``select_on_validation``), and the grid's table."""
+    best, grid = select_on_validation(runs, grid_methods)
+    weights = {m: r.config.weighting_options["weights"][1] for (m, _), r in runs.items() if m in grid_methods}
+    grid.insert(0, "classification weight", [weights[m] for m in grid.index])
     return best, grid
 
 

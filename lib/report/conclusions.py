@@ -108,3 +108,47 @@ def recommendation(numbers: pd.DataFrame, pair_table: pd.DataFrame) -> str:
                      f"against classification alone); the best-balanced method `{best}` reaches "
                      f"{format_number(cand.loc[best, 'mAP50'])} and {format_number(cand.loc[best, 'view_accuracy'])}.")
     return "\n".join(lines)
+
+
+def applicability(numbers: pd.DataFrame, front: pd.Series) -> str:
+    """Section 4's applicability list (Markdown), from the comparison numbers (rows: methods; columns
+    delta_m %, mAP50, view_accuracy, time per epoch (s), parameters) and the Pareto front (bool per method)."""
+    cand = numbers.drop(index=["det_only", "view_only"], errors="ignore")
+    if cand["delta_m %"].isna().all():
+        return ("Delta-m% is undefined here (a metric it needs is undefined, or a single-task reference "
+                "scored 0), so no balance ranking is given.")
+    best_dm = cand["delta_m %"].idxmax()
+    cheap = cand.sort_values("time per epoch (s)")
+    fastest_front = next((m for m in cheap.index if front.get(m, False)), cheap.index[0])
+    fewest = cand["parameters"].min()
+    smallest = [m for m in cand.index if cand.loc[m, "parameters"] == fewest]
+    det, view = cand["mAP50"].dropna(), cand["view_accuracy"].dropna()
+    lines = [
+        f"* **Best balance (highest Delta-m%)**: `{best_dm}` ({cand.loc[best_dm, 'delta_m %']:+.1f}%).",
+        "* **Pareto-optimal methods** (no other method better on both mAP@0.5 and view accuracy): "
+        + ", ".join(f"`{m}`" for m in cand.index if front.get(m, False)) + ".",
+        f"* **Resource-limited** (cheapest per epoch on the Pareto front): `{fastest_front}` "
+        f"({cand.loc[fastest_front, 'time per epoch (s)']:.1f} s/epoch, "
+        f"{int(cand.loc[fastest_front, 'parameters']):,} parameters).",
+        (f"* **Highest detection**: `{det.idxmax()}` (mAP@0.5 {det.max():.3f}); " if len(det) else
+         "* **Highest detection**: n/a (mAP undefined); ")
+        + (f"**highest view accuracy**: `{view.idxmax()}` ({view.max():.3f})." if len(view) else
+           "**highest view accuracy**: n/a."),
+        f"* **Smallest models**: {', '.join(f'`{m}`' for m in smallest)} ({int(fewest):,} parameters each)"
+        + (f"; the dual backbone adds {int(cand.loc['dual', 'parameters'] - fewest):+,} "
+           f"({100 * (cand.loc['dual', 'parameters'] - fewest) / fewest:+.1f}%)." if "dual" in cand.index else "."),
+    ]
+    return "\n".join(lines)
+
+
+def methods_table(labels) -> pd.DataFrame:
+    """What each method label trains: model, task, weighting and its options (from ``lib.experiments``)."""
+    from ..experiments import method
+
+    rows = {}
+    for label in labels:
+        m = method(label)
+        options = m.get("weighting_options") or {}
+        rows[label] = {"model": m["model"], "task": m.get("task", "both"), "weighting": m["weighting"],
+                       "options": ", ".join(f"{k}={v}" for k, v in options.items()) or "defaults"}
+    return pd.DataFrame(rows).T.rename_axis("method")

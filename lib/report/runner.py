@@ -3,10 +3,11 @@
     python -m lib.report --profile default     (make report PROFILE=default)
 
 Writes under ``reports/<profile>/``: executed notebooks, one HTML per notebook
-(code hidden unless --show-code), ``index.html``, each section's tables and
-figures, and ``provenance.json``. A failing notebook stops the run with a
-non-zero exit naming the notebook and the cell; its partial output is kept and
-later notebooks are not run.
+(code hidden unless --show-code; each links to the index and to the previous and
+next section), ``index.html`` (the headline comparison first, then the sections;
+see ``site``), each section's tables and figures, and ``provenance.json``. A
+failing notebook stops the run with a non-zero exit naming the notebook and the
+cell; its partial output is kept and later notebooks are not run.
 """
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ import json
 import os
 import sys
 import time
-from html import escape
 from pathlib import Path
 
 from ..atomic import write_text
-from . import provenance
+from . import provenance, site
 from .kernel import KernelMismatch, interpreter_kernel
 from .profiles import REPO_ROOT, ProfileError, available_profiles, load_profile, notebook_paths, parameters_for
 from .section import report_dir
@@ -83,55 +83,18 @@ def first_line(executed: Path, index: int) -> str:
     return source.splitlines()[0][:80] if source else ""
 
 
-def to_html(executed: Path, show_code: bool) -> Path:
+def to_html(executed: Path, show_code: bool, pages: list[site.Page] | None = None, position: int = 0) -> Path:
+    """``executed`` as a section page (``pages[position]``, with links to the index and its neighbours)."""
     import nbformat
-    from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab", exclude_input=not show_code, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
     nb = nbformat.read(executed, as_version=4)
     for cell in nb.cells:  # progress and warnings (stderr) stay in the .ipynb, not in the reader's HTML
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    body, _ = exporter.from_notebook_node(nb)
+    pages = pages or [site.Page(executed.stem, site.title_of(executed))]
     html = executed.with_suffix(".html")
-    write_text(html, body)
+    write_text(html, site.render_page(nb, show_code, pages, position))
     return html
-
-
-def title_of(executed: Path) -> str:
-    import nbformat
-
-    nb = nbformat.read(executed, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("#"):
-                    return line.lstrip("#").strip()
-    return executed.stem
-
-
-def write_index(out_dir: Path, pages: list[tuple[Path, float]], profile: str, prov: dict) -> Path:
-    items = "\n".join(
-        f'<li><a href="{escape(p.name)}">{escape(title_of(p.with_suffix(".ipynb")))}</a> '
-        f'<span class="t">({secs:.0f} s)</span></li>' for p, secs in pages)
-    git = prov["git"]
-    html = f"""<!doctype html><html><head><meta charset="utf-8">
-<title>Gradient interference report ({escape(profile)})</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:50em;margin:2em auto;line-height:1.5}}
-.t{{color:#777}} code{{background:#f4f4f4;padding:0 .2em}}</style></head><body>
-<h1>YOLOv5WithClassification 梯度干擾 / gradient interference: measured report</h1>
-<p>Profile <code>{escape(profile)}</code>; commit <code>{escape(str(git['commit']))}</code>
-{'(uncommitted changes)' if git['dirty'] else ''}; created {escape(prov['created'])};
-torch {escape(str(prov['packages']['torch']))}, Python {escape(prov['python'])}.
-Every table and figure below was computed by the notebooks from logged runs
-(<code>provenance.json</code>, and each section's <code>sources.json</code>, name the runs).</p>
-<ol>
-{items}
-</ol></body></html>"""
-    path = out_dir / "index.html"
-    write_text(path, html)
-    return path
 
 
 def count_runs(root: Path) -> int:
@@ -153,13 +116,15 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     store_root = RunStore().root
     before = count_runs(store_root)
     t_all = time.perf_counter()
+    planned = [site.Page(nb.stem, site.title_of(nb)) for nb, _ in steps]  # nav links follow the plan
     for i, (nb, params) in enumerate(steps, 1):
         params = {**params, **({"output_dir": str(out_dir)} if output_dir else {})}
         print(f"[{i}/{len(steps)}] {nb.name} {json.dumps(params, sort_keys=True)}", flush=True)
         t0 = time.perf_counter()
         executed = execute(nb, params, out_dir, timeout)
         secs = time.perf_counter() - t0
-        pages.append((to_html(executed, show_code), secs))
+        to_html(executed, show_code, planned, i - 1)
+        pages.append(site.Page(nb.stem, site.title_of(executed), secs))
         sources = out_dir / nb.stem / "sources.json"
         prov["notebooks"][nb.stem] = {
             "parameters": params, "seconds": round(secs, 1),
@@ -171,7 +136,7 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     prov["runs_trained"] = count_runs(store_root) - before
     prov["runs_reused"] = max(len(used) - prov["runs_trained"], 0)
     write_text(out_dir / "provenance.json", json.dumps(prov, indent=2, sort_keys=True))
-    index = write_index(out_dir, pages, profile, prov)
+    index = site.write_index(out_dir, pages, profile, prov)
     print(f"report written: {index} ({prov['seconds']:.0f} s)")
     return index
 

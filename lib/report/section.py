@@ -8,9 +8,8 @@
 (rewritten atomically after each artefact, so a failed notebook leaves a
 consistent, if shorter, list).
 
-An undefined value (NaN: e.g. detection metrics of a split without
-ground-truth objects) is an empty cell in the CSV and ``n/a`` in the table
-the notebook shows (``Shown``).
+A table's CSV keeps every digit (an undefined value, NaN, is an empty cell);
+the notebook shows it formatted for a reader (``lib.report.tables``).
 """
 from __future__ import annotations
 
@@ -18,36 +17,14 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from pandas.io.formats.format import get_dataframe_repr_params
 
 from ..atomic import write_bytes, write_text
 from .profiles import REPO_ROOT
-from .stats import NA
+from .tables import Shown
 
 
 def report_dir(profile: str, output_dir: str | None = None) -> Path:
     return Path(output_dir) if output_dir else REPO_ROOT / "reports" / profile
-
-
-class Shown(pd.DataFrame):
-    """A table as readers see it: NaN (an undefined value) displays as ``n/a``, in HTML and as text.
-
-    The values stay NaN (it is a ``DataFrame``); anything computed from it is a plain ``DataFrame``.
-    """
-
-    @property
-    def _constructor(self):
-        return pd.DataFrame
-
-    def _repr_html_(self) -> str:
-        return self.to_html(na_rep=NA, notebook=True, max_rows=pd.get_option("display.max_rows"),
-                            max_cols=pd.get_option("display.max_columns"),
-                            show_dimensions=pd.get_option("display.show_dimensions"),
-                            float_format=pd.get_option("display.float_format"))
-
-    def __repr__(self) -> str:  # pandas' own repr parameters, documented for adjusting the repr
-        return self.to_string(na_rep=NA, float_format=pd.get_option("display.float_format"),
-                              **get_dataframe_repr_params())
 
 
 class Section:
@@ -67,8 +44,8 @@ class Section:
 
     def table(self, df: pd.DataFrame, name: str, runs=(), index: bool = True) -> pd.DataFrame:
         """Write ``df`` as ``tables/<name>.csv`` (NaN as an empty cell) and return it for display
-        (``Shown``: NaN as ``n/a``)."""
-        write_text(self.dir / "tables" / f"{name}.csv", df.to_csv(index=index, float_format="%.6g"))
+        (``Shown``: formatted for a reader, NaN as ``n/a``)."""
+        write_text(self.dir / "tables" / f"{name}.csv", df.to_csv(index=index))  # full precision
         self._record(f"tables/{name}.csv", runs)
         return Shown(df)
 

@@ -16,9 +16,18 @@ optimizer; ``to(device)`` is called before that optimizer is built and before
 ``load_state_dict``. State that changes during training is checkpointed by
 ``state_dict`` / ``load_state_dict``; the base class refuses to checkpoint a
 method that holds such state without them.
+
+Options are checked when a method is built: a value a method cannot train with
+(NaN, infinite, out of range) is a ``ValueError`` naming the option and the
+value (``finite_number``, ``finite_numbers``), so ``TrainConfig`` refuses it
+before anything is created. After every ``backward`` the training loop asks
+``nonfinite(info, tasks)`` whether a weight, a reported value or the method's
+own state is NaN or infinite, and stops naming the step and the quantity.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -98,10 +107,80 @@ class Weighting(ABC):
         if state:
             raise TypeError(f"{type(self).__name__} is stateless but was given state {sorted(state)}")
 
+    def nonfinite(self, info: StepInfo, tasks: Sequence[str]) -> tuple[str, float] | None:
+        """The first NaN or infinite quantity of the step just taken, as (description, value), else None.
+
+        Looked at in order: the method's reported values (``info.extra``, e.g. ``gradnorm_loss``), the
+        weights the step used (``info.weights``: ``weight w_<task>``, as in the history), then every
+        floating-point tensor the method keeps, after this step's update (``updated w[<task>]`` for
+        GradNorm's w; a tensor of one entry per task is indexed by task name). ``tasks`` names the
+        tasks in loss order.
+        """
+        for key, value in info.extra.items():
+            if not math.isfinite(value):
+                return key, float(value)
+        for task, value in zip(tasks, info.weights):
+            if not math.isfinite(value):
+                return f"weight w_{task}", float(value)
+        for attr, value in sorted(vars(self).items()):
+            if isinstance(value, torch.Tensor) and value.is_floating_point():
+                bad = ~torch.isfinite(value.detach())
+                if bad.any():
+                    flat = value.detach().reshape(-1)
+                    i = int(bad.reshape(-1).nonzero()[0])
+                    where = tasks[i] if value.dim() == 1 and len(value) == len(tasks) else i
+                    return f"updated {attr}[{where}]", float(flat[i])
+        return None
+
     def _check(self, losses: Sequence[torch.Tensor]) -> torch.Tensor:
         if len(losses) != self.n_tasks:
             raise ValueError(f"{type(self).__name__} was built for {self.n_tasks} tasks, got {len(losses)} losses")
         return torch.stack(list(losses))
+
+
+def finite_number(option: str, value, minimum: float | None = None, strict: bool = False,
+                  maximum: float | None = None) -> float:
+    """``value`` as a float, or ``ValueError`` naming ``option`` and ``value``: a finite real number (not a
+    bool or a string), >= ``minimum`` (> with ``strict``) and < ``maximum`` where given."""
+    try:
+        if isinstance(value, (bool, str)):
+            raise TypeError
+        x = float(value)
+    except (TypeError, ValueError):
+        x = math.nan
+    ok = math.isfinite(x) and (minimum is None or (x > minimum if strict else x >= minimum)) and (
+        maximum is None or x < maximum)
+    if not ok:
+        bounds = ([f"{'>' if strict else '>='} {minimum:g}"] if minimum is not None else []) + (
+            [f"< {maximum:g}"] if maximum is not None else [])
+        raise ValueError(f"{option} must be a finite number{' ' + ' and '.join(bounds) if bounds else ''}, "
+                         f"got {value!r}")
+    return x
+
+
+def finite_numbers(option: str, values, n: int, minimum: float | None = None, strict: bool = False) -> list[float]:
+    """``values`` as ``n`` floats, or ``ValueError`` naming ``option`` and ``values`` (see ``finite_number``)."""
+    try:
+        items = list(values)
+    except TypeError:
+        items = None
+    bound = f" {'>' if strict else '>='} {minimum:g}" if minimum is not None else ""
+    message = f"{option} must be {n} finite number{'s' if n != 1 else ''}{bound}, got {values!r}"
+    if items is None or isinstance(values, (str, dict)) or len(items) != n:
+        raise ValueError(message)
+    try:
+        return [finite_number(option, v, minimum, strict) for v in items]
+    except ValueError:
+        raise ValueError(message) from None
+
+
+def whole_number(option: str, value, minimum: int | None = None) -> int:
+    """``value`` as an int, or ``ValueError`` naming ``option``: an integer (not a bool), >= ``minimum``."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and (minimum is None or value >= minimum)
+    if not ok:
+        raise ValueError(f"{option} must be an integer{f' >= {minimum}' if minimum is not None else ''}, "
+                         f"got {value!r}")
+    return int(value)
 
 
 def grad_norm(grads: Sequence[torch.Tensor | None]) -> torch.Tensor:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import StepInfo, Weighting, set_shared_gradient, shared_task_gradients
+from .base import StepInfo, Weighting, finite_number, set_shared_gradient, shared_task_gradients
 
 
 def project_to_simplex(v: torch.Tensor) -> torch.Tensor:
@@ -48,8 +48,10 @@ class CAGrad(Weighting):
     name = "cagrad"
 
     def __init__(self, n_tasks: int = 2, c: float = 0.4):
+        """``c``: radius of the ball around the average gradient, relative to its norm; finite, >= 0 (0: the
+        average gradient). ValueError otherwise."""
         super().__init__(n_tasks)
-        self.c = float(c)
+        self.c = finite_number("c", c, 0)
 
     def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import torch
 
-from .base import StepInfo, Weighting
+from .base import StepInfo, Weighting, finite_number
 
 
 class DWA(Weighting):
     name = "dwa"
 
     def __init__(self, n_tasks: int = 2, temperature: float = 2.0):
+        """``temperature``: tau, finite and > 0 (ValueError otherwise); large tau tends to equal weights."""
         super().__init__(n_tasks)
-        self.temperature = float(temperature)
+        self.temperature = finite_number("temperature", temperature, 0, strict=True)
         self.epoch_means: list[list[float]] = []  # mean loss of each finished epoch
         self._sum = torch.zeros(n_tasks, dtype=torch.float64)
         self._count = 0

@@ -17,17 +17,21 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import StepInfo, Weighting, move_optimizer_state
+from .base import StepInfo, Weighting, finite_number, move_optimizer_state
 
 
 class FAMO(Weighting):
     name = "famo"
 
     def __init__(self, n_tasks: int = 2, lr: float = 0.025, gamma: float = 0.01, eps: float = 1e-8):
+        """``lr``: Adam step size of the logits xi (> 0). ``gamma``: their weight decay (>= 0). ``eps``: added to
+        every loss before its logarithm (> 0, so a loss of 0 stays finite). All finite: ValueError otherwise."""
         super().__init__(n_tasks)
+        lr = finite_number("lr", lr, 0, strict=True)
+        gamma = finite_number("gamma", gamma, 0)
+        self.eps = finite_number("eps", eps, 0, strict=True)
         self.xi = torch.nn.Parameter(torch.zeros(n_tasks))
         self.optimizer = torch.optim.Adam([self.xi], lr=lr, weight_decay=gamma)
-        self.eps = eps
         self.prev_losses: torch.Tensor | None = None
 
     def update(self, losses: torch.Tensor) -> None:

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import torch
 
-from .base import StepInfo, Weighting
+from .base import StepInfo, Weighting, finite_numbers
 
 
 class Fixed(Weighting):
@@ -17,15 +17,20 @@ class Fixed(Weighting):
 
     def __init__(self, n_tasks: int = 2, weights: Sequence[float] | None = None):
         """``weights``: one per task; default upstream's (detection 1.0, classification 0.01) for two
-        tasks, 1.0 for one. ValueError for a wrong count or a negative weight."""
+        tasks, 1.0 for one. ValueError for a wrong count, a weight that is negative, NaN or infinite, or
+        all weights 0 (nothing would train)."""
         super().__init__(n_tasks)
         if weights is None:
             weights = (1.0, 0.01) if n_tasks == 2 else (1.0,) * n_tasks
-        if len(weights) != n_tasks:
+        try:
+            count = len(weights)
+        except TypeError:
+            raise ValueError(f"weights must be a list of {n_tasks} numbers, got {weights!r}") from None
+        if count != n_tasks:
             raise ValueError(f"Fixed needs one weight per task ({n_tasks}), got {list(weights)}")
-        if any(w < 0 for w in weights):
-            raise ValueError(f"Fixed weights must be non-negative, got {list(weights)}")
-        self.weights = [float(w) for w in weights]
+        self.weights = finite_numbers("weights", weights, n_tasks, 0)
+        if not any(self.weights):
+            raise ValueError(f"weights must not all be 0 (no task would train), got {list(weights)}")
 
     def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)

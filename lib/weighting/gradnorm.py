@@ -9,6 +9,18 @@ Learnable weights w_i, for the network loss L = sum_i w_i L_i. Each step:
 The network steps on grad L with the current w; w steps on d Lgrad / dw with
 its own optimizer (kept across steps), then w is renormalised to sum to T.
 
+Updating w. The paper (sec. 3.2 and Algorithm 1) differentiates L_grad with
+respect to each w_i only, with the targets held constant, and applies that
+gradient "via standard update rules"; it names no optimizer or learning rate
+for w. The gradient is d Lgrad / d w_i = sign(G_i - target_i) ||grad_W L_i||:
+alpha enters only through the sign. Adam (this class's default, ``optimizer``)
+divides each gradient by its running magnitude, so every w_i moves by about
+``lr`` per step whatever alpha is (alpha decides the direction, ``lr`` the
+pace, e.g. w_det 1 -> 1 + lr after the first step for any alpha); SGD moves
+w_i by ``lr`` x ||grad_W L_i||, a pace that follows the gradient norms. An
+alpha sweep at one Adam rate therefore mostly measures that rate; the report's
+findings section sweeps the optimizer and its rate beside alpha.
+
 Cost. Where W is the last shared layer, the trainer runs the model with its
 trunk/head boundary as a value (``lib.models.boundary``: the heads read leaf
 copies of the trunk's outputs). Each task's gradient is then taken at the
@@ -19,15 +31,30 @@ Without a boundary the norms come from one vectorised backward of every L_i
 to W (walking the head layers a second time), followed by the usual backward
 of sum_i w_i L_i. Since G_i = w_i ||grad_W L_i||,
 no ``create_graph`` is needed, so no second-order term reaches the network.
+
+L_i(0). The paper (sec. 3.2) defines the loss ratio L~_i(t) = L_i(t) / L_i(0)
+from the task's initial loss, so L_i(0) must be positive: a ratio over 0 is
+0/0 or infinite and would make every later r_i, and with it L_grad and w,
+NaN. Given ``initial_losses`` must therefore be finite and > 0 (``ValueError``
+otherwise). Observed, L_i(0) is the first *positive* loss of task i, not
+simply the first step's: a task whose loss is 0 (or below) at the start, e.g.
+a task absent from the first batch, sets its L_i(0) at its first step with a
+positive loss. Until every task has one, r is undefined for all tasks (its
+mean runs over every task), so no GradNorm step is taken: the network trains
+with w as it is (the initial weights), ``gradnorm_loss`` is not reported for
+those steps (the history leaves the cell empty), and one warning says so.
+Should every task's loss later be exactly 0, r_i = 1 for all (nothing to
+balance) rather than 0/0. Losses must be >= 0, as the ratio assumes.
 """
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Sequence
 
 import torch
 
-from .base import StepInfo, Weighting, grad_norm, move_optimizer_state
+from .base import StepInfo, Weighting, finite_number, finite_numbers, grad_norm, move_optimizer_state
 
 
 class GradNorm(Weighting):
@@ -39,8 +66,9 @@ class GradNorm(Weighting):
                  optimizer: str = "adam", layer: str = "last_shared", fast: bool = True):
         """``alpha``: restoring-force strength (0: equal gradient norms). ``lr``: step size of w's optimizer.
         ``initial_weights``: starting w, rescaled to sum to T (default all 1).
-        ``initial_losses``: L_i(0); default the first step's losses (e.g. log C for a C-class
-        cross-entropy is a theoretical alternative). ``min_weight``: floor that keeps w_i > 0.
+        ``initial_losses``: L_i(0), each finite and > 0; default each task's first positive loss (see
+        the module's note; log C for a C-class cross-entropy is a theoretical alternative).
+        ``min_weight``: floor that keeps w_i > 0, in (0, 1) (the weights average 1).
         ``optimizer``: ``adam`` (default) or ``sgd`` for the weights; created once, its state kept.
         ``layer``: W, where gradient norms are measured: ``last_shared`` (the paper's choice, cheap) or
         ``all_shared`` (every shared parameter, one backward per task through the backbone, as general
@@ -49,16 +77,17 @@ class GradNorm(Weighting):
         Raises ``ValueError`` for an option out of range.
         """
         super().__init__(n_tasks)
-        if alpha < 0:
-            raise ValueError(f"alpha must be >= 0, got {alpha}")
-        w0 = torch.ones(n_tasks) if initial_weights is None else torch.tensor([float(w) for w in initial_weights])
-        if w0.shape != (n_tasks,) or (w0 <= 0).any():
-            raise ValueError(f"initial_weights must be {n_tasks} positive numbers, got {initial_weights}")
-        self.alpha = float(alpha)
-        self.lr = float(lr)
-        self.min_weight = float(min_weight)
+        self.alpha = finite_number("alpha", alpha, 0)
+        self.lr = finite_number("lr", lr, 0, strict=True)
+        self.min_weight = finite_number("min_weight", min_weight, 0, strict=True, maximum=1)
+        w0 = torch.ones(n_tasks) if initial_weights is None else torch.tensor(
+            finite_numbers("initial_weights", initial_weights, n_tasks, 0, strict=True))
+        w0 = w0 * n_tasks / w0.sum()
+        if not (torch.isfinite(w0).all() and (w0 > 0).all()):  # e.g. an overflowing sum
+            raise ValueError(f"initial_weights must be {n_tasks} finite numbers > 0 of finite sum, "
+                             f"got {initial_weights!r}")
         # w has its own optimizer (it minimises L_grad, not the network loss), so parameters() stays empty
-        self.w = torch.nn.Parameter(w0 * n_tasks / w0.sum())
+        self.w = torch.nn.Parameter(w0)
         if layer not in ("last_shared", "all_shared"):
             raise ValueError(f"layer must be 'last_shared' or 'all_shared', got {layer!r}")
         self.layer = layer
@@ -67,7 +96,10 @@ class GradNorm(Weighting):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
         opt = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
         self.optimizer = opt([self.w], lr=self.lr)
-        self.initial_losses = None if initial_losses is None else torch.tensor([float(x) for x in initial_losses])
+        # L_i(0) for each task; 0 where task i has not had a positive loss yet (None: no step yet)
+        self.initial_losses = None if initial_losses is None else torch.tensor(
+            finite_numbers("initial_losses", initial_losses, n_tasks, 0, strict=True))
+        self._warned = False
 
     @property
     def weights(self) -> list[float]:
@@ -134,8 +166,7 @@ class GradNorm(Weighting):
         L = self._check(losses)
         if self.w.device != L.device:
             self.to(L.device)
-        if self.initial_losses is None:
-            self.initial_losses = L.detach().clone()
+        ready = self.observe_initial_losses(L.detach(), model)
         if boundary is not None:
             norms, apply = self.boundary_gradients(list(losses), model, boundary)
         else:
@@ -148,20 +179,40 @@ class GradNorm(Weighting):
         apply(w)
 
         G = self.w * norms  # only w carries a gradient
-        target = (G.mean() * self.relative_inverse_rates(L.detach()) ** self.alpha).detach()
-        gradnorm_loss = (G - target).abs().sum()
-        self.optimizer.zero_grad(set_to_none=True)
-        gradnorm_loss.backward()
-        self.optimizer.step()
-        self.renormalise()
+        gradnorm_loss = None
+        if ready:  # else r is undefined: w stays as it is (see the module's note on L_i(0))
+            target = (G.mean() * self.relative_inverse_rates(L.detach()) ** self.alpha).detach()
+            gradnorm_loss = (G - target).abs().sum()
+            self.optimizer.zero_grad(set_to_none=True)
+            gradnorm_loss.backward()
+            self.optimizer.step()
+            self.renormalise()
 
         extra = {f"gradnorm_G{i}": float(g) for i, g in enumerate(G.detach())}
-        extra["gradnorm_loss"] = float(gradnorm_loss.detach())
+        if gradnorm_loss is not None:
+            extra["gradnorm_loss"] = float(gradnorm_loss.detach())
         return StepInfo(weights=w.tolist(), extra=extra)
 
+    def observe_initial_losses(self, L: torch.Tensor, model=None) -> bool:
+        """Record L_i(0) for every task that has its first positive loss in ``L``; True once every task has one."""
+        L0 = torch.zeros_like(L) if self.initial_losses is None else self.initial_losses.to(L)
+        self.initial_losses = torch.where(L0 > 0, L0, torch.where(torch.isfinite(L) & (L > 0), L, 0.0))
+        ready = bool((self.initial_losses > 0).all())
+        if not ready and not self._warned:
+            self._warned = True
+            names = list(getattr(model, "tasks", None) or [])
+            names = names if len(names) == self.n_tasks else [str(i) for i in range(self.n_tasks)]
+            waiting = [names[i] for i in (self.initial_losses <= 0).nonzero().flatten().tolist()]
+            warnings.warn(f"GradNorm: no positive loss yet for task(s) {', '.join(waiting)}, so L_i(0) is not "
+                          "known; the weights stay at their initial values, without GradNorm steps, until every "
+                          "task has had a positive loss", RuntimeWarning, stacklevel=3)
+        return ready
+
     def relative_inverse_rates(self, L: torch.Tensor) -> torch.Tensor:
+        """r_i = (L_i / L_i(0)) / mean_j (L_j / L_j(0)); all 1 when every loss is 0 (nothing to balance)."""
         ratio = L / self.initial_losses.to(L.device)
-        return ratio / ratio.mean()
+        mean = ratio.mean()
+        return torch.where(mean > 0, ratio / mean, torch.ones_like(ratio))
 
     @torch.no_grad()
     def renormalise(self) -> None:

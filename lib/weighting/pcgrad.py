@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import StepInfo, Weighting, set_shared_gradient, shared_task_gradients
+from .base import StepInfo, Weighting, set_shared_gradient, shared_task_gradients, whole_number
 
 
 def project_conflicting(grads: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -29,8 +29,9 @@ class PCGrad(Weighting):
     name = "pcgrad"
 
     def __init__(self, n_tasks: int = 2, seed: int = 0):
+        """``seed``: of the random task order, an integer >= 0 (ValueError otherwise)."""
         super().__init__(n_tasks)
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(whole_number("seed", seed, 0))
 
     def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)

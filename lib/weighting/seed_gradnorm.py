@@ -23,7 +23,7 @@ from typing import Sequence
 
 import torch
 
-from .base import StepInfo, Weighting, grad_norm
+from .base import StepInfo, Weighting, finite_number, finite_numbers, grad_norm, whole_number
 
 
 def _tensors(output) -> list[torch.Tensor]:
@@ -36,11 +36,15 @@ class SeedGradNorm(Weighting):
 
     def __init__(self, n_tasks: int = 2, alpha: float = 1.5, initial_weights: Sequence[float] = (1.0, 0.01),
                  update_every: int = 10, rates_from_weighted_losses: bool = False):
+        """``alpha`` finite, >= 0; ``initial_weights`` one finite number > 0 per task; ``update_every`` an
+        integer >= 1. ValueError otherwise. A first loss of 0 makes the seed's ratio 0/0 as upstream's did;
+        the training loop then stops on the non-finite weight."""
         super().__init__(n_tasks)
         self.rates_from_weighted_losses = bool(rates_from_weighted_losses)
-        self.alpha = float(alpha)
-        self.update_every = int(update_every)
-        self.w = torch.tensor([float(w) for w in initial_weights], dtype=torch.float64)
+        self.alpha = finite_number("alpha", alpha, 0)
+        self.update_every = whole_number("update_every", update_every, 1)
+        self.w = torch.tensor(finite_numbers("initial_weights", initial_weights, n_tasks, 0, strict=True),
+                              dtype=torch.float64)
         self.steps = 0
         self.initial_losses: torch.Tensor | None = None
         self.initial_mean_norm: float | None = None

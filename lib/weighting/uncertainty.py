@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import torch
 
-from .base import StepInfo, Weighting
+from .base import StepInfo, Weighting, finite_number
 
 
 class Uncertainty(Weighting):
     name = "uw"
 
     def __init__(self, n_tasks: int = 2, initial_log_var: float = 0.0):
+        """``initial_log_var``: s_i at the start (each weight exp(-s_i)), a finite number: ValueError otherwise."""
         super().__init__(n_tasks)
-        self.log_var = torch.nn.Parameter(torch.full((n_tasks,), float(initial_log_var)))
+        s0 = finite_number("initial_log_var", initial_log_var)
+        self.log_var = torch.nn.Parameter(torch.full((n_tasks,), s0))
 
     def parameters(self):
         return [self.log_var]
