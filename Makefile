@@ -1,12 +1,13 @@
 # make report  : install what is missing, regenerate the whole report (PROFILE=default|full|smoke)
-# make test    : the test suite (every notebook runs on the smoke profile)
+# make test    : the test suite (every notebook runs on the smoke profile), under 8 min on 2 cores
+# make test-slow: the minutes-long end-to-end checks (marked slow); CI runs both
 # make bench   : performance benchmarks (tables under reports/bench/)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= default
 
-.PHONY: install test report bench lab clean
+.PHONY: install test test-slow report bench lab clean
 
 install: $(VENV)/.installed
 
@@ -18,7 +19,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not slow"
+
+test-slow: install
+	$(PY) -m pytest -m slow
 
 report: install
 	$(PY) -m lib.report --profile $(PROFILE)

@@ -105,6 +105,9 @@ def test_json_line_writes_undefined_metrics_as_null(tmp_path, monkeypatch, capsy
         def __init__(self, root):
             pass
 
+        def get(self, cfg):
+            return None
+
         def get_or_train(self, cfg, force=False, progress=True):
             return SimpleNamespace(metrics=metrics, path=tmp_path / "run")
 

@@ -11,12 +11,15 @@ import subprocess
 import sys
 import warnings
 
+import pytest
+
 from datasets import VIEWS, upstream
 from lib.data import leakage_report, leakage_summary, read_data_yaml, split_files
 
 COUNTS = (834, 208, 306)  # the real data's split sizes
 
 
+@pytest.mark.slow
 def test_upstream_export_trains_from_the_command_line_with_only_data(tmp_path):
     yaml_path = upstream(tmp_path / "Regurgitation-YOLODataset-1", counts=COUNTS, frames_per_clip=20)
     with warnings.catch_warnings():

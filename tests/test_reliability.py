@@ -143,6 +143,7 @@ def comparable(csv: Path) -> pd.DataFrame:
     return df[[not NONDETERMINISTIC.search(str(i)) for i in df.index]]
 
 
+@pytest.mark.slow
 def test_two_smoke_reports_give_identical_tables(smoke_report, tmp_path):
     """Same profile, same data, a fresh run store: every table equal except measured times and memory."""
 
