@@ -10,7 +10,7 @@ import time
 
 import torch
 
-from . import input_pipeline, replica_time, report_time, step_costs, throughput
+from . import input_pipeline, replica_time, report_time, step_costs, step_levers, throughput
 from .common import write_summary
 
 
@@ -22,6 +22,7 @@ def main() -> None:
     t0 = time.perf_counter()
     rounds = 3 if args.quick else 9
     steps = step_costs.run(rounds=rounds, device=args.device)
+    levers, _ = step_levers.run(sizes=(128,) if args.quick else (128, 320), rounds=rounds // 3 + 1)
     share = input_pipeline.run(device=args.device)
     tp = throughput.run(device=args.device, sizes=(128,) if args.quick else (128, 320))
     rep = replica_time.run(repeats=3 if args.quick else 5)
@@ -38,6 +39,8 @@ def main() -> None:
         "peak_memory_mb": {f"{m}@{s}": float(r["peak_memory_mb"]) for (m, s), r in tp.iterrows()},
         "train_memory_mb": {f"{m}@{s}": float(r["train_memory_mb"]) for (m, s), r in tp.iterrows()},
         "seed_replica_seconds": float(rep.loc["seed", "median (s)"]),
+        "cpu_step_levers": {" / ".join(map(str, k)): float(v) for k, v in levers["speed-up vs fp32"].dropna().items()},
+        "cpu_fp32_peak_share": {" / ".join(map(str, k)): float(v) for k, v in levers["share of fp32 peak"].dropna().items()},
         "bench_seconds": time.perf_counter() - t0,
     }
     print(f"\nsummary written to {write_summary(summary)} ({summary['bench_seconds']:.0f} s)")
