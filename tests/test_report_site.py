@@ -60,7 +60,7 @@ def test_index_opens_with_the_headline_table_and_figure_then_the_sections_in_ord
     assert "highest Δm%: gradnorm (+7.0%)" in html and "One seed" not in html
     # the answer comes before the list of sections, which keeps the run order and times
     assert html.index('class="headline"') < html.index("<img") < html.index("<h2>Sections")
-    items = soup.find("ol").find_all("li")
+    items = soup.find("ul").find_all("li")
     assert [li.a["href"] for li in items] == ["01_environment.html", "05_comparison.html", "09_conclusions.html"]
     assert [li.a.get_text() for li in items] == [p.title for p in PAGES]
     assert "(46 s)" in items[1].get_text()
@@ -86,7 +86,7 @@ def test_index_without_the_comparison_says_the_headline_is_not_available(tmp_pat
         html = site.index_html(out, pages if out == tmp_path else PAGES, "smoke", PROV)
         assert "The headline comparison is not available" in html
         assert 'class="headline"' not in html and "<img" not in html
-        items = BeautifulSoup(html, "html.parser").find("ol").find_all("li")
+        items = BeautifulSoup(html, "html.parser").find("ul").find_all("li")
         assert len(items) == (2 if out == tmp_path else 3)
 
 

@@ -78,7 +78,8 @@ def test_tables_show_n_a_but_their_csv_keeps_an_empty_cell(tmp_path):
     (448324.0, "448,324"), (448324, "448,324"), (143.994684, "144"), (4.515913e-44, "4.52e-44"),
     (0.565774, "0.5658"), (12.3456, "12.35"), (2.0, "2"), (0.0, "0"), (-0.0123, "-0.0123"),
     (math.nan, "n/a"), (None, "n/a"), (True, "yes"), (np.bool_(False), "no"), ("GradNorm", "GradNorm"),
-    (np.int64(12345), "12,345"), (np.float32(0.25), "0.25"),
+    (np.int64(12345), "12,345"), (np.float32(0.25), "0.25"), (0.0005, "0.0005"), (7.936083721222e12, "7.94e+12"),
+    (7936083721222, "7.94e+12"), (6.996e44, "7.00e+44"),
 ])
 def test_cells_are_written_for_a_reader(value, shown):
     from lib.report.tables import format_value
@@ -97,3 +98,17 @@ def test_a_table_is_formatted_for_the_reader_while_its_csv_keeps_every_digit(tmp
     assert "448324.000000" not in html and "NaN" not in html and "e-44" in text
     back = pd.read_csv(tmp_path / "00_test" / "tables" / "core.csv", index_col=0)
     assert back.loc["training time (s)", "final"] == 143.994684 and back.loc["w_det", "final"] == 4.515913e-44
+
+
+def test_a_table_written_without_its_index_is_shown_without_it(tmp_path):
+    sec = Section("00_test", output_dir=str(tmp_path))
+    shown = sec.table(pd.DataFrame({"method": ["a", "b"], "lr": [0.025, 1.0]}), "t", index=False)
+    assert "<th>0</th>" not in shown._repr_html_() and repr(shown).split()[0] == "method"
+    swept = sec.table(pd.DataFrame({"x": [1.5]}, index=pd.MultiIndex.from_tuples([("adam", 0.025)], names=["opt", "lr"])), "s")
+    assert "0.025" in repr(swept) and "0.0250" not in repr(swept)
+
+
+def test_a_rebuilt_section_keeps_nothing_from_an_earlier_build(tmp_path):
+    Section("00_test", output_dir=str(tmp_path)).table(pd.DataFrame({"a": [1]}), "old_table")
+    Section("00_test", output_dir=str(tmp_path)).table(pd.DataFrame({"a": [1]}), "new_table")
+    assert sorted(p.name for p in (tmp_path / "00_test" / "tables").iterdir()) == ["new_table.csv"]

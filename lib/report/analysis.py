@@ -49,7 +49,8 @@ def epoch_losses(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def settle_step(history: pd.DataFrame, tol: float = 0.05) -> int:
-    """First step from which every weight stays within ``tol`` (relative) of its final value."""
+    """First step (row) from which every weight stays within ``tol`` of its final value, relative to
+    ``max(|final|, 1e-12)``: a weight collapsing towards 0 counts as settled once within 1e-12 x ``tol``."""
     ok = np.ones(len(history), dtype=bool)
     for c in weight_columns(history):
         w = history[c].to_numpy()
@@ -60,9 +61,11 @@ def settle_step(history: pd.DataFrame, tol: float = 0.05) -> int:
 
 
 def settle_epoch(history: pd.DataFrame, tol: float = 0.05) -> int:
-    """The epoch (1-based) in which the weights settle: the logged epoch of ``settle_step``'s step
-    (1 when they never move). The one definition sections 2 and 5 use."""
-    return int(history["epoch"].iloc[min(settle_step(history, tol), len(history) - 1)]) + 1
+    """The epoch (1-based, counted from the history's first logged epoch, whether that is 0 or 1) in
+    which the weights settle: the epoch of ``settle_step``'s step (1 when they never move). The one
+    definition sections 2 and 5 use."""
+    epochs = history["epoch"]
+    return int(epochs.iloc[min(settle_step(history, tol), len(history) - 1)] - epochs.iloc[0]) + 1
 
 
 def loss_fluctuation(history: pd.DataFrame) -> float:

@@ -102,12 +102,18 @@ def recommendation(numbers: pd.DataFrame, pair_table: pd.DataFrame) -> str:
         o = cand.loc["original"]
         refs = numbers.reindex(["det_only", "view_only"])
         det_ref, view_ref = refs.loc["det_only", "mAP50"], refs.loc["view_only", "view_accuracy"]
-        lines.append(f"3. **Upstream's fixed weights (1.0 / 0.01)**: mAP@0.5 {format_number(o['mAP50'])} "
+        lines.append(f"3. **Upstream's fixed weights ({' / '.join(f'{w:g}' for w in _original_weights())})**: mAP@0.5 {format_number(o['mAP50'])} "
                      f"({format_number(o['mAP50'] - det_ref, '+.3f')} against detection alone) and view accuracy "
                      f"{format_number(o['view_accuracy'])} ({format_number(o['view_accuracy'] - view_ref, '+.3f')} "
                      f"against classification alone); the best-balanced method `{best}` reaches "
                      f"{format_number(cand.loc[best, 'mAP50'])} and {format_number(cand.loc[best, 'view_accuracy'])}.")
     return "\n".join(lines)
+
+
+def _original_weights() -> list[float]:
+    from ..experiments import METHODS
+
+    return METHODS["original"]["weighting_options"]["weights"]
 
 
 def applicability(numbers: pd.DataFrame, front: pd.Series) -> str:

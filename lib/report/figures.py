@@ -26,6 +26,7 @@ def weight_curves(history: pd.DataFrame, title: str = "", ax=None):
             ax.plot(history["step"], history[f"w_{t}"], label=f"w_{t}", color=TASK_COLOURS[t])
     epoch_boundaries(ax, history)
     ax.set(xlabel="step", ylabel="task weight", title=title)
+    ax.set_ylim(bottom=0)  # a weight is never negative
     ax.legend(loc="best")
     return fig
 
@@ -78,17 +79,23 @@ def pr_curves(curves: pd.DataFrame, title: str = "", ax=None):
 def pareto(numbers: pd.DataFrame, x: str = "mAP50", y: str = "view_accuracy", front=None, ax=None):
     """Methods in the (detection, classification) plane with their 95% intervals; the front joined."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 5))
+    same: dict[tuple, str] = {}  # methods at one point (e.g. a tuned weight that is upstream's) share one label
     for m, r in numbers.iterrows():
+        key = (round(float(r[x]), 9), round(float(r[y]), 9))
+        same[key] = f"{same[key]} = {m}" if key in same else m
         xerr = None if math.isnan(r.get(f"{x} low", math.nan)) else [[r[x] - r[f"{x} low"]], [r[f"{x} high"] - r[x]]]
         yerr = None if math.isnan(r.get(f"{y} low", math.nan)) else [[r[y] - r[f"{y} low"]], [r[f"{y} high"] - r[y]]]
         on_front = front is not None and bool(front.get(m, False))
         ax.errorbar(r[x], r[y], xerr=xerr, yerr=yerr, fmt="o", ms=7 if on_front else 5,
                     color="tab:red" if on_front else "tab:gray", capsize=2)
-        ax.annotate(m, (r[x], r[y]), xytext=(4, 4), textcoords="offset points", fontsize=8)
+    for (px, py), label in same.items():
+        ax.annotate(label, (px, py), xytext=(4, 4), textcoords="offset points", fontsize=8, clip_on=True)
     if front is not None:
         pts = numbers[front.reindex(numbers.index).fillna(False).astype(bool)].sort_values(x)
         ax.plot(pts[x], pts[y], color="tab:red", lw=1, alpha=0.6)
-    ax.set(xlabel=x, ylabel=y, title="detection vs view classification (test); red: Pareto front")
+    labels = {"mAP50": "mAP@0.5", "mAP50_95": "mAP@0.5:0.95", "view_accuracy": "view accuracy"}
+    ax.set(xlabel=f"{labels.get(x, x)} (test)", ylabel=f"{labels.get(y, y)} (test)",
+           title="detection vs view classification; red: Pareto front")
     return fig
 
 

@@ -16,7 +16,7 @@ RULE_LABELS = {
 }
 
 
-def _summary(res: ReplicaResult, n_updates: int) -> dict:
+def _summary(res: ReplicaResult, n_updates: int, update_steps: list[int]) -> dict:
     seq = weight_sequence(res)
     h = res.history
     row = {}
@@ -25,9 +25,8 @@ def _summary(res: ReplicaResult, n_updates: int) -> dict:
             w = seq.iloc[k] if k < len(seq) else None
             row[f"update {k}: w_det"] = w["w_det"] if w is not None else math.nan
             row[f"update {k}: w_view"] = w["w_view"] if w is not None else math.nan
-        else:  # continuous rules: the weights at the seed rule's update steps (every 10th)
-            step = k * 10
-            r = h[h["step"] == step]
+        else:  # continuous rules: the weights at the steps where the seed rule updated
+            r = h[h["step"] == update_steps[k - 1]] if k <= len(update_steps) else h.iloc[:0]
             row[f"update {k}: w_det"] = float(r["w_det_after"].iloc[0]) if len(r) else math.nan
             row[f"update {k}: w_view"] = float(r["w_view_after"].iloc[0]) if len(r) else math.nan
     row["final w_det"] = float(h["w_det_after"].iloc[-1])
@@ -54,8 +53,10 @@ def seed_vs_replica(results: dict[str, ReplicaResult]) -> pd.DataFrame:
                  "average loss (weighted, all steps)": core["average_loss"],
                  "training time (s)": core["training_seconds"], "parameters": core["parameters"]})
     table = pd.DataFrame({"seed report": pd.Series(seed)})
+    seed_rule = results.get("seed")
+    updates = [] if seed_rule is None else [int(x) for x in seed_rule.history.query("updated")["step"]]
     for rule, res in results.items():
-        table[RULE_LABELS.get(rule, rule)] = pd.Series(_summary(res, n))
+        table[RULE_LABELS.get(rule, rule)] = pd.Series(_summary(res, n, updates))
     if "seed" in results:
         table["difference (replica - seed)"] = table[RULE_LABELS["seed"]] - table["seed report"]
     return table

@@ -31,8 +31,13 @@ class Section:
     def __init__(self, name: str, profile: str = "default", output_dir: str | None = None):
         self.name = name
         self.dir = report_dir(profile, output_dir) / name
-        (self.dir / "tables").mkdir(parents=True, exist_ok=True)
-        (self.dir / "figures").mkdir(parents=True, exist_ok=True)
+        for kind in ("tables", "figures"):  # a rebuilt section keeps nothing from an earlier build
+            folder = self.dir / kind
+            if folder.is_dir():
+                for old in folder.iterdir():
+                    if old.is_file():
+                        old.unlink()
+            folder.mkdir(parents=True, exist_ok=True)
         self.sources: dict[str, list[str]] = {}
 
     def _record(self, artefact: str, runs) -> None:
@@ -47,7 +52,9 @@ class Section:
         (``Shown``: formatted for a reader, NaN as ``n/a``)."""
         write_text(self.dir / "tables" / f"{name}.csv", df.to_csv(index=index))  # full precision
         self._record(f"tables/{name}.csv", runs)
-        return Shown(df)
+        shown = Shown(df)
+        shown.attrs["show_index"] = index
+        return shown
 
     def figure(self, fig, name: str, runs=(), dpi: int = 110):
         """Write ``fig`` as ``figures/<name>.png`` and return it (the inline backend shows it)."""

@@ -205,10 +205,10 @@ red points and line: the Pareto front (no other method better on both).</figcapt
 (<code>{{ headline_section }}</code>), or it wrote no comparison table. The sections it ran are listed below.</p>
 {% endif %}
 <h2>Sections</h2>
-<ol>
+<ul>
 {% for p in pages %}<li><a href="{{ p.href }}">{{ p.title }}</a>
 {%- if p.seconds is not none %} <span class="t">({{ "%.0f" | format(p.seconds) }} s)</span>{% endif %}</li>
-{% endfor %}</ol>
+{% endfor %}</ul>
 </body></html>
 """
 

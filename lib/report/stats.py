@@ -57,16 +57,16 @@ def relative_change(value, reference, digits: int = 1) -> str:
 
 
 def format_ci(mean: float, low: float, high: float, digits: int = 3, bounds: tuple[float, float] | None = None) -> str:
-    """``mean [low, high]``; the interval is left out for one run or no spread, and truncated to
+    """``mean [low, high]`` (thousands separated); the interval is left out for one run or no spread, and truncated to
     ``bounds`` for a bounded metric (a t-interval over 3 seeds can cross an accuracy of 1).
     An undefined mean (None or NaN) is ``"n/a"``."""
     if is_missing(mean):
         return NA
     if is_missing(low) or is_missing(high) or low == high:
-        return f"{mean:.{digits}f}"
+        return f"{mean:,.{digits}f}"
     if bounds is not None:
         low, high = max(low, bounds[0]), min(high, bounds[1])
-    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    return f"{mean:,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
 
 
 def delta_m(metrics: dict[str, float], reference: dict[str, float], higher_is_better: dict[str, bool]) -> float:
