@@ -79,6 +79,15 @@ def configs(base: TrainConfig, methods: Iterable[str], seeds: Iterable[int]) -> 
     return {(m, s): base.replace(**method(m), seed=int(s)) for m in methods for s in seeds}
 
 
+def record_training(run_dir, started: float, ended: float) -> None:
+    """When a run's training process started and ended (epoch seconds), beside the run: ``.training.json``
+    (a dot file, outside the run's manifest), read by the report's phase profile (``lib.report.phases``)."""
+    import json
+    from pathlib import Path
+
+    (Path(run_dir) / ".training.json").write_text(json.dumps({"started": started, "ended": ended}))
+
+
 def fetch(cfgs: dict, store=None, jobs: int = 1) -> dict:
     """Runs for every configuration (same keys), training the missing ones, ``jobs`` at a time.
 
@@ -109,8 +118,9 @@ def fetch(cfgs: dict, store=None, jobs: int = 1) -> dict:
     bar = tqdm(total=len(missing), desc="runs", file=term, mininterval=1.0)
 
     def train(k):
-        t0 = time.perf_counter()
+        t0, started = time.perf_counter(), time.time()
         run = store.get_or_train(cfgs[k], progress=jobs == 1, isolate=True)
+        record_training(run.path, started, time.time())
         return k, run, time.perf_counter() - t0
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

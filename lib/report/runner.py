@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..atomic import write_text
-from . import provenance, site
+from . import phases, provenance, site
 from .kernel import KernelMismatch, interpreter_kernel
 from .profiles import REPO_ROOT, ProfileError, available_profiles, load_profile, notebook_paths, parameters_for
 from .section import report_dir
@@ -97,11 +97,6 @@ def to_html(executed: Path, show_code: bool, pages: list[site.Page] | None = Non
     return html
 
 
-def count_runs(root: Path) -> int:
-    """Completed runs in the store (a manifest marks a run complete)."""
-    return sum(1 for _ in root.glob("*/MANIFEST.json")) if root.exists() else 0
-
-
 def run_report(profile: str, only: list[str] | None = None, show_code: bool = False,
                timeout: int | None = None, output_dir: str | None = None) -> Path:
     steps = plan(profile, only)
@@ -114,8 +109,8 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     from ..runstore import RunStore
 
     store_root = RunStore().root
-    before = count_runs(store_root)
-    t_all = time.perf_counter()
+    before = phases.completed_runs(store_root)
+    t_all, html_seconds, notebook_seconds = time.perf_counter(), 0.0, 0.0
     planned = [site.Page(nb.stem, site.title_of(nb)) for nb, _ in steps]  # nav links follow the plan
     for i, (nb, params) in enumerate(steps, 1):
         params = {**params, **({"output_dir": str(out_dir)} if output_dir else {})}
@@ -123,7 +118,10 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
         t0 = time.perf_counter()
         executed = execute(nb, params, out_dir, timeout)
         secs = time.perf_counter() - t0
+        t1 = time.perf_counter()
         to_html(executed, show_code, planned, i - 1)
+        html_seconds += time.perf_counter() - t1
+        notebook_seconds += secs
         pages.append(site.Page(nb.stem, site.title_of(executed), secs))
         sources = out_dir / nb.stem / "sources.json"
         prov["notebooks"][nb.stem] = {
@@ -133,10 +131,14 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
         print(f"      done in {secs:.0f} s", flush=True)
     prov["seconds"] = round(time.perf_counter() - t_all, 1)
     used = {k for nb in prov["notebooks"].values() for keys in nb["sources"].values() for k in keys}
-    prov["runs_trained"] = count_runs(store_root) - before
+    trained = phases.completed_runs(store_root) - before
+    prov["runs_trained"] = len(trained)
     prov["runs_reused"] = max(len(used) - prov["runs_trained"], 0)
+    prov["phases"] = phases.report_phases(notebook_seconds, html_seconds, store_root, trained)
     write_text(out_dir / "provenance.json", json.dumps(prov, indent=2, sort_keys=True))
     index = site.write_index(out_dir, pages, profile, prov)
+    print(f"where the time went (seconds; sums over runs trained side by side can exceed the wall clock):\n"
+          f"{phases.summary(prov['phases'])}")
     print(f"report written: {index} ({prov['seconds']:.0f} s)")
     return index
 
