@@ -78,12 +78,18 @@ def reference_step(model, x, w, L0, alpha, lr):
     return new_w * len(w) / new_w.sum(), grads
 
 
-def test_matches_slow_reference_for_several_steps():
-    torch.manual_seed(0)
+def normal_two_head(seed: int) -> "TwoHead":
+    """A ``TwoHead(d=4)`` with N(0, 1) weights drawn after ``torch.manual_seed(seed)``."""
+    torch.manual_seed(seed)
     model = TwoHead(d=4)
     nn.init.normal_(model.shared.weight)
     for h in model.heads:
         nn.init.normal_(h.weight)
+    return model
+
+
+def test_matches_slow_reference_for_several_steps():
+    model = normal_two_head(0)
     ref = copy.deepcopy(model)
     x = torch.randn(8, 4)
     gn = GradNorm(2, alpha=1.5, lr=0.05, optimizer="sgd")
@@ -249,11 +255,7 @@ def test_initial_losses_must_be_finite_and_positive(bad):
 
 def test_a_first_loss_of_zero_waits_for_the_first_positive_loss():
     """Task b's first loss is exactly 0: L_b(0) is its first positive loss; no GradNorm step, and no NaN, before."""
-    torch.manual_seed(5)
-    model = TwoHead(d=4)
-    nn.init.normal_(model.shared.weight)
-    for h in model.heads:
-        nn.init.normal_(h.weight)
+    model = normal_two_head(5)
     x = torch.randn(8, 4)
     gn = GradNorm(2, alpha=1.5, lr=0.05, initial_weights=[1.0, 3.0])
     w0 = list(gn.weights)
