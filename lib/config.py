@@ -7,8 +7,9 @@ A configuration that cannot train (an unknown model, a weighting option the
 method does not take, a value out of range) raises ``ValueError`` when it is
 built, naming the field and what is accepted, before anything is created.
 
-Dependencies: the registries of ``lib.models`` and ``lib.weighting`` (names
-and option signatures), read when a configuration is validated.
+Dependencies: ``lib.data`` (the accepted ``on_bad_label`` values) and the
+registries of ``lib.models`` and ``lib.weighting`` (names and option
+signatures), read when a configuration is validated.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from .data.dataset import ON_BAD_LABEL
+
 MODELS = ("shared", "detached", "dual")
-ON_BAD_LABEL = ("error", "skip")  # lib.data.ON_BAD_LABEL (checked equal in the tests)
 TASK_SETS = {"both": ("det", "view"), "det": ("det",), "view": ("view",)}
 
 

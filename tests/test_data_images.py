@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from lib.data.errors import LabelError
-from lib.data.images import IMAGE_SUFFIXES, UNDECODABLE_SUFFIXES, image_size, load_rgb
+from lib.data.images import IMAGE_SUFFIXES, UNDECODABLE_SUFFIXES, load_rgb
 
 W, H = 8, 6
 YOLO_FORMATS = {".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm", ".heic"}
@@ -57,7 +57,6 @@ def test_exif_orientation_png_exact(tmp_path, orientation):
     Image.fromarray(a).save(p, exif=exif(orientation))
     out = load(p)
     np.testing.assert_array_equal(out, VIEW[orientation](a))
-    assert image_size(p) == (out.shape[1], out.shape[0])
 
 
 @pytest.mark.parametrize("suffix,kw", [(".tif", {}), (".webp", {"lossless": True})])
@@ -68,7 +67,6 @@ def test_exif_orientation_6_tiff_and_lossless_webp(tmp_path, suffix, kw):
     out = load(p)
     assert out.shape == (W, H, 3)
     np.testing.assert_array_equal(out, np.rot90(a, -1))
-    assert image_size(p) == (H, W)
 
 
 # A white 8x8 block in the stored top-left corner of a black 24x16 JPEG: where a viewer shows it.
@@ -86,7 +84,6 @@ def test_exif_orientation_jpeg_moves_the_marked_corner(tmp_path, orientation, sh
                "bottom-left": out[h - 7:h - 1, 1:7], "bottom-right": out[h - 7:h - 1, w - 7:w - 1]}
     for name, block in corners.items():
         assert (block.mean() > 230) == (name == corner), name
-    assert image_size(p) == (w, h)
 
 
 @pytest.mark.parametrize("suffix,mode", [(".png", "I;16"), (".tif", "I;16"), (".tif", "I;16B")])

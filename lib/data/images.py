@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, TiffImagePlugin
+from PIL import Image, ImageOps
 
 from .errors import LabelError
 
@@ -32,7 +32,6 @@ IMAGE_SUFFIXES: tuple[str, ...] = tuple(f".{s}" for s in _YOLO_FORMATS if f".{s}
 UNDECODABLE_SUFFIXES: tuple[str, ...] = tuple(f".{s}" for s in _YOLO_FORMATS if f".{s}" not in _PIL_SUFFIXES)
 """Suffixes YOLOv5/Ultralytics accept that this PIL cannot decode (e.g. ``.dng``, ``.heic``)."""
 
-_ORIENTATION = 0x0112  # EXIF tag; values 5..8 swap width and height
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, Image.DecompressionBombError)
 
 
@@ -109,16 +108,3 @@ def load_rgb(path: str | Path) -> np.ndarray:
     with _reading(path), Image.open(path) as im:
         im.load()
         return _to_rgb8(ImageOps.exif_transpose(im), path)
-
-
-def image_size(path: str | Path) -> tuple[int, int]:
-    """(width, height) in pixels after EXIF orientation, from the header only (pixels not decoded).
-
-    Raises ``LabelError`` as ``load_rgb`` does for suffix, missing, empty or unreadable-header files.
-    """
-    path = Path(path)
-    with _reading(path), Image.open(path) as im:
-        w, h = im.size
-        if isinstance(im, TiffImagePlugin.TiffImageFile):  # PIL's TIFF reader orients the size itself
-            return w, h
-        return (h, w) if im.getexif().get(_ORIENTATION) in (5, 6, 7, 8) else (w, h)
