@@ -1,7 +1,7 @@
 """`make bench`: every benchmark in one run; tables printed and written under reports/bench/.
 
     python -m benchmarks            # all
-    python -m benchmarks --quick    # fewer repeats
+    python -m benchmarks --quick    # fewer repeats, no compile or 3-seed agreement runs
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import time
 
 import torch
 
-from . import input_pipeline, replica_time, report_time, step_costs, step_levers, throughput
+from . import (compile_cost, input_pipeline, lever_agreement, replica_time, report_time, step_costs, step_levers,
+               throughput)
 from .common import write_summary
 
 
@@ -27,6 +28,8 @@ def main() -> None:
     tp = throughput.run(device=args.device, sizes=(128,) if args.quick else (128, 320))
     rep = replica_time.run(repeats=3 if args.quick else 5)
     report_time.run()
+    compiled = None if args.quick else compile_cost.run()
+    agree = None if args.quick else lever_agreement.run()
     col = "vs fixed, per-round median"
     summary = {
         "device": str(tp["device"].iloc[0]), "gpu": tp["gpu"].iloc[0], "threads": torch.get_num_threads(),
@@ -41,6 +44,9 @@ def main() -> None:
         "seed_replica_seconds": float(rep.loc["seed", "median (s)"]),
         "cpu_step_levers": {" / ".join(map(str, k)): float(v) for k, v in levers["speed-up vs fp32"].dropna().items()},
         "cpu_fp32_peak_share": {" / ".join(map(str, k)): float(v) for k, v in levers["share of fp32 peak"].dropna().items()},
+        "compile_speedup_warm_cache": None if compiled is None else
+            float(compiled.loc["compiled, warm cache"].get("speed-up vs eager", float("nan"))),
+        "lever_agreement": None if agree is None else lever_agreement.verdicts(agree),
         "bench_seconds": time.perf_counter() - t0,
     }
     print(f"\nsummary written to {write_summary(summary)} ({summary['bench_seconds']:.0f} s)")

@@ -20,6 +20,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .data.dataset import ON_BAD_LABEL
+from .precision import AMP_MODES, MEMORY_FORMATS, check_amp
 
 MODELS = ("shared", "detached", "dual")
 TASK_SETS = {"both": ("det", "view"), "det": ("det",), "view": ("view",)}
@@ -56,6 +57,10 @@ class TrainConfig:
     device: str = _f("auto", "auto (CUDA when present), cpu, cuda or cuda:N")
     threads: int = _f(0, "CPU threads for torch (0: torch's default); part of the key, as results can differ "
                          "in the last bits between thread counts")
+    amp: str = _f("off", "mixed precision of the training step (lib.precision): off (float32) or bf16 autocast "
+                         "(CPU or CUDA); evaluation is float32 either way", AMP_MODES)
+    memory_format: str = _f("contiguous", "layout of the model's weights and input batches: contiguous (NCHW) or "
+                                          "channels_last (NHWC)", MEMORY_FORMATS)
     anchors: str = _f("fit", "fit: k-means on the train labels; default: YOLOv5's, scaled", ("fit", "default"))
     interference_every: int = _f(25, "measure gradient interference on the shared parameters every N steps "
                                      "(0: never)")
@@ -95,6 +100,11 @@ class TrainConfig:
             problems.append(f"final_lr_ratio must be in [0, 1], got {self.final_lr_ratio}")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             problems.append(f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}")
+        if self.amp in AMP_MODES and not problems:
+            try:
+                check_amp(self.amp, self.device.split(":")[0] if self.device != "auto" else "cpu")
+            except ValueError as e:
+                problems.append(str(e))
         if not isinstance(self.weighting_options, dict):
             problems.append(f"weighting_options must be a dict, got {self.weighting_options!r}")
         problems += self._registry_problems(problems)

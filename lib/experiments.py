@@ -88,12 +88,24 @@ def record_training(run_dir, started: float, ended: float) -> None:
     (Path(run_dir) / ".training.json").write_text(json.dumps({"started": started, "ended": ended}))
 
 
+# Methods that take one backward pass per task through the shared layers (a step costs about a pass more).
+PER_TASK_BACKWARD = ("pcgrad", "cagrad")
+
+
+def longest_first(cfg: TrainConfig) -> tuple:
+    """Sort key putting the runs that take longest first, so runs side by side finish close together: two
+    networks or a backward pass per task, then two tasks before one, then more epochs and images."""
+    heavy = cfg.model == "dual" or cfg.weighting in PER_TASK_BACKWARD
+    return (not heavy, cfg.task != "both", -cfg.epochs, -cfg.imgsz)
+
+
 def fetch(cfgs: dict, store=None, jobs: int = 1) -> dict:
     """Runs for every configuration (same keys), training the missing ones, ``jobs`` at a time.
 
-    Each run trains in its own process. With jobs > 1 give each run one thread
-    (``TrainConfig.threads``): on a small CPU two one-thread runs side by side
-    train faster than one two-thread run.
+    Each run trains in its own process (``RunStore.get_or_train(isolate=True)``; a script that calls this
+    needs Python's ``if __name__ == "__main__":`` guard). With jobs > 1 give each run one thread
+    (``TrainConfig.threads``): on a small CPU two one-thread runs side by side train faster than one
+    two-thread run. Missing runs start longest first (``longest_first``).
     """
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -109,7 +121,7 @@ def fetch(cfgs: dict, store=None, jobs: int = 1) -> dict:
     for k, r in out.items():
         if r is None:
             same.setdefault(cfgs[k].to_json(), []).append(k)
-    missing = [keys[0] for keys in same.values()]
+    missing = sorted((keys[0] for keys in same.values()), key=lambda k: longest_first(cfgs[k]))
     if not missing:
         return out
     # Progress goes to the process's own stderr (the terminal of `make report`), not into the notebook.

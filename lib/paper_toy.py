@@ -97,8 +97,11 @@ def train_toy(cfg: PaperToyConfig, method: str) -> pd.DataFrame:
 
 def compare(cfg: PaperToyConfig, cache: bool = True) -> pd.DataFrame:
     """Equal weights and GradNorm on the same data and initialisation (cached on disk by config and code)."""
-    def compute():
-        return pd.concat([train_toy(cfg, m) for m in ("equal", "gradnorm")], ignore_index=True)
+    def compute():  # one thread: the cached numbers do not depend on the machine's or the kernel's thread count
+        from .seeding import torch_settings
+
+        with torch_settings(1):
+            return pd.concat([train_toy(cfg, m) for m in ("equal", "gradnorm")], ignore_index=True)
 
     if not cache:
         return compute()
@@ -109,7 +112,7 @@ def compare(cfg: PaperToyConfig, cache: bool = True) -> pd.DataFrame:
 
     lib = Path(__file__).parent
     sources = [Path(__file__), lib / "models" / "paper_toy.py", lib / "weighting" / "gradnorm.py",
-               lib / "weighting" / "fixed.py", lib / "weighting" / "base.py"]
+               lib / "weighting" / "fixed.py", lib / "weighting" / "base.py", lib / "seeding.py"]
     return cached_frame("paper_toy", {**asdict(cfg), "torch": torch.__version__}, compute, sources)
 
 

@@ -33,6 +33,7 @@ from .memory import PeakMemory
 from .models import build_model, default_anchors, fit_anchors, forward_with_boundary
 from .models.base import MultiTaskModel
 from .optim import build_optimizer, build_scheduler
+from .precision import autocast, to_memory_format
 from .seeding import capture_rng, own_rng, resolve_device, restore_rng, seed_everything, torch_settings
 from .weighting import build_weighting
 
@@ -99,7 +100,7 @@ class Trainer:
         self.model = build_model(cfg.model, len(self.names), len(self.view_names), self.anchors, cfg.scale, tasks)
         if "det" in tasks:
             self.model.detect.initialize_biases(cfg.imgsz)
-        self.model.to(self.device)
+        self.model = to_memory_format(self.model.to(self.device), cfg.memory_format)
         self.det_loss = DetectionLoss(self.model.detect, cfg.imgsz) if "det" in tasks else None
         self.weighting = build_weighting(cfg.weighting, len(tasks), **cfg.weighting_options).to(self.device)
         self.use_boundary = self.weighting.wants_boundary(self.model)
@@ -111,6 +112,7 @@ class Trainer:
         self.start_epoch = 0
         self.step = 0
         self.last_val = None  # EvalResult of the latest validation
+        self._calibrated_at = None  # optimizer step at which BatchNorm statistics were last recalibrated
 
     def _anchors(self) -> torch.Tensor:
         if self.cfg.anchors == "default":
@@ -157,12 +159,13 @@ class Trainer:
 
     def train_step(self, batch, epoch: int) -> dict:
         t0 = time.perf_counter()
-        images = batch.images.to(self.device, non_blocking=True)
-        if self.use_boundary:
-            (det_out, view_out), boundary = forward_with_boundary(self.model, images)
-        else:
-            (det_out, view_out), boundary = self.model(images), None
-        losses, row = self.task_losses(det_out, view_out, batch)
+        images = to_memory_format(batch.images.to(self.device, non_blocking=True), self.cfg.memory_format)
+        with autocast(self.device, self.cfg.amp):  # forward and losses; every backward below runs outside
+            if self.use_boundary:
+                (det_out, view_out), boundary = forward_with_boundary(self.model, images)
+            else:
+                (det_out, view_out), boundary = self.model(images), None
+            losses, row = self.task_losses(det_out, view_out, batch)
         self.check_finite(losses, epoch)
 
         measure_time = 0.0
@@ -239,10 +242,14 @@ class Trainer:
         return out
 
     def evaluate(self, split: str):
-        """Precise-BN recalibration on train images, then both tasks scored on ``split``."""
+        """Precise-BN recalibration on train images, then both tasks scored on ``split``. The recalibration
+        is skipped when the weights have not moved since the last one (the test split right after the last
+        validation): it is deterministic, so it would compute the same statistics again."""
         batch_size = max(self.cfg.batch_size, 32)
-        recalibrate_batchnorm(self.model, self.train_set, min(self.cfg.bn_calibration_images, self.n_train),
-                              batch_size, self.device)
+        if self._calibrated_at != self.step:
+            recalibrate_batchnorm(self.model, self.train_set, min(self.cfg.bn_calibration_images, self.n_train),
+                                  batch_size, self.device)
+            self._calibrated_at = self.step
         dataset = self.val_set if split == "val" else load_split(self.data_yaml, split, self.cfg.imgsz, self.cfg.on_bad_label)
         loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
         view_loss_fn = view_loss if "view" in self.cfg.tasks else None

@@ -64,13 +64,16 @@ def test_a_failing_notebook_stops_the_runner_and_names_the_cell(tmp_path, monkey
         nbformat.v4.new_code_cell("raise RuntimeError('boom in cell two')"),
     ])
     nbformat.write(nb, bad)
-    later = tmp_path / "02_later.ipynb"
+    beside = tmp_path / "02_beside.ipynb"  # runs beside the broken one (the smoke profile has jobs: 2)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(30)")]), beside)
+    later = tmp_path / "03_later.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 2")]), later)
-    monkeypatch.setattr(runner, "plan", lambda profile, only=None: [(bad, {}), (later, {})])
+    monkeypatch.setattr(runner, "plan", lambda profile, only=None: [(bad, {}), (beside, {}), (later, {})])
     with pytest.raises(runner.NotebookFailed, match=r"01_broken.ipynb failed in cell 3 .*raise RuntimeError.*RuntimeError: boom"):
         runner.run_report("smoke", output_dir=str(tmp_path / "out"))
     assert (tmp_path / "out" / "01_broken.ipynb").exists()  # partial notebook kept
-    assert not (tmp_path / "out" / "02_later.ipynb").exists()  # later notebooks not run
+    assert (tmp_path / "out" / "02_beside.ipynb").exists()  # the one already running finished
+    assert not (tmp_path / "out" / "03_later.ipynb").exists()  # no further notebook started
 
 
 def test_bad_settings_fail_before_anything_is_written(tmp_path, monkeypatch):

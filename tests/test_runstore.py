@@ -17,7 +17,7 @@ def tiny_data(tmp_path_factory):
 
 
 def cfg(data, **kw):
-    return TrainConfig(data=data, imgsz=64, batch_size=8, epochs=1, interference_every=0, threads=1, **kw)
+    return TrainConfig(**{**dict(data=data, imgsz=64, batch_size=8, epochs=1, interference_every=0, threads=1), **kw})
 
 
 def test_key_is_stable_and_config_sensitive(tiny_data, tmp_path):
@@ -68,3 +68,54 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_text(target, "new")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+
+
+def test_an_isolated_run_equals_the_in_process_run(tiny_data, tmp_path):
+    """The forkserver child (imports done once in the server) trains exactly what the calling process does."""
+    c = cfg(tiny_data, weighting="gradnorm", interference_every=2)
+    here = RunStore(tmp_path / "here").get_or_train(c, progress=False)
+    child = RunStore(tmp_path / "child").get_or_train(c, progress=False, isolate=True)
+    timing = ("seconds", "memory", "time")
+    for k, v in here.metrics.items():
+        if not any(t in k for t in timing) and isinstance(v, float):
+            assert v == child.metrics[k] or (v != v and child.metrics[k] != child.metrics[k]), k
+    cols = [c for c in here.history if not c.endswith("time")]
+    assert here.history[cols].equals(child.history[cols])
+
+
+def test_a_failed_isolated_run_names_its_folder(tiny_data, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    copy = tmp_path / "data"
+    shutil.copytree(Path(tiny_data).parent, copy)
+    label = sorted(copy.rglob("train/labels/*.txt"))[0]
+    label.write_text(label.read_text() + "9 0.5 0.5 0.2 0.2\n")  # a class the data.yaml does not name
+    bad = cfg(str(copy / Path(tiny_data).name))
+    with pytest.raises(RuntimeError, match=r"training run .* failed \(exit 1\); its folder is kept"):
+        RunStore(tmp_path / "s").get_or_train(bad, progress=False, isolate=True)
+
+
+def test_the_run_lock_lets_one_process_at_a_time_train_a_run(tmp_path):
+    import threading
+    import time
+
+    from lib.runstore import run_lock
+
+    order = []
+
+    def hold(name, seconds):
+        with run_lock(tmp_path / "run-a"):
+            order.append(f"{name} in")
+            time.sleep(seconds)
+            order.append(f"{name} out")
+
+    first = threading.Thread(target=hold, args=("first", 0.5))
+    first.start()
+    time.sleep(0.1)
+    second = threading.Thread(target=hold, args=("second", 0))
+    second.start()
+    first.join(), second.join()
+    assert order == ["first in", "first out", "second in", "second out"]
+    with run_lock(tmp_path / "run-b"):  # another run is not held up
+        pass

@@ -262,3 +262,21 @@ def test_command_line_exits_2_with_one_line_on_a_non_finite_weight(eight_images,
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
     assert err.startswith("error: non-finite weight w_det (inf) in the fixed weighting at step 0 (epoch 1)"), err
+
+
+def test_the_test_split_reuses_the_last_validations_batchnorm_statistics(eight_images, monkeypatch):
+    """BatchNorm is recalibrated before each validation; the test split, right after the last one, reuses it
+    (the weights have not moved) and scores exactly what a fresh recalibration gives."""
+    import lib.trainer as trainer_module
+
+    calls = []
+    real = trainer_module.recalibrate_batchnorm
+    monkeypatch.setattr(trainer_module, "recalibrate_batchnorm", lambda *a, **k: calls.append(1) or real(*a, **k))
+    t = Trainer(small(eight_images, epochs=2, eval_every=1), progress=False)
+    result = t.fit()
+    assert len(calls) == 2  # after epochs 1 and 2; none more for the test split
+    t._calibrated_at = None  # force a fresh recalibration
+    again = t.evaluate("test").metrics()
+    assert len(calls) == 3
+    for k, v in again.items():
+        assert result.metrics[f"test_{k}"] == v or (v != v and result.metrics[f"test_{k}"] != result.metrics[f"test_{k}"]), k

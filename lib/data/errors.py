@@ -24,6 +24,9 @@ class LabelError(ValueError):
         where = f"{path}:{line}" if line is not None else f"{path}"
         super().__init__(f"{where}: {what}")
 
+    def __reduce__(self):  # pickled with the split it was found in (source's disk cache of decoded splits)
+        return type(self), (self.path, self.line, self.what, self.kind)
+
 
 class DataError(ValueError):
     """A bad ``data.yaml`` (missing file, syntax, missing key, wrong count, missing split)."""

@@ -9,15 +9,16 @@ them); for a data.yaml, exactly what the loader reads, in every layout: the
 yaml's bytes, and per split every image's and label's path and bytes
 (``digest.file_digest``: hashed once per file version), the label files
 without an image and the list lines that name no file. ``load_split`` keeps
-decoded splits for the process under the same per-split fingerprint, so an
-edited file is read again (a long-lived JupyterLab kernel never serves stale data).
+decoded splits for the process, and on disk for later processes (runs side by
+side, the next report), under the same per-split fingerprint, so an edited file
+is read again (a long-lived JupyterLab kernel never serves stale data).
 """
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-from ..paths import data_root
+from ..paths import cache_root, data_root
 from .dataset import EchoDataset
 from .datayaml import read_data_yaml
 from .digest import file_digest, save_digests
@@ -80,10 +81,15 @@ def data_fingerprint(data: str | None) -> str:
 
 
 _SPLITS: dict[tuple, tuple[str, EchoDataset]] = {}
+# A decoded split is also kept on disk (``<cache root>/splits``) when its pixels take at most this many
+# bytes (the synthetic benchmark at 128 px: 41 MB for train); bigger ones are decoded in every process.
+DISK_CACHE_MAX_BYTES = 512 * 2**20
 
 
 def load_split(data_yaml: Path, split: str, imgsz: int, on_bad_label: str = "error") -> EchoDataset:
-    """Decoded, letterboxed split, kept in memory while none of the bytes it was read from changes."""
+    """Decoded, letterboxed split, kept while none of the bytes it was read from changes: in memory for the
+    process, and on disk for the next process (``_disk_path``: keyed by those bytes, the settings and the
+    data layer's source; a split's warnings are given again when it is read back)."""
     data_yaml = Path(data_yaml).resolve()
     key = (str(data_yaml), split, imgsz, on_bad_label)
     spec = read_data_yaml(data_yaml)
@@ -91,5 +97,32 @@ def load_split(data_yaml: Path, split: str, imgsz: int, on_bad_label: str = "err
     save_digests()
     cached = _SPLITS.get(key)
     if cached is None or cached[0] != signature:
-        _SPLITS[key] = (signature, EchoDataset(spec, split, imgsz, on_bad_label))
+        _SPLITS[key] = (signature, _decoded(spec, split, imgsz, on_bad_label, signature))
     return _SPLITS[key][1]
+
+
+def _disk_path(signature: str, split: str, imgsz: int, on_bad_label: str) -> Path:
+    h = hashlib.sha256(f"{signature} {split} {imgsz} {on_bad_label}\n".encode())
+    for source in sorted(DATA_DIR.glob("*.py")):  # the code that decodes, letterboxes and parses
+        h.update(source.read_bytes())
+    return cache_root() / "splits" / f"{split}-{imgsz}-{h.hexdigest()[:24]}.pt"
+
+
+def _decoded(spec: DataSpec, split: str, imgsz: int, on_bad_label: str, signature: str) -> EchoDataset:
+    import torch
+
+    from ..atomic import torch_save
+
+    path = _disk_path(f"{spec.yaml_path} {signature}", split, imgsz, on_bad_label)  # paths are stored
+    if path.is_file():
+        try:
+            dataset = torch.load(path, weights_only=False)  # written by this function only
+        except Exception:  # unreadable (another torch, a damaged file): decode again below
+            dataset = None
+        if isinstance(dataset, EchoDataset):
+            dataset.notes.warn()
+            return dataset
+    dataset = EchoDataset(spec, split, imgsz, on_bad_label)
+    if dataset.images.numel() <= DISK_CACHE_MAX_BYTES:
+        torch_save(dataset, path)  # atomic: a half-written file is never read
+    return dataset

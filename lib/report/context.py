@@ -66,21 +66,28 @@ def settings(profile: str, overrides: dict | None = None) -> dict:
     return common
 
 
-def start(section: str, *, profile: str = "default", output_dir: str | None = None, overrides: dict | None = None,
-          on_bad_label: str | None = None, methods=()) -> Context:
-    """``on_bad_label`` ("error" or "skip"), when given, is an override like any other (``TrainConfig``)."""
+def resolve(profile: str = "default", overrides: dict | None = None,
+            on_bad_label: str | None = None) -> tuple[TrainConfig, Path, list[int], int]:
+    """(base configuration, data.yaml, seeds, jobs) of a notebook run with these parameters; the synthetic
+    set is generated if it is missing. ``on_bad_label`` ("error" or "skip"), when given, is an override like
+    any other (``TrainConfig``)."""
     if on_bad_label is not None:
         overrides = {**(overrides or {}), "on_bad_label": on_bad_label}
     common = settings(profile, overrides)
+    train = {k: v for k, v in common.items() if k not in REPORT_KEYS}
+    train["data"], data_yaml = resolve_dataset(train.get("data"), common.get("synthetic_images"))
+    return TrainConfig(**train), data_yaml, list(common.get("seeds", [0])), int(common.get("jobs", 1))
+
+
+def start(section: str, *, profile: str = "default", output_dir: str | None = None, overrides: dict | None = None,
+          on_bad_label: str | None = None, methods=()) -> Context:
+    """The notebook's ``Context``; ``methods`` (the labels it will fetch) are checked first."""
     for m in methods:
         try:
             method(m)
         except ValueError as e:
             raise ValueError(f"parameter methods: {e}") from None
-    train = {k: v for k, v in common.items() if k not in REPORT_KEYS}
-    train["data"], data_yaml = resolve_dataset(train.get("data"), common.get("synthetic_images"))
-    base = TrainConfig(**train)
+    base, data_yaml, seeds, jobs = resolve(profile, overrides, on_bad_label)
     from ..runstore import RunStore
 
-    return Context(Section(section, profile, output_dir), base, data_yaml, list(common.get("seeds", [0])),
-                   int(common.get("jobs", 1)), RunStore())
+    return Context(Section(section, profile, output_dir), base, data_yaml, seeds, jobs, RunStore())

@@ -1,13 +1,13 @@
 """Where a report's time goes: seconds per phase, from the runner's clock and the runs it trained.
 
-Wall clock, measured by the runner: each notebook's execution (kernel start included) and the HTML
-export. Inside the notebooks, every run trained by this report contributes what it measured itself
+Wall clock, measured by the runner: the runs of the plan trained before the notebooks
+(``lib.report.plan``), each notebook's execution (kernel start included) and the HTML export. Inside the notebooks, every run trained by this report contributes what it measured itself
 (``history.csv``/``epochs.csv``): training steps (``step_time`` + ``data_time``), the gradient-interference
 measurement, validation evaluation (``eval_time``); and the rest of its process (start-up, data
 loading, anchors, BatchNorm recalibration, test evaluation, saving) is its process time
 (``.training.json``, written by ``lib.experiments.fetch``) less those. Runs train side by side (``jobs``), so these
 sums can exceed the wall clock; "wall with a run training" is the union of the runs' intervals, and the
-notebooks' time outside it (kernels, data generation, the paper toy, tables, figures) is the rest.
+time outside it (kernels, data generation, the paper toy, tables, figures) is the rest.
 """
 from __future__ import annotations
 
@@ -48,8 +48,10 @@ def _union(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def report_phases(notebook_seconds: float, html_seconds: float, runs_root: Path, trained: set[str]) -> dict:
-    """Seconds per phase (see the module docstring), rounded to 0.1 s."""
+def report_phases(notebook_seconds: float, html_seconds: float, runs_root: Path, trained: set[str],
+                  prefetch_seconds: float = 0.0) -> dict:
+    """Seconds per phase (see the module docstring), rounded to 0.1 s. ``prefetch_seconds``: the runner's
+    training of the planned runs before the first notebook (``lib.report.plan``)."""
     runs = [_run_phases(runs_root / name) for name in sorted(trained)]
     steps = sum(r["steps"] for r in runs)
     interference = sum(r["interference"] for r in runs)
@@ -57,6 +59,7 @@ def report_phases(notebook_seconds: float, html_seconds: float, runs_root: Path,
     process = sum(r["process"] for r in runs)
     covered = _union([(r["start"], r["end"]) for r in runs])
     phases = {
+        "runs planned and trained before the notebooks (wall)": prefetch_seconds,
         "notebooks (wall)": notebook_seconds,
         "HTML export (wall)": html_seconds,
         "runs trained": len(runs),
@@ -67,7 +70,7 @@ def report_phases(notebook_seconds: float, html_seconds: float, runs_root: Path,
             process - steps - interference - evaluation,
         "runs: process time (sum)": process,
         "wall with a run training": covered,
-        "notebooks outside training (wall)": notebook_seconds - covered,
+        "wall with no run training (kernels, data, tables, figures)": prefetch_seconds + notebook_seconds - covered,
     }
     return {k: round(v, 1) if isinstance(v, float) else v for k, v in phases.items()}
 

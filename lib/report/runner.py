@@ -1,20 +1,24 @@
-"""Run the report: every notebook in order with papermill, then HTML and an index.
+"""Run the report: the runs every notebook uses, then the notebooks with papermill, then HTML and an index.
 
     python -m lib.report --profile default     (make report PROFILE=default)
 
 Writes under ``reports/<profile>/``: executed notebooks, one HTML per notebook
 (code hidden unless --show-code; each links to the index and to the previous and
 next section), ``index.html`` (the headline comparison first, then the sections;
-see ``site``), each section's tables and figures, and ``provenance.json``. A
-failing notebook stops the run with a non-zero exit naming the notebook and the
-cell; its partial output is kept and later notebooks are not run.
+see ``site``), each section's tables and figures, and ``provenance.json``. The
+runs come first, as one batch (``plan``, ``prefetch``); then the notebooks
+execute, the profile's ``jobs`` at a time. A failing notebook stops the run with
+a non-zero exit naming the notebook and the cell; its partial output is kept and
+no further notebook starts.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -97,6 +101,80 @@ def to_html(executed: Path, show_code: bool, pages: list[site.Page] | None = Non
     return html
 
 
+def prefetch(steps: list[tuple[Path, dict]], profile: str) -> tuple[float, int]:
+    """Train every run the planned notebooks will fetch (``plan``), as one batch: (seconds taken, the
+    profile's ``jobs``)."""
+    from ..experiments import fetch
+    from .plan import report_configs
+
+    t0 = time.perf_counter()
+    cfgs = report_configs(steps, profile)
+    jobs = int(load_profile(profile)["common"].get("jobs", 1))
+    if cfgs:
+        print(f"[0/{len(steps)}] training the runs the notebooks use first ({len(cfgs)} requests)", flush=True)
+        fetch(cfgs, jobs=jobs)
+    return time.perf_counter() - t0, jobs
+
+
+@contextlib.contextmanager
+def kernel_threads(n: int | None):
+    """Kernels started inside use ``n`` OpenMP/MKL threads (``None``: unchanged), so notebooks side by
+    side do not each claim every core; the environment is restored on exit."""
+    keys = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    before = {k: os.environ.get(k) for k in keys}
+    if n is not None:
+        os.environ.update({k: str(n) for k in keys})
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def execute_all(steps: list[tuple[Path, dict]], out_dir: Path, timeout: int | None,
+                jobs: int) -> list[tuple[Path, float]]:
+    """Execute the notebooks, ``jobs`` at a time (their runs are trained by then; a run one of them still
+    has to train is locked by the run store, so two kernels never train it twice): (executed notebook,
+    seconds) in section order. On a failure no further notebook starts, the ones running finish, and the
+    first failure in section order is raised."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    n = len(steps)
+    stop = threading.Event()  # set by the worker whose notebook failed, before it can take the next one
+
+    def one(i: int, nb: Path, params: dict) -> tuple[Path, float] | None:
+        if stop.is_set():
+            return None
+        print(f"[{i}/{n}] {nb.name} {json.dumps(params, sort_keys=True)}", flush=True)
+        t0 = time.perf_counter()
+        try:
+            executed = execute(nb, params, out_dir, timeout)
+        except BaseException:
+            stop.set()
+            raise
+        secs = time.perf_counter() - t0
+        print(f"      [{i}/{n}] {nb.stem} done in {secs:.0f} s", flush=True)
+        return executed, secs
+
+    failed: dict[int, NotebookFailed] = {}
+    with interpreter_kernel(), kernel_threads(1 if jobs > 1 else None), \
+            ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(one, i, nb, params) for i, (nb, params) in enumerate(steps, 1)]
+        for fut in as_completed(futures):
+            if fut.cancelled():
+                continue
+            try:
+                fut.result()
+            except NotebookFailed as e:
+                failed[futures.index(fut)] = e
+    if failed:
+        raise failed[min(failed)]
+    return [fut.result() for fut in futures]
+
+
 def run_report(profile: str, only: list[str] | None = None, show_code: bool = False,
                timeout: int | None = None, output_dir: str | None = None) -> Path:
     steps = plan(profile, only)
@@ -111,30 +189,28 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     store_root = RunStore().root
     before = phases.completed_runs(store_root)
     t_all, html_seconds, notebook_seconds = time.perf_counter(), 0.0, 0.0
+    prefetch_seconds, jobs = prefetch(steps, profile)
     planned = [site.Page(nb.stem, site.title_of(nb)) for nb, _ in steps]  # nav links follow the plan
-    for i, (nb, params) in enumerate(steps, 1):
-        params = {**params, **({"output_dir": str(out_dir)} if output_dir else {})}
-        print(f"[{i}/{len(steps)}] {nb.name} {json.dumps(params, sort_keys=True)}", flush=True)
-        t0 = time.perf_counter()
-        executed = execute(nb, params, out_dir, timeout)
-        secs = time.perf_counter() - t0
+    steps = [(nb, {**params, **({"output_dir": str(out_dir)} if output_dir else {})}) for nb, params in steps]
+    t_notebooks = time.perf_counter()
+    done = execute_all(steps, out_dir, timeout, jobs)
+    notebook_seconds = time.perf_counter() - t_notebooks
+    for i, ((nb, params), (executed, secs)) in enumerate(zip(steps, done)):
         t1 = time.perf_counter()
-        to_html(executed, show_code, planned, i - 1)
+        to_html(executed, show_code, planned, i)
         html_seconds += time.perf_counter() - t1
-        notebook_seconds += secs
         pages.append(site.Page(nb.stem, site.title_of(executed), secs))
         sources = out_dir / nb.stem / "sources.json"
         prov["notebooks"][nb.stem] = {
             "parameters": params, "seconds": round(secs, 1),
             "sources": json.loads(sources.read_text()) if sources.exists() else {},
         }
-        print(f"      done in {secs:.0f} s", flush=True)
     prov["seconds"] = round(time.perf_counter() - t_all, 1)
     used = {k for nb in prov["notebooks"].values() for keys in nb["sources"].values() for k in keys}
     trained = phases.completed_runs(store_root) - before
     prov["runs_trained"] = len(trained)
     prov["runs_reused"] = max(len(used) - prov["runs_trained"], 0)
-    prov["phases"] = phases.report_phases(notebook_seconds, html_seconds, store_root, trained)
+    prov["phases"] = phases.report_phases(notebook_seconds, html_seconds, store_root, trained, prefetch_seconds)
     write_text(out_dir / "provenance.json", json.dumps(prov, indent=2, sort_keys=True))
     index = site.write_index(out_dir, pages, profile, prov)
     print(f"where the time went (seconds; sums over runs trained side by side can exceed the wall clock):\n"
