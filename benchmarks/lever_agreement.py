@@ -5,10 +5,12 @@ method of ``METHODS`` trains with the default profile's settings (``lib.report.c
 seeds 0, 1, 2 in float32 (``amp="off"``, contiguous) and with the lever, through the run store (the
 runs the default report trains are reused, not trained again). Per method and test metric: the float32
 and lever means over seeds, the mean paired difference (lever - float32, same seed) with its 95% t
-interval, and the float32 seed standard deviation. The lever *agrees* where the mean difference is within
-one seed standard deviation: closer than two float32 runs with different seeds typically are. A lever may
-be the report's default only if every row agrees. Training seconds per step come from the runs
-themselves.
+interval, the float32 seed standard deviation, and how far single runs moved (mean and max of |lever -
+float32| over the seeds). The lever *agrees* where the mean difference is within one seed standard
+deviation: closer than two float32 runs with different seeds typically are. A lever may be the report's
+default only if every row agrees. ``channels_last`` alone keeps float32 arithmetic and only changes the
+order of its sums (as another CPU's kernels would): it is the control that shows how much any change of
+rounding moves a run. Training seconds per step come from the runs themselves.
 """
 from __future__ import annotations
 
@@ -43,7 +45,9 @@ def agreement(runs: dict, levers, methods, seeds) -> pd.DataFrame:
                 sd = float(np.std(a, ddof=1))
                 rows.append({"lever": lever, "method": m, "metric": k.removeprefix("test_"), "fp32 mean": a.mean(),
                              "lever mean": b.mean(), "mean difference": d, "difference 95% CI low": lo,
-                             "difference 95% CI high": hi, "fp32 seed SD": sd, AGREES: bool(abs(d) <= sd)})
+                             "difference 95% CI high": hi, "fp32 seed SD": sd, AGREES: bool(abs(d) <= sd),
+                             "mean |run difference|": float(np.abs(b - a).mean()),
+                             "max |run difference|": float(np.abs(b - a).max())})
             t_a = np.mean([runs["fp32", m, s].metrics["seconds_per_step"] for s in seeds])
             t_b = np.mean([runs[lever, m, s].metrics["seconds_per_step"] for s in seeds])
             rows.append({"lever": lever, "method": m, "metric": "seconds per step", "fp32 mean": t_a,

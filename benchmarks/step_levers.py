@@ -80,7 +80,11 @@ def top_ops(cfg: TrainConfig, n: int = 12) -> pd.DataFrame:
     return df.head(n).set_index("operator")
 
 
-def run(weightings=("fixed", "gradnorm"), sizes=(128, 320), batch_size: int = 16, rounds: int = 5,
+# every balancing method of the report's comparison (the dual and detached models cost as in step_costs)
+WEIGHTINGS = ("fixed", "gradnorm", "uw", "dwa", "pcgrad", "cagrad", "famo")
+
+
+def run(weightings=WEIGHTINGS, sizes=(128, 320), batch_size: int = 16, rounds: int = 5,
         iters: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
     threads = torch.get_num_threads()
     peak, how = peak_gflops(threads)

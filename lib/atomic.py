@@ -14,10 +14,21 @@ from pathlib import Path
 import torch
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it: done once, at import, before any thread writes
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()
+
+
 def write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if hasattr(os, "fchmod"):  # mkstemp makes 0600; a written file gets the mode open() would give
+        os.fchmod(fd, 0o666 & ~UMASK)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

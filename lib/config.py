@@ -100,11 +100,11 @@ class TrainConfig:
             problems.append(f"final_lr_ratio must be in [0, 1], got {self.final_lr_ratio}")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             problems.append(f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}")
-        if self.amp in AMP_MODES and not problems:
+        if self.amp == "fp16" or (self.amp in AMP_MODES and not problems):
             try:
                 check_amp(self.amp, self.device.split(":")[0] if self.device != "auto" else "cpu")
             except ValueError as e:
-                problems.append(str(e))
+                problems[:] = [p for p in problems if not p.startswith("amp must be")] + [str(e)]
         if not isinstance(self.weighting_options, dict):
             problems.append(f"weighting_options must be a dict, got {self.weighting_options!r}")
         problems += self._registry_problems(problems)

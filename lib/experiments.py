@@ -126,7 +126,9 @@ def fetch(cfgs: dict, store=None, jobs: int = 1) -> dict:
         return out
     # Progress goes to the process's own stderr (the terminal of `make report`), not into the notebook.
     term = sys.__stderr__ or sys.stderr
-    print(f"training {len(missing)} of {len(cfgs)} runs ({jobs} at a time)", file=term, flush=True)
+    distinct = len({c.to_json() for c in cfgs.values()})
+    print(f"training {len(missing)} of {distinct} distinct runs ({len(cfgs)} requests; the rest are stored; "
+          f"{jobs} at a time)", file=term, flush=True)
     bar = tqdm(total=len(missing), desc="runs", file=term, mininterval=1.0)
 
     def train(k):

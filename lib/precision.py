@@ -16,8 +16,11 @@
   parameters) stay float32: autocast casts the weights for each op and
   autograd casts the gradient back. bfloat16 has float32's exponent range, so
   no loss scaling is needed.
-- ``"fp16"``: float16 autocast, which needs ``torch.amp.GradScaler`` and a
-  weighting that reads unscaled gradients; refused until that exists.
+- ``"fp16"`` (float16 autocast) needs ``torch.amp.GradScaler`` and weightings
+  that read unscaled gradients: refused, naming why, until that exists.
+
+The CUDA path is the same code; it has not been run on a GPU in this
+project yet.
 
 Evaluation (BatchNorm recalibration, validation and test metrics) always runs
 in float32, so a run's scores measure its weights, not the arithmetic of its
@@ -37,19 +40,19 @@ import contextlib
 
 import torch
 
-AMP_MODES = ("off", "bf16", "fp16")
+AMP_MODES = ("off", "bf16")  # "fp16" is named in check_amp's refusal, not offered
 MEMORY_FORMATS = ("contiguous", "channels_last")
 
 
 def check_amp(amp: str, device_type: str) -> None:
     """``ValueError`` naming the setting when ``amp`` cannot run on a device of ``device_type`` ("cpu", "cuda", ...)."""
-    if amp not in AMP_MODES:
-        raise ValueError(f"amp must be one of {', '.join(AMP_MODES)}; got {amp!r}")
     if amp == "fp16":
         raise ValueError("amp='fp16' needs torch.amp.GradScaler with unscaled gradients for the weighting "
                          "methods, which this project does not have yet; use amp='bf16' (no scaler needed)")
     if amp == "bf16" and device_type not in ("cpu", "cuda"):
         raise ValueError(f"amp='bf16' runs on cpu or cuda, not {device_type}")
+    if amp not in AMP_MODES:
+        raise ValueError(f"amp must be one of {', '.join(AMP_MODES)}; got {amp!r}")
 
 
 def autocast(device: torch.device, amp: str):

@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import shutil
 import sys
@@ -162,11 +163,15 @@ def save_run(result, run_dir: Path, data_yaml: Path) -> Run:
 
 class RunStore:
     def __init__(self, root: str | Path | None = None):
-        self.root = Path(root) if root is not None else runs_root()
+        # absolute: an isolated run's process must find the folder whatever its working directory
+        self.root = (Path(root) if root is not None else runs_root()).resolve()
 
     def key(self, cfg: TrainConfig) -> str:
         h = hashlib.sha256()
-        for part in (cfg.to_json(), data_fingerprint(cfg.data), self._code, platform_fingerprint(cfg.device)):
+        platform = platform_fingerprint(cfg.device)
+        if cfg.threads == 0:  # torch's default thread count decides the last bits as much as a set one
+            platform += f";threads={torch.get_num_threads()}"
+        for part in (cfg.to_json(), data_fingerprint(cfg.data), self._code, platform):
             h.update(part.encode())
         return h.hexdigest()[:16]
 
@@ -199,6 +204,11 @@ class RunStore:
 
         ``isolate``: train in a child process. Raises what training raises (in process), or
         ``RuntimeError`` naming the run folder (isolated)."""
+        if isolate and getattr(multiprocessing.current_process(), "_inheriting", False):
+            # multiprocessing's own check for this case comes later, after the lock the parent holds: a hang
+            raise RuntimeError("a run was asked for while a training process was starting: the script that "
+                               "trains (e.g. calls lib.experiments.fetch) runs again in every training process "
+                               "unless its top level is under `if __name__ == \"__main__\":`; add that guard")
         path = self.path(cfg)
         with run_lock(path):  # two processes asking for one run: one trains, the other then reads it
             if force and path.exists():
@@ -211,7 +221,8 @@ class RunStore:
             if not isolate:
                 train_into(path, progress)
             else:
-                proc = isolated_context().Process(target=_train_child, args=(str(path), progress), name=path.name)
+                proc = isolated_context().Process(target=_train_child, args=(str(path), progress, os.getcwd()),
+                                                  name=path.name)
                 proc.start()
                 proc.join()
                 if proc.exitcode != 0:
@@ -254,8 +265,8 @@ def isolated_context():
     return ctx
 
 
-def _train_child(run_dir: str, progress: bool) -> None:
-    os.chdir(LIB.parent)
+def _train_child(run_dir: str, progress: bool, cwd: str) -> None:
+    os.chdir(cwd)  # the caller's: relative $ECHO_MTL_DATA / $ECHO_MTL_RUNS mean what they meant there
     train_into(Path(run_dir), progress)
 
 

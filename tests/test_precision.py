@@ -87,7 +87,7 @@ def test_fp16_and_bf16_on_an_unsupported_device_are_refused_by_name():
         TrainConfig(amp="fp16")
     with pytest.raises(ValueError, match="amp='bf16' runs on cpu or cuda, not mps"):
         TrainConfig(amp="bf16", device="mps")
-    with pytest.raises(ValueError, match="amp must be one of off, bf16, fp16"):
+    with pytest.raises(ValueError, match="amp must be one of off, bf16;"):
         TrainConfig(amp="half")
     with pytest.raises(ValueError, match="memory_format must be one of contiguous, channels_last"):
         TrainConfig(memory_format="nhwc")

@@ -121,6 +121,11 @@ def test_applicability_and_methods_table():
     text = applicability(numbers, pd.Series({"original": True, "gradnorm": True}))
     assert "`gradnorm` (+3.0%)" in text and "cheapest per epoch on the Pareto front): `original` (2.0 s/epoch" in text
     assert "**Highest detection**: `gradnorm` (mAP@0.5 0.600)" in text and "`original` (0.900)" in text
+    with_ci = numbers.assign(**{"delta_m % low": [-9.0, 1.0, math.nan], "delta_m % high": [1.5, 5.0, math.nan]})
+    text = applicability(with_ci, pd.Series({"original": True, "gradnorm": True}))
+    assert "`gradnorm` (3.0 [1.0, 5.0]%, mean and 95% interval; not separated from `original`" in text
+    apart = with_ci.assign(**{"delta_m % high": [0.5, 5.0, math.nan]})
+    assert "separated from every other method" in applicability(apart, pd.Series({"original": True}))
     t = methods_table(["original", "gradnorm_a0.5_sgd1"])
     assert t.loc["original", "options"] == "weights=[1.0, 0.01]"
     assert t.loc["gradnorm_a0.5_sgd1", "options"] == "alpha=0.5, optimizer=sgd, lr=1.0"
@@ -133,3 +138,25 @@ def test_configuration_table_comes_from_the_stored_configs():
     assert t.loc["weighting", "original"] == "fixed" and t.loc["weighting", "gradnorm"] == "gradnorm"
     assert t.loc["interference_every", "all runs"] == TrainConfig().interference_every
     assert t.loc["steps per epoch (measured)", "gradnorm"] == 4 and t.loc["parameters (counted)", "original"] == 1234
+
+
+def test_the_recommendation_names_the_cheapest_method_whose_interval_reaches_the_best_and_says_what_that_means():
+    from lib.report.conclusions import recommendation
+
+    def numbers(seeds, **rows):
+        df = pd.DataFrame({m: dict(zip(["delta_m %", "delta_m % low", "delta_m % high", "time per epoch (s)"], v))
+                           for m, v in rows.items()}).T
+        return df.assign(parameters=1, seeds=seeds, mAP50=0.5, view_accuracy=0.5)
+
+    three = numbers(3, dual=(1.0, -2.0, 4.0), equal=(-40.0, -90.0, -1.0), slow=(-5.0, -9.0, 0.0), cheap=(-30.0, -40.0, -3.0))
+    three.loc["dual", "time per epoch (s)"], three.loc["equal", "time per epoch (s)"] = 7.0, 5.0
+    three.loc["slow", "time per epoch (s)"], three.loc["cheap", "time per epoch (s)"] = 6.0, 4.0
+    text = recommendation(three, None)
+    assert "`dual` (Delta-m 1.0 [-2.0, 4.0]%)" in text
+    # cheap (4 s) does not reach -2.0; equal (5 s) does, however far its mean is: named with its interval
+    assert "not separated from it by the 95% intervals:** `equal` (Delta-m -40.0 [-90.0, -1.0]%" in text
+    assert "with 3 seeds they only fail to tell them apart" in text
+    apart = three.assign(**{"delta_m % high": [4.0, -3.0, -2.5, -3.0]})
+    assert "2. Every cheaper method is separated from it by the 95% intervals." in recommendation(apart, None)
+    one = numbers(1, dual=(1.0, float("nan"), float("nan"), 7.0), equal=(-40.0, float("nan"), float("nan"), 5.0))
+    assert "2. One seed: no intervals" in recommendation(one, None)

@@ -119,3 +119,33 @@ def test_the_run_lock_lets_one_process_at_a_time_train_a_run(tmp_path):
     assert order == ["first in", "first out", "second in", "second out"]
     with run_lock(tmp_path / "run-b"):  # another run is not held up
         pass
+
+
+def test_written_files_get_the_mode_a_plain_open_gives(tmp_path):
+    import os
+    from lib import atomic
+
+    write_text(tmp_path / "a.txt", "x")
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~atomic.UMASK
+
+
+def test_a_relative_run_store_works_for_isolated_runs(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = RunStore("relative-runs").get_or_train(cfg(tiny_data), progress=False, isolate=True)
+    assert run.path == tmp_path / "relative-runs" / run.path.name and (run.path / MANIFEST).is_file()
+
+
+def test_an_unguarded_script_that_trains_gets_one_clear_error_not_a_hang(tiny_data, tmp_path):
+    import subprocess
+    import sys
+
+    from lib.paths import REPO_ROOT
+
+    script = tmp_path / "unguarded.py"
+    script.write_text("from lib.config import TrainConfig\nfrom lib.experiments import fetch\n"
+                      f"cfg = TrainConfig(data={tiny_data!r}, imgsz=64, batch_size=8, epochs=1, threads=1)\n"
+                      f"fetch({{('a', 0): cfg}}, store=__import__('lib.runstore').runstore.RunStore({str(tmp_path / 'r')!r}))\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert out.returncode != 0
+    assert 'if __name__ == "__main__":' in out.stderr and "add that guard" in out.stderr

@@ -93,11 +93,18 @@ def recommendation(numbers: pd.DataFrame, pair_table: pd.DataFrame) -> str:
     cheapest = min(close, key=lambda m: (cand.loc[m, "time per epoch (s)"], cand.loc[m, "parameters"]))
     lines = [f"1. **Method with the best balance of the two tasks:** `{best}` "
              f"(Delta-m {format_ci(cand.loc[best, 'delta_m %'], lo_best, cand.loc[best, 'delta_m % high'], 1)}%)."]
+    n_seeds = int(cand.loc[best, "seeds"]) if "seeds" in cand.columns else None
     if cheapest != best:
-        lines.append(f"2. **Cheaper alternative statistically tied with it:** `{cheapest}` "
-                     f"({cand.loc[cheapest, 'time per epoch (s)']:.1f} s/epoch against {cand.loc[best, 'time per epoch (s)']:.1f}).")
+        c = cand.loc[cheapest]
+        lines.append(f"2. **Cheaper method not separated from it by the 95% intervals:** `{cheapest}` "
+                     f"(Delta-m {format_ci(c['delta_m %'], c['delta_m % low'], c['delta_m % high'], 1)}%; "
+                     f"{c['time per epoch (s)']:.1f} s/epoch against {cand.loc[best, 'time per epoch (s)']:.1f}). "
+                     f"Overlapping intervals do not make two methods equal: with "
+                     f"{n_seeds if n_seeds else 'few'} seeds they only fail to tell them apart.")
+    elif math.isnan(lo_best):
+        lines.append("2. One seed: no intervals, so no cheaper method can be judged close to it.")
     else:
-        lines.append("2. No cheaper method is statistically tied with it" + (" (one seed: no intervals)." if math.isnan(lo_best) else "."))
+        lines.append("2. Every cheaper method is separated from it by the 95% intervals.")
     if "original" in cand.index:
         o = cand.loc["original"]
         refs = numbers.reindex(["det_only", "view_only"])
@@ -129,8 +136,16 @@ def applicability(numbers: pd.DataFrame, front: pd.Series) -> str:
     fewest = cand["parameters"].min()
     smallest = [m for m in cand.index if cand.loc[m, "parameters"] == fewest]
     det, view = cand["mAP50"].dropna(), cand["view_accuracy"].dropna()
+    best_text = f"{cand.loc[best_dm, 'delta_m %']:+.1f}%"
+    lo = cand.loc[best_dm, "delta_m % low"] if "delta_m % low" in cand.columns else float("nan")
+    if not math.isnan(lo):
+        best_text = (f"{format_ci(cand.loc[best_dm, 'delta_m %'], lo, cand.loc[best_dm, 'delta_m % high'], 1)}%, "
+                     f"mean and 95% interval")
+        close = [m for m in cand.index if m != best_dm and cand.loc[m, "delta_m % high"] >= lo]
+        best_text += (f"; not separated from {', '.join(f'`{m}`' for m in close)}, whose intervals reach it"
+                      if close else "; separated from every other method")
     lines = [
-        f"* **Best balance (highest Delta-m%)**: `{best_dm}` ({cand.loc[best_dm, 'delta_m %']:+.1f}%).",
+        f"* **Best balance (highest mean Delta-m%)**: `{best_dm}` ({best_text}).",
         "* **Pareto-optimal methods** (no other method better on both mAP@0.5 and view accuracy): "
         + ", ".join(f"`{m}`" for m in cand.index if front.get(m, False)) + ".",
         f"* **Resource-limited** (cheapest per epoch on the Pareto front): `{fastest_front}` "

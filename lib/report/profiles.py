@@ -7,8 +7,8 @@
       02_gradnorm:     # passed to this notebook only (each key must be a parameter it declares)
         alpha: 1.5
 
-``default`` is what ``make report`` runs, ``full`` adds seeds and epochs for
-intervals, ``smoke`` is seconds per notebook for the tests. Every key is
+``default`` is what ``make report`` runs (three seeds), ``full`` trains longer
+with the full sweeps, ``smoke`` is seconds per notebook for the tests. Every key is
 checked when the profile is loaded, before anything runs.
 """
 from __future__ import annotations
