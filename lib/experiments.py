@@ -94,7 +94,7 @@ PER_TASK_BACKWARD = ("pcgrad", "cagrad")
 
 def longest_first(cfg: TrainConfig) -> tuple:
     """Sort key putting the runs that take longest first, so runs side by side finish close together: two
-    networks or a backward pass per task, then two tasks before one, then more epochs and images."""
+    networks or a backward pass per task, then two tasks before one, then more epochs, then larger images."""
     heavy = cfg.model == "dual" or cfg.weighting in PER_TASK_BACKWARD
     return (not heavy, cfg.task != "both", -cfg.epochs, -cfg.imgsz)
 
