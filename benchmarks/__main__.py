@@ -10,8 +10,8 @@ import time
 
 import torch
 
-from . import (compile_cost, input_pipeline, lever_agreement, replica_time, report_time, step_costs, step_levers,
-               throughput)
+from . import (compile_cost, ddp_throughput, ema_effect, input_pipeline, lever_agreement, replica_time, report_time, step_costs,
+               step_levers, throughput)
 from .common import write_summary
 
 
@@ -28,8 +28,10 @@ def main() -> None:
     tp = throughput.run(device=args.device, sizes=(128,) if args.quick else (128, 320))
     rep = replica_time.run(repeats=3 if args.quick else 5)
     report_time.run()
+    ddp = ddp_throughput.run(rounds=2 if args.quick else 3)
     compiled = None if args.quick else compile_cost.run()
     agree = None if args.quick else lever_agreement.run()
+    ema = None if args.quick else ema_effect.run()
     col = "vs fixed, per-round median"
     summary = {
         "device": str(tp["device"].iloc[0]), "gpu": tp["gpu"].iloc[0], "threads": torch.get_num_threads(),
@@ -47,6 +49,9 @@ def main() -> None:
         "compile_speedup_warm_cache": None if compiled is None else
             float(compiled.loc["compiled, warm cache"].get("speed-up vs eager", float("nan"))),
         "lever_agreement": None if agree is None else lever_agreement.verdicts(agree),
+        "ddp_cpu_images_per_second": {" / ".join(k): float(v) for k, v in ddp["images/s"].items()},
+        "ddp_cpu_gradnorm_overhead": {k[0]: float(v) for k, v in ddp["GradNorm / Fixed"].dropna().items()},
+        "ema_agreement": None if ema is None else lever_agreement.verdicts(ema),
         "bench_seconds": time.perf_counter() - t0,
     }
     print(f"\nsummary written to {write_summary(summary)} ({summary['bench_seconds']:.0f} s)")

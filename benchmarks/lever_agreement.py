@@ -60,7 +60,8 @@ def verdicts(df: pd.DataFrame) -> dict[str, bool]:
     return {lever: bool(sub[AGREES].dropna().astype(bool).all()) for lever, sub in df.groupby(level="lever")}
 
 
-def run(methods=METHODS, seeds=(0, 1, 2), profile: str = "default", levers=None) -> pd.DataFrame:
+def run(methods=METHODS, seeds=(0, 1, 2), profile: str = "default", levers=None,
+        name: str = "lever_agreement_cpu") -> pd.DataFrame:
     levers = LEVERS if levers is None else levers
     base, _, _, jobs = resolve(profile)
     cfgs = {}
@@ -70,7 +71,7 @@ def run(methods=METHODS, seeds=(0, 1, 2), profile: str = "default", levers=None)
     df = agreement(fetch(cfgs, jobs=jobs), list(levers), methods, seeds)
     df.index.name = (f"levers vs float32 (contiguous), {profile} profile settings, seeds {list(seeds)}; "
                      f"every metric agrees: {verdicts(df)}")
-    return write("lever_agreement_cpu", df)
+    return write(name, df)
 
 
 if __name__ == "__main__":

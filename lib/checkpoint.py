@@ -27,7 +27,11 @@ class TrainState:
     weighting: dict
     history: list      # one dict per step (lib.history)
     epochs: list       # one dict per epoch
-    rng: dict          # lib.seeding.capture_rng()
+    rng: dict          # lib.seeding.capture_rng() (rank 0's: every rank draws the same numbers)
+    world_size: int = 1           # processes that trained it (lib.distributed)
+    ema: dict | None = None       # lib.ema.ModelEMA.state_dict()
+    scaler: dict | None = None    # torch.amp.GradScaler.state_dict()
+    skipped_steps: int = 0        # steps the GradScaler skipped
 
     def save(self, path: Path) -> None:
         torch_save(asdict(self), path)

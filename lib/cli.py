@@ -7,6 +7,9 @@ GradNorm's initial ones), ``--alpha`` and ``--option KEY=VALUE`` (one
 weighting option; VALUE is JSON, or a plain string). A bad value or option
 prints one line naming it and what is accepted, exits 2, and creates nothing.
 
+Under ``torchrun --nproc_per_node N -m lib.train ...`` the N processes train one run together
+(``lib.distributed``; ``--batch-size`` stays the global batch); rank 0 alone prints and writes.
+
 Progress goes to stderr; the last stdout line is one JSON object with the
 final metrics on the ``val`` split, the parameter count, the training time and the run folder.
 It is strict JSON: an undefined metric (NaN: the task is not trained, or the split has no
@@ -17,13 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import typing
 import warnings
 from dataclasses import MISSING, fields
 
 from .config import TrainConfig
-from .data import DataError, LabelError
+from .distributed import barrier, broadcast_object, init_from_env, launched, shutdown
+from .data import DataError, LabelError, read_data_yaml
 from .paths import runs_root
 from .runstore import RunStore
 from .models.yolo import SCALES
@@ -129,25 +134,48 @@ def _print_warning(message, category, filename, lineno, file=None, line=None) ->
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    speaker = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 prints for every rank
+
+    def fail(message: str) -> int:
+        if speaker:
+            print(f"error: {message}", file=sys.stderr)
+        return 2
+
     try:
         cfg = config_from_args(args)
         resolve_device(cfg.device)  # CUDA asked for on a machine without it: refused before anything is made
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        if launched() and cfg.batch_size % int(os.environ["WORLD_SIZE"]):
+            raise ValueError(f"batch_size {cfg.batch_size} (the global batch) must be a multiple of the number of "
+                             f"processes, {os.environ['WORLD_SIZE']}")
+        if cfg.data is not None:
+            read_data_yaml(cfg.data)  # a missing or broken data.yaml: refused before any process group starts
+    except LabelError as e:
+        return fail(e)
+    except (ValueError, DataError, FileNotFoundError) as e:
+        return fail(e)
+    main_rank = init_from_env(cfg.device).main
+    try:
+        return _train_and_report(args, cfg, main_rank, fail)
+    finally:
+        shutdown()
+
+
+def _train_and_report(args, cfg: TrainConfig, main_rank: bool, fail) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _print_warning
             store = RunStore(args.runs or runs_root())
-            stored = None if args.force else store.get(cfg)
+            stored = None if args.force or not main_rank else store.get(cfg)
+            stored = broadcast_object(stored)
             run = stored or store.get_or_train(cfg, force=args.force, progress=not args.no_progress)
     except LabelError as e:
         hint = "" if cfg.on_bad_label == "skip" else " (--on-bad-label skip leaves bad files out, with a summary)"
-        print(f"error: {e}{hint}", file=sys.stderr)  # the message names the file and line
-        return 2
+        return fail(f"{e}{hint}")  # the message names the file and line
     except (DataError, FileNotFoundError, NonFiniteLossError) as e:
-        print(f"error: {e}", file=sys.stderr)  # the message names the file and key, or the step and task
-        return 2
+        return fail(e)  # the message names the file and key, or the step and task
+    barrier()  # every rank is done with the run before any leaves
+    if not main_rank:
+        return 0  # rank 0 reports
     if stored is not None:
         print(f"using the stored run {run.path} (same configuration, data bytes and code; --force trains again)",
               file=sys.stderr)

@@ -57,10 +57,15 @@ class TrainConfig:
     device: str = _f("auto", "auto (CUDA when present), cpu, cuda or cuda:N")
     threads: int = _f(0, "CPU threads for torch (0: torch's default); part of the key, as results can differ "
                          "in the last bits between thread counts")
-    amp: str = _f("off", "mixed precision of the training step (lib.precision): off (float32) or bf16 autocast "
-                         "(CPU or CUDA); evaluation is float32 either way", AMP_MODES)
+    amp: str = _f("off", "mixed precision of the training step (lib.precision): off (float32), bf16 autocast, "
+                         "or fp16 autocast with a GradScaler (meant for CUDA; runs, slowly, on the CPU); evaluation "
+                         "is float32 either way",
+                  AMP_MODES)
     memory_format: str = _f("contiguous", "layout of the model's weights and input batches: contiguous (NCHW) or "
                                           "channels_last (NHWC)", MEMORY_FORMATS)
+    ema_decay: float = _f(0.0, "evaluate (and save) an exponential moving average of the weights, YOLOv5's ModelEMA: "
+                                "decay d, ramped as d (1 - exp(-updates / ema_tau)); 0: off (YOLOv5 uses 0.9999)")
+    ema_tau: float = _f(2000.0, "EMA warm-up, in optimizer steps (YOLOv5: 2000)")
     anchors: str = _f("fit", "fit: k-means on the train labels; default: YOLOv5's, scaled", ("fit", "default"))
     interference_every: int = _f(25, "measure gradient interference on the shared parameters every N steps "
                                      "(0: never)")
@@ -96,15 +101,19 @@ class TrainConfig:
         for name in ("weight_decay", "warmup_epochs", "grad_clip"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.ema_decay < 1:
+            problems.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not self.ema_tau > 0:
+            problems.append(f"ema_tau must be > 0, got {self.ema_tau}")
         if not 0 <= self.final_lr_ratio <= 1:
             problems.append(f"final_lr_ratio must be in [0, 1], got {self.final_lr_ratio}")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             problems.append(f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}")
-        if self.amp == "fp16" or (self.amp in AMP_MODES and not problems):
+        if self.amp in AMP_MODES and not problems:
             try:
                 check_amp(self.amp, self.device.split(":")[0] if self.device != "auto" else "cpu")
             except ValueError as e:
-                problems[:] = [p for p in problems if not p.startswith("amp must be")] + [str(e)]
+                problems.append(str(e))
         if not isinstance(self.weighting_options, dict):
             problems.append(f"weighting_options must be a dict, got {self.weighting_options!r}")
         problems += self._registry_problems(problems)

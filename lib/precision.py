@@ -16,8 +16,14 @@
   parameters) stay float32: autocast casts the weights for each op and
   autograd casts the gradient back. bfloat16 has float32's exponent range, so
   no loss scaling is needed.
-- ``"fp16"`` (float16 autocast) needs ``torch.amp.GradScaler`` and weightings
-  that read unscaled gradients: refused, naming why, until that exists.
+- ``"fp16"``: ``torch.autocast(device_type, dtype=torch.float16)`` with a
+  ``torch.amp.GradScaler`` (``grad_scaler``): float16's narrow range would
+  flush small gradients to zero, so the objective is multiplied by the
+  scaler's scale S before backward and the gradients divided by S
+  (``unscale_``) before clipping and the step; a step whose gradients
+  overflow is skipped and S halved. Weighting methods read unscaled
+  quantities and a skipped step skips their update too (``lib.weighting.base``).
+  Meant for CUDA; it also runs on the CPU (slowly), where the tests check it.
 
 The CUDA path is the same code; it has not been run on a GPU in this
 project yet.
@@ -40,27 +46,31 @@ import contextlib
 
 import torch
 
-AMP_MODES = ("off", "bf16")  # "fp16" is named in check_amp's refusal, not offered
+AMP_MODES = ("off", "bf16", "fp16")
 MEMORY_FORMATS = ("contiguous", "channels_last")
 
 
 def check_amp(amp: str, device_type: str) -> None:
     """``ValueError`` naming the setting when ``amp`` cannot run on a device of ``device_type`` ("cpu", "cuda", ...)."""
-    if amp == "fp16":
-        raise ValueError("amp='fp16' needs torch.amp.GradScaler with unscaled gradients for the weighting "
-                         "methods, which this project does not have yet; use amp='bf16' (no scaler needed)")
-    if amp == "bf16" and device_type not in ("cpu", "cuda"):
-        raise ValueError(f"amp='bf16' runs on cpu or cuda, not {device_type}")
+    if amp in ("bf16", "fp16") and device_type not in ("cpu", "cuda"):
+        raise ValueError(f"amp={amp!r} runs on cpu or cuda, not {device_type}")
     if amp not in AMP_MODES:
         raise ValueError(f"amp must be one of {', '.join(AMP_MODES)}; got {amp!r}")
 
 
 def autocast(device: torch.device, amp: str):
-    """The context a forward pass and its losses run in: ``torch.autocast`` for ``bf16``, else nothing."""
+    """The context a forward pass and its losses run in: ``torch.autocast`` for ``bf16`` and ``fp16``, else
+    nothing."""
     if amp == "off":
         return contextlib.nullcontext()
     check_amp(amp, device.type)
-    return torch.autocast(device.type, dtype=torch.bfloat16)
+    return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+
+
+def grad_scaler(device: torch.device, amp: str) -> torch.amp.GradScaler | None:
+    """A ``torch.amp.GradScaler`` for ``fp16`` (PyTorch's defaults: initial scale 2^16, halved on overflow,
+    doubled after 2000 good steps), else None: float32 and bfloat16 need no loss scaling."""
+    return torch.amp.GradScaler(device.type) if amp == "fp16" else None
 
 
 def to_memory_format(x: torch.Tensor | torch.nn.Module, memory_format: str):

@@ -6,6 +6,17 @@ final figures ``lib.history``'s. It changes nothing in the process around it:
 thread count and deterministic mode are set only while it works
 (``lib.seeding.torch_settings``), and its random generators are its own
 (``lib.seeding.own_rng``), saved in every checkpoint.
+
+Under ``torchrun`` (``lib.distributed``) every rank runs this loop on its
+shard of each batch (``batch_size`` stays the global batch: each rank takes
+``batch_size / N`` images, from a seeded ``DistributedSampler``); the update
+is ``lib.update.apply_update``'s, identical on every rank. Rank 0 alone
+evaluates and writes checkpoints; every rank resumes from them. With
+``amp='fp16'`` the step runs under a ``GradScaler``; with ``ema_decay`` > 0
+evaluation and the saved model use the weights' moving average (``lib.ema``).
+
+Length: setup, step, loop, evaluation and checkpoints of one run stay in one class, so the order of
+every operation of a run (what a resumed or multi-process run must repeat exactly) reads in one place.
 """
 from __future__ import annotations
 
@@ -25,6 +36,9 @@ from . import interference
 from .checkpoint import TrainState
 from .config import TrainConfig
 from .data import load_split, make_loader, read_data_yaml, resolve_data
+from .distributed import (all_reduce_mean, barrier, broadcast_module, cuda_device_of, prepare_solo_group,
+                          solo_batchnorm, sync_batchnorm, world)
+from .ema import ModelEMA
 from .evaluate import evaluate
 from .evaluate.batchnorm import recalibrate_batchnorm
 from .history import summarise
@@ -32,31 +46,12 @@ from .losses import DetectionLoss, view_loss
 from .memory import PeakMemory
 from .models import build_model, default_anchors, fit_anchors, forward_with_boundary
 from .models.base import MultiTaskModel
+from .nonfinite import NonFiniteLossError, NonFiniteWeightingError
 from .optim import build_optimizer, build_scheduler
-from .precision import autocast, to_memory_format
+from .precision import autocast, grad_scaler, to_memory_format
 from .seeding import capture_rng, own_rng, resolve_device, restore_rng, seed_everything, torch_settings
+from .update import apply_update
 from .weighting import build_weighting
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A task loss became NaN or infinite; names the step and the task."""
-
-    def __init__(self, step: int, epoch: int, task: str, value: float, checkpoint: Path | None):
-        kept = f"; last good checkpoint kept at {checkpoint}" if checkpoint else ""
-        super().__init__(f"non-finite {task} loss ({value}) at step {step} (epoch {epoch + 1}): training stopped{kept}")
-        self.step, self.epoch, self.task, self.value = step, epoch, task, value
-
-
-class NonFiniteWeightingError(NonFiniteLossError):
-    """The loss weighting's loss, a task weight or its state became NaN or infinite; names the step, the
-    method and the quantity (``Weighting.nonfinite``). A ``NonFiniteLossError``, so callers stop alike."""
-
-    def __init__(self, step: int, epoch: int, weighting: str, quantity: str, value: float, checkpoint: Path | None):
-        kept = f"; last good checkpoint kept at {checkpoint}" if checkpoint else ""
-        FloatingPointError.__init__(self, f"non-finite {quantity} ({value}) in the {weighting} weighting at step "
-                                          f"{step} (epoch {epoch + 1}): training stopped{kept}")
-        self.step, self.epoch, self.task, self.value = step, epoch, None, value
-        self.weighting, self.quantity = weighting, quantity
 
 
 @dataclass
@@ -81,8 +76,12 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, run_dir: str | Path | None = None, progress: bool = True):
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir else None
-        self.progress = progress
-        self.device = resolve_device(cfg.device)
+        self.world = world()
+        self.progress = progress and self.world.main
+        self.device = resolve_device(cuda_device_of(cfg.device, self.world))
+        if cfg.batch_size % self.world.size:
+            raise ValueError(f"batch_size {cfg.batch_size} (the global batch) must be a multiple of the number of "
+                             f"processes, {self.world.size}")
         self.data_yaml = resolve_data(cfg.data)
         with torch_settings(cfg.threads), own_rng():
             seed_everything(cfg.seed)
@@ -101,12 +100,19 @@ class Trainer:
         if "det" in tasks:
             self.model.detect.initialize_biases(cfg.imgsz)
         self.model = to_memory_format(self.model.to(self.device), cfg.memory_format)
+        self.model = sync_batchnorm(self.model, self.device)
+        broadcast_module(self.model)  # every rank starts from rank 0's weights
+        prepare_solo_group()
         self.det_loss = DetectionLoss(self.model.detect, cfg.imgsz) if "det" in tasks else None
         self.weighting = build_weighting(cfg.weighting, len(tasks), **cfg.weighting_options).to(self.device)
         self.use_boundary = self.weighting.wants_boundary(self.model)
         self.optimizer = build_optimizer(cfg, self.model, self.weighting.parameters())
-        self.steps_per_epoch = math.ceil(self.n_train / cfg.batch_size)
+        self.rank_batch = cfg.batch_size // self.world.size
+        self.steps_per_epoch = math.ceil(math.ceil(self.n_train / self.world.size) / self.rank_batch)
         self.scheduler = build_scheduler(cfg, self.optimizer, self.steps_per_epoch)
+        self.scaler = grad_scaler(self.device, cfg.amp)
+        self.ema = ModelEMA(self.model, cfg.ema_decay, cfg.ema_tau) if cfg.ema_decay else None
+        self.skipped_steps = 0
         self.history: list[dict] = []
         self.epoch_rows: list[dict] = []
         self.start_epoch = 0
@@ -128,8 +134,12 @@ class Trainer:
         subset = self.train_set
         if self.n_train < len(self.train_set):
             subset = torch.utils.data.Subset(self.train_set, range(self.n_train))
-        # one generator seed per epoch: a resumed run sees the same order
-        return make_loader(subset, self.cfg.batch_size, shuffle=True, seed=self.cfg.seed * 100_003 + epoch)
+        # one permutation per epoch, seeded (seed + epoch): a resumed run sees the same order; rank r takes
+        # every N-th index of it, so the N shards of a step are the one-process run's batch of that step
+        sampler = torch.utils.data.DistributedSampler(subset, num_replicas=self.world.size, rank=self.world.rank,
+                                                      shuffle=True, seed=self.cfg.seed * 100_003, drop_last=False)
+        sampler.set_epoch(epoch)
+        return make_loader(subset, self.rank_batch, sampler=sampler)
 
     # -- the step ----------------------------------------------------------
     def task_losses(self, det_out, view_out, batch) -> tuple[list[torch.Tensor], dict[str, float]]:
@@ -142,6 +152,10 @@ class Trainer:
             losses.append(view_loss(view_out, batch.views.to(self.device)))
         for task, loss in zip(self.cfg.tasks, losses):
             items[f"loss_{task}"] = float(loss.detach())
+        if self.world.size > 1:  # the history logs the global batch's losses
+            keys = list(items)
+            mean = all_reduce_mean(torch.tensor([items[k] for k in keys], dtype=torch.float64, device=self.device))
+            items = dict(zip(keys, mean.tolist()))
         return losses, items
 
     def check_finite(self, losses, epoch: int) -> None:
@@ -175,19 +189,24 @@ class Trainer:
             row.update(interference.measure(losses, self.model.shared_parameters(), boundary))
             measure_time = time.perf_counter() - tp
 
-        self.optimizer.zero_grad(set_to_none=True)
         outputs = [o for o, t in ((det_out, "det"), (view_out, "view")) if t in self.cfg.tasks]
-        info = self.weighting.backward(losses, self.model, outputs=outputs, boundary=boundary)
-        self.check_weighting_finite(info, epoch)
-        if self.cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        self.optimizer.step()
-        self.scheduler.step()
+        info, skipped = apply_update(self.weighting, losses, self.model, self.optimizer, outputs=outputs,
+                                     boundary=boundary, scaler=self.scaler, grad_clip=self.cfg.grad_clip,
+                                     before_step=lambda info: self.check_weighting_finite(info, epoch))
+        with warnings.catch_warnings():  # a skipped first step: the schedule still advances, one step per batch
+            warnings.filterwarnings("ignore", r"Detected call of `lr_scheduler\.step\(\)` before", UserWarning)
+            self.scheduler.step()
+        if self.ema is not None and not skipped:
+            self.ema.update(self.model)
+        self.skipped_steps += skipped
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         row.update({f"w_{t}": w for t, w in zip(self.cfg.tasks, info.weights)})
         row.update(info.extra)
         row["lr"] = self.optimizer.param_groups[0]["lr"]
+        if self.scaler is not None:
+            row["grad_scale"] = float(self.scaler.get_scale())  # after this step's update
+            row["skipped"] = int(skipped)
         row["step_time"] = time.perf_counter() - t0 - measure_time
         row["interference_time"] = measure_time
         return row
@@ -225,6 +244,7 @@ class Trainer:
             self.weighting.on_epoch_end()
             self.epoch_rows.append(self.end_of_epoch(epoch, time.perf_counter() - t_epoch))
             self.save_checkpoint(epoch)
+            barrier()  # the other ranks wait while rank 0 evaluates and writes
         bar.close()
 
     def end_of_epoch(self, epoch: int, seconds: float) -> dict:
@@ -233,7 +253,7 @@ class Trainer:
         for key in rows[0]:
             if key.startswith(("loss_", "w_")):
                 out[key] = float(np.mean([r[key] for r in rows]))
-        if (epoch + 1) % self.cfg.eval_every == 0 or epoch + 1 == self.cfg.epochs:
+        if self.world.main and ((epoch + 1) % self.cfg.eval_every == 0 or epoch + 1 == self.cfg.epochs):
             t0 = time.perf_counter()
             result = self.last_val = self.evaluate("val")
             out.update({f"val_{k}": v for k, v in result.metrics().items()})
@@ -246,24 +266,37 @@ class Trainer:
         is skipped when the weights have not moved since the last one (the test split right after the last
         validation): it is deterministic, so it would compute the same statistics again."""
         batch_size = max(self.cfg.batch_size, 32)
-        if self._calibrated_at != self.step:
-            recalibrate_batchnorm(self.model, self.train_set, min(self.cfg.bn_calibration_images, self.n_train),
-                                  batch_size, self.device)
-            self._calibrated_at = self.step
-        dataset = self.val_set if split == "val" else load_split(self.data_yaml, split, self.cfg.imgsz, self.cfg.on_bad_label)
-        loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
-        view_loss_fn = view_loss if "view" in self.cfg.tasks else None
-        return evaluate(self.model, loader, self.device, det_loss=self.det_loss, view_loss_fn=view_loss_fn,
-                        imgsz=self.cfg.imgsz)
+        model = self.eval_model
+        # own_rng: evaluation leaves the run's generators as they were, so rank 0 (which alone evaluates) and
+        # the other ranks keep drawing the same numbers, and rank 0's saved state resumes every rank
+        with solo_batchnorm(model), own_rng():
+            if self._calibrated_at != self.step:
+                recalibrate_batchnorm(model, self.train_set, min(self.cfg.bn_calibration_images, self.n_train),
+                                      batch_size, self.device)
+                self._calibrated_at = self.step
+            dataset = self.val_set if split == "val" else load_split(self.data_yaml, split, self.cfg.imgsz,
+                                                                     self.cfg.on_bad_label)
+            loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
+            view_loss_fn = view_loss if "view" in self.cfg.tasks else None
+            return evaluate(model, loader, self.device, det_loss=self.det_loss, view_loss_fn=view_loss_fn,
+                            imgsz=self.cfg.imgsz)
+
+    @property
+    def eval_model(self) -> MultiTaskModel:
+        """The weights that are evaluated and saved: the moving average with ``ema_decay``, else the model's."""
+        return self.ema.module if self.ema is not None else self.model
 
     # -- checkpoints ---------------------------------------------------------
     def save_checkpoint(self, epoch: int) -> None:
-        if not self.run_dir:
+        if not self.run_dir or not self.world.main:
             return
         TrainState(config=self.cfg.to_json(), epoch=epoch, step=self.step, model=self.model.state_dict(),
                    optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
                    weighting=self.weighting.state_dict(), history=self.history, epochs=self.epoch_rows,
-                   rng=capture_rng()).save(self.checkpoint_path)
+                   rng=capture_rng(), world_size=self.world.size,
+                   ema=self.ema.state_dict() if self.ema is not None else None,
+                   scaler=self.scaler.state_dict() if self.scaler is not None else None,
+                   skipped_steps=self.skipped_steps).save(self.checkpoint_path)
 
     def maybe_resume(self) -> None:
         path = self.checkpoint_path
@@ -272,17 +305,30 @@ class Trainer:
         state = TrainState.load(path, self.device)
         if state.config != self.cfg.to_json():
             raise ValueError(f"{path} belongs to another configuration; delete it or use another run folder")
+        if state.world_size != self.world.size:
+            raise ValueError(f"{path} was written by a run of {state.world_size} process(es), this one has "
+                             f"{self.world.size}: the data shards and batch statistics differ; resume with "
+                             f"{state.world_size} or use another run folder")
         self.model.load_state_dict(state.model)
+        if self.ema is not None:
+            self.ema.load_state_dict(state.ema)
+        if self.scaler is not None:
+            self.scaler.load_state_dict(state.scaler)
+        self.skipped_steps = state.skipped_steps
         self.weighting.load_state_dict(state.weighting)  # before the optimizer: its tensors keep their device
         self.optimizer.load_state_dict(state.optimizer)
         self.scheduler.load_state_dict(state.scheduler)
         self.history, self.epoch_rows = list(state.history), list(state.epochs)
         restore_rng(state.rng)
         self.start_epoch, self.step = state.epoch + 1, state.step
-        print(f"resumed from {path} after epoch {state.epoch + 1}/{self.cfg.epochs}", file=sys.stderr)
+        if self.world.main:
+            print(f"resumed from {path} after epoch {state.epoch + 1}/{self.cfg.epochs}", file=sys.stderr)
 
     # -- results -------------------------------------------------------------
-    def finish(self) -> RunResult:
+    def finish(self) -> RunResult | None:
+        """The run's result, on rank 0; None on the other ranks (rank 0 evaluates alone)."""
+        if not self.world.main:
+            return None
         # the last epoch was just evaluated on val (unless resumed after it); only test is new
         evals = {"val": self.last_val if self.last_val is not None else self.evaluate("val")}
         if "test" in read_data_yaml(self.data_yaml).splits:
@@ -291,4 +337,8 @@ class Trainer:
         epochs = pd.DataFrame(self.epoch_rows)
         metrics = summarise(history, epochs, evals, self.cfg.tasks, self.model.parameter_counts(), self.memory,
                             self.device)
-        return RunResult(self.cfg, self.model, history, epochs, metrics, evals, tuple(self.names), tuple(self.view_names))
+        metrics.update(world_size=self.world.size)
+        if self.scaler is not None:
+            metrics.update(skipped_steps=self.skipped_steps)
+        return RunResult(self.cfg, self.eval_model, history, epochs, metrics, evals, tuple(self.names),
+                         tuple(self.view_names))

@@ -82,12 +82,121 @@ def test_every_weighting_trains_under_bf16_and_channels_last(data, weighting):
     assert moved > len(before) // 2
 
 
-def test_fp16_and_bf16_on_an_unsupported_device_are_refused_by_name():
-    with pytest.raises(ValueError, match="amp='fp16' needs torch.amp.GradScaler"):
-        TrainConfig(amp="fp16")
+def test_amp_on_an_unsupported_device_or_an_unknown_mode_is_refused_by_name():
+    assert TrainConfig(amp="fp16").amp == "fp16"
+    with pytest.raises(ValueError, match="amp='fp16' runs on cpu or cuda, not mps"):
+        TrainConfig(amp="fp16", device="mps")
     with pytest.raises(ValueError, match="amp='bf16' runs on cpu or cuda, not mps"):
         TrainConfig(amp="bf16", device="mps")
-    with pytest.raises(ValueError, match="amp must be one of off, bf16;"):
+    with pytest.raises(ValueError, match="amp must be one of off, bf16, fp16;"):
         TrainConfig(amp="half")
     with pytest.raises(ValueError, match="memory_format must be one of contiguous, channels_last"):
         TrainConfig(memory_format="nhwc")
+
+
+def _grads(model) -> list[torch.Tensor]:
+    return [p.grad.detach().clone() if p.grad is not None else None for p in model.parameters()]
+
+
+@pytest.mark.parametrize("weighting", sorted(WEIGHTINGS))
+def test_every_weighting_reads_unscaled_values_and_leaves_gradients_scaled_by_the_grad_scale(data, weighting):
+    """The GradScaler contract (lib.weighting.base): with grad_scale S every gradient left on a parameter is S x
+    the unscaled one, and the weights and everything reported are those of S = 1. S is a power of two, so the
+    scaled arithmetic is exact: equal to the last bit."""
+    from lib.models import forward_with_boundary
+    from lib.weighting import build_weighting
+
+    t = trainer(data, weighting=weighting)
+    batch = next(iter(t._loader(0)))
+    t.model.train()
+    state = {k: v.clone() for k, v in t.model.state_dict().items()}
+    results = []
+    for scale in (1.0, 2.0 ** 12):
+        t.model.load_state_dict(state)
+        t.model.zero_grad(set_to_none=True)
+        method = build_weighting(weighting, 2)
+        method.grad_scale = scale
+        with own_rng():
+            restore_rng(t.rng)
+            if method.wants_boundary(t.model):
+                (det, view), boundary = forward_with_boundary(t.model, batch.images)
+            else:
+                (det, view), boundary = t.model(batch.images), None
+            losses, _ = t.task_losses(det, view, batch)
+            info = method.backward(losses, t.model, outputs=[det, view], boundary=boundary)
+        results.append((_grads(t.model), info, method.state_dict()))
+    (g1, info1, state1), (gS, infoS, stateS) = results
+    assert info1.weights == infoS.weights and info1.extra == infoS.extra
+    assert sum(a is not None for a in g1) > 10
+    for a, b in zip(g1, gS):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert torch.equal(a * 2.0 ** 12, b)
+    from lib.distributed import flat_state
+    assert torch.equal(flat_state([state1]), flat_state([stateS]))
+
+
+def test_a_step_the_grad_scaler_skips_changes_neither_the_model_nor_the_weighting():
+    """Overflowing gradients: GradScaler skips the optimizer step and halves its scale; GradNorm's weights, its
+    optimizer and its L_i(0) stay as they were. A good scaled step then equals the unscaled step."""
+    from lib.models import PaperToyModel, forward_with_boundary
+    from lib.update import apply_update
+    from lib.weighting import GradNorm
+
+    def setup():
+        torch.manual_seed(0)
+        model = PaperToyModel(2, d_in=6, d_out=2, hidden=8, depth=2)
+        return model, GradNorm(2, alpha=1.0, lr=0.1), torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(model, gn, opt, scaler):
+        g = torch.Generator().manual_seed(1)
+        x = torch.randn(4, 6, generator=g)
+        outputs, boundary = forward_with_boundary(model, x)
+        losses = [out.pow(2).mean() * s for out, s in zip(outputs, (1.0, 50.0))]
+        return apply_update(gn, losses, model, opt, boundary=boundary, scaler=scaler, grad_clip=10.0)
+
+    from lib.distributed import flat_state
+    model, gn, opt = setup()
+    step(model, gn, opt, None)  # a first step sets L_i(0) and moves w
+    params, before = [p.detach().clone() for p in model.parameters()], flat_state([gn.state_dict()])
+    overflow = torch.amp.GradScaler("cpu", init_scale=2.0 ** 127)
+    _, skipped = step(model, gn, opt, overflow)
+    assert skipped and overflow.get_scale() == 2.0 ** 126
+    assert all(torch.equal(a, p) for a, p in zip(params, model.parameters()))
+    assert torch.equal(flat_state([gn.state_dict()]), before)
+
+    info, skipped = step(model, gn, opt, torch.amp.GradScaler("cpu", init_scale=2.0 ** 10))
+    ref_model, ref_gn, ref_opt = setup()
+    step(ref_model, ref_gn, ref_opt, None)
+    ref_info, _ = step(ref_model, ref_gn, ref_opt, None)
+    assert not skipped and info.weights == ref_info.weights and gn.weights == ref_gn.weights
+    for p, q in zip(model.parameters(), ref_model.parameters()):
+        assert torch.allclose(p, q, rtol=1e-6, atol=1e-7)
+
+
+def test_fp16_trains_with_a_grad_scaler_on_the_cpu(data):
+    t = trainer(data, weighting="gradnorm", amp="fp16", batch_size=2)
+    assert t.scaler.get_scale() == 2.0 ** 16  # PyTorch's default
+    t.scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 40)  # certain to overflow float16 gradients
+    seen = []
+    t.model.backbone.stem.conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    t.model.train()
+    params = [p.detach().clone() for p in t.model.parameters()]
+    rows = [t.train_step(batch, 0) for _, batch in zip(range(2), t._loader(0))]
+    assert seen[0] == torch.float16 and all(p.dtype == torch.float32 for p in t.model.parameters())
+    assert [r["skipped"] for r in rows] == [1, 1] and [r["grad_scale"] for r in rows] == [2.0 ** 39, 2.0 ** 38]
+    assert all(torch.equal(a, p) for a, p in zip(params, t.model.parameters()))  # nothing moved ...
+    assert t.weighting.weights == [1.0, 1.0] and t.weighting.initial_losses is None  # ... GradNorm neither
+
+    # with a scale that does not overflow, the steps are taken and GradNorm reads unscaled norms: float32's,
+    # to float16 precision (scaled ones would be 256 times larger)
+    t = trainer(data, weighting="gradnorm", amp="fp16", batch_size=2)
+    t.scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 8)
+    t.model.train()
+    with own_rng():
+        restore_rng(t.rng)
+        row = t.train_step(next(iter(t._loader(0))), 0)
+    fp32, _ = first_step(data, weighting="gradnorm", batch_size=2)
+    assert row["skipped"] == 0
+    for k in ("gradnorm_G0", "gradnorm_G1", "loss_det", "loss_view"):
+        assert row[k] == pytest.approx(fp32[k], rel=0.05), k

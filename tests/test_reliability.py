@@ -103,10 +103,14 @@ def test_view_line_only_is_a_valid_image_without_objects(tmp_path):
     assert ds[1].targets.shape == (0, 5) and ds[1].view == 1
 
 
-def test_killed_run_resumes_to_the_same_result(tmp_path):
-    """SIGKILL a training process after its first checkpoint; rerunning resumes and ends identical."""
+@pytest.mark.parametrize("extra", [{}, {"amp": "fp16", "ema_decay": 0.9999, "ema_tau": 10.0}],
+                         ids=["float32", "fp16-GradScaler-EMA"])
+def test_killed_run_resumes_to_the_same_result(tmp_path, extra):
+    """SIGKILL a training process after its first checkpoint; rerunning resumes and ends identical (with the
+    GradScaler's scale and the EMA restored too)."""
     data = str(ensure_synthetic(SyntheticConfig(n_train=48, n_val=8, n_test=8), root=tmp_path / "data"))
-    cfg = TrainConfig(data=data, imgsz=64, batch_size=8, epochs=6, interference_every=3, threads=1, weighting="gradnorm")
+    cfg = TrainConfig(data=data, imgsz=64, batch_size=8, epochs=6, interference_every=3, threads=1, weighting="gradnorm",
+                      **extra)
     whole = RunStore(tmp_path / "a").get_or_train(cfg, progress=False)
 
     store = RunStore(tmp_path / "b")

@@ -100,7 +100,7 @@ def test_the_run_lock_lets_one_process_at_a_time_train_a_run(tmp_path):
     import threading
     import time
 
-    from lib.runstore import run_lock
+    from lib.runlock import run_lock
 
     order = []
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple, Sequence
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .dataset import Sample
 
@@ -31,8 +31,14 @@ def collate(items: Sequence[Sample]) -> Batch:
                  torch.tensor(views, dtype=torch.long), torch.tensor(indices, dtype=torch.long))
 
 
-def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
-    """Single-process loader, deterministic orders from ``seed``, last partial batch kept."""
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0,
+                sampler: Sampler | None = None) -> DataLoader:
+    """Single-process loader, last partial batch kept. The order: ``sampler``'s where given (the training
+    loop's seeded ``DistributedSampler``), else shuffled from ``seed`` or in order."""
+    # a generator of its own even with a sampler: the loader then never draws from torch's global one
     generator = torch.Generator().manual_seed(seed)
+    if sampler is not None:
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=0, collate_fn=collate,
+                          generator=generator, drop_last=False)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=0,
                       collate_fn=collate, generator=generator, drop_last=False)

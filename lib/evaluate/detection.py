@@ -96,6 +96,7 @@ class DetectionEvaluator:
         self.map = MeanAveragePrecision(
             iou_type="bbox", extended_summary=True, backend="faster_coco_eval",
             iou_thresholds=list(IOU_THRESHOLDS), rec_thresholds=list(REC_THRESHOLDS),
+            sync_on_compute=False,  # scores what it was given: under torchrun rank 0 evaluates the whole split
         )
         self.confusion = DetectionConfusionMatrix(self.names, confusion_conf, confusion_iou)
         self._conf, self._cls, self._tp = [], [], []

@@ -23,6 +23,27 @@ value (``finite_number``, ``finite_numbers``), so ``TrainConfig`` refuses it
 before anything is created. After every ``backward`` the training loop asks
 ``nonfinite(info, tasks)`` whether a weight, a reported value or the method's
 own state is NaN or infinite, and stops naming the step and the quantity.
+
+Mixed precision (float16 with ``torch.amp.GradScaler``). The loop sets
+``grad_scale`` (the scaler's current scale S, a power of two) before each
+``backward``: a method then leaves S x its gradient on every parameter it
+trains through the model's optimizer (``scaled`` multiplies the objective it
+differentiates; the scaler's ``unscale_`` divides by S), while everything it
+*reads* (loss values, per-task gradients and their norms) is unscaled, so
+its weights do not depend on S. A step the scaler skips (an infinite or NaN
+gradient) is undone for the method too: the loop puts back the
+``state_dict`` it had before the step. With S = 1 (float32, bfloat16)
+nothing changes.
+
+Several processes (``lib.distributed``). Everything a method reads is the
+global batch's: task losses and per-task gradients go through
+``all_reduce_mean`` before the method combines them (GradNorm's norms and
+loss ratios, PCGrad's and CAGrad's task gradients, DWA's and FAMO's losses),
+so its weights and state are the same on every rank. The gradient it leaves
+is this rank's share, linear in this rank's losses given the global weights
+(e.g. the gradient of ``sum_i w_i L_i^r``), or the global gradient itself
+(PCGrad's and CAGrad's combined shared gradient, the same on every rank); the
+loop averages the parameters' gradients over ranks afterwards.
 """
 from __future__ import annotations
 
@@ -33,6 +54,8 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
+
+from ..distributed import all_reduce_mean, world
 
 
 @dataclass
@@ -47,6 +70,7 @@ class Weighting(ABC):
     """Base class. Subclasses implement ``backward``; stateful ones override the state methods."""
 
     name: str = ""
+    grad_scale: float = 1.0  # GradScaler's scale for the current step, set by the training loop
 
     def __init__(self, n_tasks: int):
         if n_tasks < 1:
@@ -61,6 +85,10 @@ class Weighting(ABC):
         ``outputs`` (the task outputs) is only read by rules that measure gradients on logits.
         ``boundary`` (a ``lib.models.Boundary``) is given only when ``wants_boundary(model)`` is True.
         """
+
+    def scaled(self, objective: torch.Tensor) -> torch.Tensor:
+        """``objective`` x ``grad_scale``: what a method differentiates into the parameters' ``.grad``."""
+        return objective if self.grad_scale == 1.0 else objective * self.grad_scale
 
     def wants_boundary(self, model) -> bool:
         """Whether this method takes its task gradients at the model's trunk/head boundary."""
@@ -189,8 +217,12 @@ def grad_norm(grads: Sequence[torch.Tensor | None]) -> torch.Tensor:
     return torch.stack(sq).sum().sqrt() if sq else torch.zeros(())
 
 
-def shared_task_gradients(losses: Sequence[torch.Tensor], model) -> torch.Tensor:
-    """Each task's gradient on the model's shared parameters, flattened: (T, P).
+def shared_task_gradients(losses: Sequence[torch.Tensor], model, scale: float = 1.0) -> torch.Tensor:
+    """Each task's gradient on the model's shared parameters, flattened: (T, P), unscaled and averaged over
+    ranks (``lib.distributed.all_reduce_mean``): the global batch's task gradients.
+
+    ``scale``: the GradScaler scale; each loss is differentiated as ``scale`` x loss (so the task-specific
+    parameters are left with scaled gradients, as the scaler expects) and the rows returned are divided by it.
 
     Pass the separate loss tensors, not elements of their stack (which would also
     send zeros back through every other task's graph).
@@ -205,12 +237,32 @@ def shared_task_gradients(losses: Sequence[torch.Tensor], model) -> torch.Tensor
     for i, loss in enumerate(losses):
         for p in shared:
             p.grad = None
-        loss.backward(retain_graph=i < len(losses) - 1)
+        (loss if scale == 1.0 else loss * scale).backward(retain_graph=i < len(losses) - 1)
         rows.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in shared])
                     if shared else loss.new_zeros(0))
     for p in shared:
         p.grad = None
-    return torch.stack(rows)
+    grads = torch.stack(rows)
+    return all_reduce_mean(grads if scale == 1.0 else grads / scale)
+
+
+def global_gradients(grads: Sequence[torch.Tensor | None], scale: float = 1.0) -> list[torch.Tensor | None]:
+    """``grads`` (one rank's gradients, taken from ``scale`` x a loss) unscaled and averaged over ranks: the
+    global batch's gradients, in one all-reduce. ``None`` entries (a parameter the loss does not reach, on every
+    rank alike) stay ``None``. With one process and ``scale`` 1 the list itself."""
+    grads = list(grads) if scale == 1.0 else [None if g is None else g / scale for g in grads]
+    present = [g for g in grads if g is not None]
+    if world().size == 1 or not present:
+        return grads
+    flat = all_reduce_mean(torch.cat([g.reshape(-1) for g in present]))
+    out, offset = [], 0
+    for g in grads:
+        if g is None:
+            out.append(None)
+        else:
+            out.append(flat[offset:offset + g.numel()].view_as(g))
+            offset += g.numel()
+    return out
 
 
 def move_optimizer_state(optimizer: torch.optim.Optimizer, device) -> None:
@@ -222,7 +274,7 @@ def move_optimizer_state(optimizer: torch.optim.Optimizer, device) -> None:
 
 
 def set_shared_gradient(model, g: torch.Tensor) -> None:
-    """Write a flat gradient back onto the shared parameters."""
+    """Write a flat gradient back onto the shared parameters (multiply by the scale first, where there is one)."""
     offset = 0
     for p in model.shared_parameters():
         n = p.numel()

@@ -55,9 +55,9 @@ class CAGrad(Weighting):
 
     def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)
-        grads = shared_task_gradients(list(losses), model)
+        grads = shared_task_gradients(list(losses), model, self.grad_scale)  # global, unscaled
         w = torch.full((self.n_tasks,), 1.0 / self.n_tasks)
         if grads.shape[1]:
             d, w = cagrad_direction(grads, self.c)
-            set_shared_gradient(model, d * self.n_tasks)  # same scale as the summed loss of the other methods
+            set_shared_gradient(model, d * (self.n_tasks * self.grad_scale))  # same scale as the summed loss of the other methods
         return StepInfo(weights=[1.0] * self.n_tasks, extra={f"cagrad_w{i}": float(x) for i, x in enumerate(w)})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from ..distributed import all_reduce_mean
 from .base import StepInfo, Weighting, finite_number
 
 
@@ -31,8 +32,8 @@ class DWA(Weighting):
     def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)
         w = self.current_weights().to(L)
-        (w * L).sum().backward()
-        self._sum += L.detach().double().cpu()
+        self.scaled((w * L).sum()).backward()
+        self._sum += all_reduce_mean(L.detach()).double().cpu()  # the global batch's losses
         self._count += 1
         return StepInfo(weights=w.tolist())
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..distributed import all_reduce_mean
 from .base import StepInfo, Weighting, finite_number, move_optimizer_state
 
 
@@ -49,14 +50,16 @@ class FAMO(Weighting):
         L = self._check(losses)
         if self.xi.device != L.device:
             self.to(L.device)
-        self.update(L.detach())
+        L_global = all_reduce_mean(L.detach())  # what FAMO reads: the global batch's losses
+        self.update(L_global)
         z = F.softmax(self.xi.detach(), -1)
-        D = L + self.eps
-        c = (z / D).sum().detach()
-        (z * D.log() / c).sum().backward()
-        self.prev_losses = L.detach().clone()
-        weights = (z / (c * D.detach())).tolist()
-        return StepInfo(weights=weights, extra={f"famo_z{i}": float(v) for i, v in enumerate(z)})
+        D = L_global + self.eps
+        c = (z / D).sum()
+        # d/dL_i of sum_j z_j log(L_j + eps) / c is z_i / (c (L_i + eps)): the weight of L_i, held constant
+        weights = z / (c * D)
+        self.scaled((weights * L).sum()).backward()
+        self.prev_losses = L_global.clone()
+        return StepInfo(weights=weights.tolist(), extra={f"famo_z{i}": float(v) for i, v in enumerate(z)})
 
     def state_dict(self):
         import copy

@@ -34,7 +34,7 @@ class Fixed(Weighting):
 
     def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)
-        (L * L.new_tensor(self.weights)).sum().backward()
+        self.scaled((L * L.new_tensor(self.weights)).sum()).backward()
         return StepInfo(weights=list(self.weights))
 
 

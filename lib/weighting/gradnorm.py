@@ -45,6 +45,12 @@ with w as it is (the initial weights), ``gradnorm_loss`` is not reported for
 those steps (the history leaves the cell empty), and one warning says so.
 Should every task's loss later be exactly 0, r_i = 1 for all (nothing to
 balance) rather than 0/0. Losses must be >= 0, as the ratio assumes.
+
+Several processes (``lib.distributed``): the norms are of the global batch's
+gradients on W (each task's gradient on W, a small tensor, is averaged over
+ranks before its norm is taken) and the rates use the global task losses, so
+w and its optimizer stay identical on every rank. Under float16 with a
+GradScaler the norms are taken from unscaled gradients (``grad_scale``).
 """
 from __future__ import annotations
 
@@ -54,7 +60,9 @@ from typing import Sequence
 
 import torch
 
-from .base import StepInfo, Weighting, finite_number, finite_numbers, grad_norm, move_optimizer_state
+from ..distributed import all_reduce_mean
+from .base import (StepInfo, Weighting, finite_number, finite_numbers, global_gradients, grad_norm,
+                   move_optimizer_state)
 
 
 class GradNorm(Weighting):
@@ -122,13 +130,14 @@ class GradNorm(Weighting):
         if same and self.layer == "last_shared":
             # One layer for every task: all T gradients in one vectorised backward (rows of the identity
             # as grad_outputs) instead of T backward passes.
-            grads = torch.autograd.grad(L, layers[0], grad_outputs=torch.eye(len(L), device=L.device, dtype=L.dtype),
-                                        retain_graph=True, is_grads_batched=True)
-            return torch.cat([g.reshape(len(L), -1) for g in grads], 1).norm(dim=1)
+            eye = torch.eye(len(L), device=L.device, dtype=L.dtype) * self.grad_scale
+            grads = torch.autograd.grad(L, layers[0], grad_outputs=eye, retain_graph=True, is_grads_batched=True)
+            flat = torch.cat([g.reshape(len(L), -1) for g in grads], 1)
+            return all_reduce_mean(flat if self.grad_scale == 1.0 else flat / self.grad_scale).norm(dim=1)
         norms = []
         for i, params in enumerate(layers):
-            grads = torch.autograd.grad(losses[i], params, retain_graph=True, allow_unused=True)
-            norms.append(grad_norm(grads))
+            grads = torch.autograd.grad(self.scaled(losses[i]), params, retain_graph=True, allow_unused=True)
+            norms.append(grad_norm(global_gradients(grads, self.grad_scale)))
         return torch.stack(norms).to(L.device)
 
     def boundary_gradients(self, losses, model, boundary) -> tuple[torch.Tensor, callable]:
@@ -142,12 +151,14 @@ class GradNorm(Weighting):
         shared = {id(p) for p in model.shared_parameters()}
         head_params = [p for p in model.parameters() if p.requires_grad and id(p) not in shared]
         g_inputs, g_params = [], []
-        for i in range(self.n_tasks):  # head layers, once per task
-            grads = torch.autograd.grad(losses[i], inputs + head_params, retain_graph=True, allow_unused=True)
+        for i in range(self.n_tasks):  # head layers, once per task (scaled gradients: they are applied)
+            grads = torch.autograd.grad(self.scaled(losses[i]), inputs + head_params, retain_graph=True,
+                                        allow_unused=True)
             g_inputs.append(grads[:len(inputs)])
             g_params.append(grads[len(inputs):])
         W = model.norm_parameters(model.tasks[0])
-        norms = [grad_norm(boundary.trunk_gradients(g_inputs[i], W)) for i in range(self.n_tasks)]
+        norms = [grad_norm(global_gradients(boundary.trunk_gradients(g_inputs[i], W), self.grad_scale))
+                 for i in range(self.n_tasks)]
 
         def apply(w: torch.Tensor) -> None:
             for i in range(self.n_tasks):
@@ -166,14 +177,15 @@ class GradNorm(Weighting):
         L = self._check(losses)
         if self.w.device != L.device:
             self.to(L.device)
-        ready = self.observe_initial_losses(L.detach(), model)
+        L_global = all_reduce_mean(L.detach())  # the global batch's losses: ratios and rates
+        ready = self.observe_initial_losses(L_global, model)
         if boundary is not None:
             norms, apply = self.boundary_gradients(list(losses), model, boundary)
         else:
             norms = self.task_gradient_norms(list(losses), model)
 
             def apply(w):
-                (w * L).sum().backward()
+                self.scaled((w * L).sum()).backward()
 
         w = self.w.detach().clone()
         apply(w)
@@ -181,7 +193,7 @@ class GradNorm(Weighting):
         G = self.w * norms  # only w carries a gradient
         gradnorm_loss = None
         if ready:  # else r is undefined: w stays as it is (see the module's note on L_i(0))
-            target = (G.mean() * self.relative_inverse_rates(L.detach()) ** self.alpha).detach()
+            target = (G.mean() * self.relative_inverse_rates(L_global) ** self.alpha).detach()
             gradnorm_loss = (G - target).abs().sum()
             self.optimizer.zero_grad(set_to_none=True)
             gradnorm_loss.backward()

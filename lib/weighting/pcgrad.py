@@ -35,12 +35,12 @@ class PCGrad(Weighting):
 
     def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         L = self._check(losses)
-        grads = shared_task_gradients(list(losses), model)
+        grads = shared_task_gradients(list(losses), model, self.grad_scale)  # global, unscaled
         conflict = 0.0
         if grads.shape[1]:
             if self.n_tasks == 2:
                 conflict = float(torch.dot(grads[0], grads[1]) < 0)
-            set_shared_gradient(model, project_conflicting(grads, self.generator))
+            set_shared_gradient(model, project_conflicting(grads, self.generator) * self.grad_scale)
         return StepInfo(weights=[1.0] * self.n_tasks, extra={"pcgrad_conflict": conflict})
 
     def state_dict(self):

@@ -23,6 +23,7 @@ from typing import Sequence
 
 import torch
 
+from ..distributed import all_reduce_mean, world
 from .base import StepInfo, Weighting, finite_number, finite_numbers, grad_norm, whole_number
 
 
@@ -55,13 +56,19 @@ class SeedGradNorm(Weighting):
         L = self._check(losses)
         self.steps += 1
         w_used = self.w.clone()
-        observed = L.detach().double() * (w_used if self.rates_from_weighted_losses else 1.0)
+        L_global = all_reduce_mean(L.detach())  # the global batch's losses
+        observed = L_global.double() * (w_used if self.rates_from_weighted_losses else 1.0)
         if self.initial_losses is None:
             self.initial_losses = observed.clone()
         extra: dict[str, float] = {}
         if self.steps % self.update_every == 0:
-            norms = torch.stack([grad_norm(torch.autograd.grad(losses[i], _tensors(outputs[i]), retain_graph=True))
+            norms = torch.stack([grad_norm(torch.autograd.grad(self.scaled(losses[i]), _tensors(outputs[i]),
+                                                               retain_graph=True)) / self.grad_scale
                                  for i in range(self.n_tasks)]).double()
+            # the global batch's logits are every rank's, and d(mean_r L^r)/d logits^r = (1/R) dL^r/d logits^r:
+            # ||global||^2 = sum_r ||g^r||^2 / R^2 = mean_r ||g^r||^2 / R
+            size = world().size
+            norms = norms if size == 1 else (all_reduce_mean(norms.pow(2)) / size).sqrt()
             if self.initial_mean_norm is None:
                 self.initial_mean_norm = float(norms.mean())
             ratio = observed / self.initial_losses
@@ -70,7 +77,7 @@ class SeedGradNorm(Weighting):
             self.w = self.w / self.w.mean() * self.n_tasks
             extra = {f"logit_grad_norm{i}": float(n) for i, n in enumerate(norms)}
             extra["updated"] = 1.0
-        (L * w_used.to(L.dtype).to(L.device)).sum().backward()
+        self.scaled((L * w_used.to(L.dtype).to(L.device)).sum()).backward()
         return StepInfo(weights=w_used.tolist(), extra=extra)
 
     @property

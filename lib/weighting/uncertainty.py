@@ -29,7 +29,8 @@ class Uncertainty(Weighting):
         if self.log_var.device != L.device:
             self.to(L.device)
         precision = torch.exp(-self.log_var)
-        (precision * L + self.log_var).sum().backward()
+        # the loop averages log_var's gradient over ranks with the model's: the global batch's
+        self.scaled((precision * L + self.log_var).sum()).backward()
         return StepInfo(weights=precision.detach().tolist(), extra={f"log_var{i}": float(s) for i, s in enumerate(self.log_var.detach())})
 
     def state_dict(self):

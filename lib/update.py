@@ -1,0 +1,81 @@
+"""One optimizer step from the task losses, for any weighting, in one process or several, in any precision.
+
+    info, skipped = apply_update(weighting, losses, model, optimizer, scaler=scaler, grad_clip=10.0)
+
+In order:
+
+1. ``weighting.backward`` leaves its gradient on the parameters, scaled by the
+   GradScaler's scale where there is one (``Weighting.grad_scale``), having read
+   the global batch's losses and task gradients (``lib.weighting.base``);
+2. ``lib.distributed.average_gradients``: every parameter's gradient becomes
+   its mean over ranks, in one all-reduce (nothing with one process);
+3. with a scaler, ``unscale_``; a non-finite gradient means the scaler will
+   skip this step, and the weighting's state is put back as it was before
+   the step (``state_dict``/``load_state_dict``), so a skipped step changes
+   nothing; otherwise ``before_step(info)`` runs (the training loop's check
+   for non-finite weights);
+4. gradient clipping (YOLOv5's max-norm 10), then the optimizer step
+   (``scaler.step`` and ``scaler.update`` with a scaler).
+
+With ``ECHO_MTL_CHECK_RANKS=1`` (``lib.distributed.checking_ranks``) the
+weights the step used, the weighting's state and torch's random generator
+(dropout; rank 0's is what a checkpoint keeps for every rank) are compared
+across ranks after the step: ``RuntimeError`` if any rank differs.
+
+Source: PyTorch's AMP recipe (``torch.amp.GradScaler``: scale, unscale_ before
+clipping, step, update) and YOLOv5 ``train.py`` (the order of the same calls).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Callable, Sequence
+
+import torch
+
+from .distributed import average_gradients, check_identical, checking_ranks
+from .weighting import StepInfo, Weighting
+
+
+def optimizer_parameters(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+def gradients_finite(params: Sequence[torch.Tensor]) -> bool:
+    """Whether every gradient in ``params`` is finite (what GradScaler's ``unscale_`` checks)."""
+    flags = [torch.isfinite(p.grad).all() for p in params if p.grad is not None]
+    return bool(torch.stack(flags).all()) if flags else True
+
+
+def apply_update(weighting: Weighting, losses: Sequence[torch.Tensor], model: torch.nn.Module,
+                 optimizer: torch.optim.Optimizer, *, outputs=None, boundary=None,
+                 scaler: torch.amp.GradScaler | None = None, grad_clip: float = 0.0,
+                 before_step: Callable[[StepInfo], None] | None = None) -> tuple[StepInfo, bool]:
+    """Backward, reduce, (unscale), clip and step; returns the weighting's ``StepInfo`` and whether the step was
+    skipped (only ever with a scaler). ``losses``: this rank's task losses, in ``model.tasks`` order."""
+    params = optimizer_parameters(optimizer)
+    before = copy.deepcopy(weighting.state_dict()) if scaler is not None else None
+    # scaler.scale(1) is the scale S as a number (and starts the scaler on the parameters' device)
+    weighting.grad_scale = float(scaler.scale(torch.ones((), device=params[0].device))) if scaler is not None else 1.0
+    optimizer.zero_grad(set_to_none=True)
+    info = weighting.backward(losses, model, outputs=outputs, boundary=boundary)
+    average_gradients(params)
+    skipped = False
+    if scaler is not None:
+        scaler.unscale_(optimizer)
+        skipped = not gradients_finite(params)
+    if skipped:
+        weighting.load_state_dict(before)
+    elif before_step is not None:
+        before_step(info)
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    weighting.grad_scale = 1.0
+    if checking_ranks():
+        check_identical([info.weights, weighting.state_dict(), torch.get_rng_state()],
+                        f"the {weighting.name} weighting's weights or state, or torch's random generator,")
+    return info, skipped
