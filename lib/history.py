@@ -2,15 +2,19 @@
 
 ``history.csv``: one row per optimizer step.
     epoch, step                 0-based counters
-    loss_<task>                 unweighted task loss of the step (tasks: det, view)
+    loss_<task>                 unweighted task loss of the step (tasks: det, view); with several
+                                processes the mean over ranks (the global batch's loss)
     loss_box, loss_obj, loss_cls  YOLOv5's detection loss terms (box CIoU, objectness, jet class)
     w_<task>                    the weight the task's loss carried in this step's gradient
     grad_cos, grad_gms, grad_norm_det, grad_norm_view
                                 gradient interference on the shared parameters (``lib.interference``),
-                                every ``interference_every`` steps, empty otherwise
+                                every ``interference_every`` steps, empty otherwise (with several
+                                processes: measured on rank 0's shard)
     <method>_*                  method-specific values (``gradnorm_G0``, ``gradnorm_loss``, ``famo_z0``,
                                 ``pcgrad_conflict``, ``cagrad_w0``, ``log_var0``, ...)
     lr                          learning rate of the step (first parameter group)
+    grad_scale, skipped         with ``amp='fp16'`` only: the GradScaler's scale after the step, and 1
+                                where it skipped the step (an infinite or NaN gradient), else 0
     step_time, data_time, interference_time   seconds (step_time excludes the measurement)
 
 ``epochs.csv``: one row per epoch.
@@ -19,7 +23,8 @@
 
 ``metrics.json``: the final figures (``summarise``): ``<split>_<metric>`` for val and test
 (``EVAL_METRICS``), parameters (total and per part), training seconds, median step time,
-peak/training memory, device, mean interference and conflict rate, final task weights.
+peak/training memory, device, mean interference and conflict rate, final task weights; ``world_size``
+(processes that trained the run) and, with ``amp='fp16'``, ``skipped_steps``.
 """
 from __future__ import annotations
 
