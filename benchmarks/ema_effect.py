@@ -21,7 +21,7 @@ EMA = {"EMA 0.9999, tau 2000 (YOLOv5)": dict(ema_decay=0.9999, ema_tau=2000.0),
 
 def run(seeds=(0, 1, 2)) -> pd.DataFrame:
     return lever_agreement.run(seeds=seeds, levers={k: {**lever_agreement.FP32, **v} for k, v in EMA.items()},
-                               name="ema_effect_cpu")
+                               table="ema_effect_cpu")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def verdicts(df: pd.DataFrame) -> dict[str, bool]:
 
 
 def run(methods=METHODS, seeds=(0, 1, 2), profile: str = "default", levers=None,
-        name: str = "lever_agreement_cpu") -> pd.DataFrame:
+        table: str = "lever_agreement_cpu") -> pd.DataFrame:
     levers = LEVERS if levers is None else levers
     base, _, _, jobs = resolve(profile)
     cfgs = {}
@@ -71,7 +71,7 @@ def run(methods=METHODS, seeds=(0, 1, 2), profile: str = "default", levers=None,
     df = agreement(fetch(cfgs, jobs=jobs), list(levers), methods, seeds)
     df.index.name = (f"levers vs float32 (contiguous), {profile} profile settings, seeds {list(seeds)}; "
                      f"every metric agrees: {verdicts(df)}")
-    return write(name, df)
+    return write(table, df)
 
 
 if __name__ == "__main__":
