@@ -9,8 +9,10 @@ Every step is ``Trainer.train_step`` on one fixed batch (the training loop's own
 GradScaler and CUDA synchronisation), timed after warm-up steps; the median is reported. Peak memory is the
 CUDA allocator's peak over the timed steps (``torch.cuda.max_memory_allocated``), or the process's resident
 set on the CPU (``lib.memory.PeakMemory``). The prediction multiplies each run the ``gpu`` profile plans
-(``lib.report.plan``) by its measured step time and adds its evaluations at the measured seconds per image;
-it leaves out data generation, start-up and the notebooks (a few minutes on the CPU side).
+(``lib.report.plan``) by its measured step time and adds its evaluations at the measured seconds per image.
+It is a lower bound: it leaves out data generation, start-up, the notebooks, assembling each batch (the
+timed steps reuse one), the gradient-interference measurement every ``interference_every`` steps, and it
+times evaluation on an untrained model (few detections to match).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from lib.config import TrainConfig
 from lib.data import SyntheticConfig, ensure_synthetic
 from lib.memory import PeakMemory
 from lib.paths import data_root
+from lib.seeding import torch_settings
 from lib.trainer import Trainer
 
 from .common import OUT
@@ -48,17 +51,18 @@ def measure(base: dict, data: str, model: str, weighting: str, warmup: int, step
     device = trainer.device
     batch = next(iter(trainer._loader(0)))
     trainer.model.train()
-    for _ in range(warmup):
-        trainer.train_step(batch, 0)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
     times = []
-    with PeakMemory(device) as memory:
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            trainer.train_step(batch, 0)  # synchronises CUDA before it returns
-            times.append(time.perf_counter() - t0)
+    with torch_settings(cfg.threads):  # deterministic kernels, as Trainer.fit trains
+        for _ in range(warmup):
+            trainer.train_step(batch, 0)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+            torch.cuda.reset_peak_memory_stats(device)
+        with PeakMemory(device) as memory:
+            for _ in range(steps):
+                t0 = time.perf_counter()
+                trainer.train_step(batch, 0)  # synchronises CUDA before it returns
+                times.append(time.perf_counter() - t0)
     step = statistics.median(times)
     return {"model": model, "weighting": weighting, "median_step_s": step,
             "images_per_second": cfg.batch_size / step, "peak_memory_mb": memory.peak_mb,
@@ -168,7 +172,8 @@ def main(argv=None) -> int:
     print(f"GradNorm overhead {result['gradnorm_overhead']:.3f}x (noise floor: a second Fixed measured "
           f"{result['noise_floor']:.3f} away); evaluation {1000 * eval_s:.1f} ms/image")
     if kind == "gpu":
-        print(f"gpu profile: {n_runs} runs, predicted {minutes:.0f} min of training and evaluation")
+        print(f"gpu profile: {n_runs} runs, predicted at least {minutes:.0f} min of training and evaluation "
+              "(a lower bound: see benchmarks/device_check.py)")
     else:
         print(f"CPU check of the check: tiny sizes and {steps} timed steps, so the ratios are not measurements; the "
               f"gpu profile's prediction arithmetic ({n_runs} runs) gives {minutes:.0f} min from these CPU times")

@@ -37,6 +37,8 @@ class TrainState:
         torch_save(asdict(self), path)
 
     @classmethod
-    def load(cls, path: Path, device) -> "TrainState":
-        state = torch.load(path, map_location=device, weights_only=True)  # tensors, numbers, lists only
+    def load(cls, path: Path) -> "TrainState":
+        """Every tensor on the CPU: ``load_state_dict`` of the model, optimizer and weighting copies to their
+        devices, and generator states (torch's, NumPy's, PCGrad's) must stay CPU tensors."""
+        state = torch.load(path, map_location="cpu", weights_only=True)  # tensors, numbers, lists only
         return cls(**state)

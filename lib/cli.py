@@ -27,7 +27,7 @@ import warnings
 from dataclasses import MISSING, fields
 
 from .config import TrainConfig
-from .distributed import barrier, broadcast_object, init_from_env, launched, shutdown
+from .distributed import World, barrier, broadcast_object, cuda_device_of, init_from_env, launched, shutdown
 from .data import DataError, LabelError, read_data_yaml
 from .paths import runs_root
 from .runstore import RunStore
@@ -147,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         if launched() and cfg.batch_size % int(os.environ["WORLD_SIZE"]):
             raise ValueError(f"batch_size {cfg.batch_size} (the global batch) must be a multiple of the number of "
                              f"processes, {os.environ['WORLD_SIZE']}")
+        if launched():
+            cuda_device_of(cfg.device, World(size=int(os.environ["WORLD_SIZE"])))  # cuda:N refused by name
         if cfg.data is not None:
             read_data_yaml(cfg.data)  # a missing or broken data.yaml: refused before any process group starts
     except LabelError as e:
@@ -171,8 +173,12 @@ def _train_and_report(args, cfg: TrainConfig, main_rank: bool, fail) -> int:
     except LabelError as e:
         hint = "" if cfg.on_bad_label == "skip" else " (--on-bad-label skip leaves bad files out, with a summary)"
         return fail(f"{e}{hint}")  # the message names the file and line
-    except (DataError, FileNotFoundError, NonFiniteLossError) as e:
-        return fail(e)  # the message names the file and key, or the step and task
+    except NonFiniteLossError as e:  # a loss of one rank's shard: that rank says so
+        rank = os.environ.get("RANK", "0")
+        print(f"error{'' if rank == '0' else f' (rank {rank})'}: {e}", file=sys.stderr)
+        return 2
+    except (DataError, FileNotFoundError) as e:
+        return fail(e)  # the message names the file and key
     barrier()  # every rank is done with the run before any leaves
     if not main_rank:
         return 0  # rank 0 reports

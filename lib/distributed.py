@@ -87,7 +87,11 @@ def init_from_env(device: str = "auto") -> World:
 
 
 def cuda_device_of(device: str, w: World) -> str:
-    """The device string a rank trains on: ``cuda`` and ``auto`` become ``cuda:<local rank>`` under a launcher."""
+    """The device string a rank trains on: ``cuda`` and ``auto`` become ``cuda:<local rank>`` under a launcher;
+    ``cuda:N`` there is a ``ValueError`` (every rank would take GPU N)."""
+    if w.size > 1 and device.startswith("cuda:"):
+        raise ValueError(f"device {device!r} under torchrun: use --device cuda (each rank takes the GPU of its "
+                         "LOCAL_RANK; choose GPUs with CUDA_VISIBLE_DEVICES)")
     if w.size > 1 and (device == "cuda" or (device == "auto" and torch.cuda.is_available())):
         return f"cuda:{w.local_rank}"
     return device

@@ -293,16 +293,24 @@ class Trainer:
         TrainState(config=self.cfg.to_json(), epoch=epoch, step=self.step, model=self.model.state_dict(),
                    optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
                    weighting=self.weighting.state_dict(), history=self.history, epochs=self.epoch_rows,
-                   rng=capture_rng(), world_size=self.world.size,
+                   rng=self.capture_rng(), world_size=self.world.size,
                    ema=self.ema.state_dict() if self.ema is not None else None,
                    scaler=self.scaler.state_dict() if self.scaler is not None else None,
                    skipped_steps=self.skipped_steps).save(self.checkpoint_path)
+
+    def capture_rng(self) -> dict:
+        """``lib.seeding.capture_rng`` and, on CUDA, the generator of the run's own GPU under ``run_device``
+        (dropout draws from it; with several GPUs each rank's is rank 0's, so rank 0's state resumes them all)."""
+        state = capture_rng()
+        if self.device.type == "cuda":
+            state["run_device"] = torch.cuda.get_rng_state(self.device)
+        return state
 
     def maybe_resume(self) -> None:
         path = self.checkpoint_path
         if not path or not path.exists():
             return
-        state = TrainState.load(path, self.device)
+        state = TrainState.load(path)
         if state.config != self.cfg.to_json():
             raise ValueError(f"{path} belongs to another configuration; delete it or use another run folder")
         if state.world_size != self.world.size:
@@ -320,6 +328,8 @@ class Trainer:
         self.scheduler.load_state_dict(state.scheduler)
         self.history, self.epoch_rows = list(state.history), list(state.epochs)
         restore_rng(state.rng)
+        if "run_device" in state.rng:  # rank 0's generator of its GPU: every rank's GPU draws the same numbers
+            torch.cuda.set_rng_state(state.rng["run_device"], self.device)
         self.start_epoch, self.step = state.epoch + 1, state.step
         if self.world.main:
             print(f"resumed from {path} after epoch {state.epoch + 1}/{self.cfg.epochs}", file=sys.stderr)

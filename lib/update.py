@@ -76,6 +76,8 @@ def apply_update(weighting: Weighting, losses: Sequence[torch.Tensor], model: to
         optimizer.step()
     weighting.grad_scale = 1.0
     if checking_ranks():
-        check_identical([info.weights, weighting.state_dict(), torch.get_rng_state()],
+        device = params[0].device
+        generators = [torch.get_rng_state()] + ([torch.cuda.get_rng_state(device)] if device.type == "cuda" else [])
+        check_identical([info.weights, weighting.state_dict(), generators],
                         f"the {weighting.name} weighting's weights or state, or torch's random generator,")
     return info, skipped

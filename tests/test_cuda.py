@@ -36,7 +36,8 @@ def trainer(data, **kw) -> Trainer:
 @pytest.mark.parametrize("amp", ["fp16", "bf16"])
 @pytest.mark.parametrize("weighting", sorted(WEIGHTINGS))
 def test_every_weighting_trains_under_cuda_autocast(data, weighting, amp):
-    t = trainer(data, weighting=weighting, amp=amp, memory_format="channels_last")
+    options = {"update_every": 1} if weighting == "seed_gradnorm" else {}  # its update runs at once
+    t = trainer(data, weighting=weighting, amp=amp, memory_format="channels_last", weighting_options=options)
     if t.scaler is not None:
         t.scaler = torch.amp.GradScaler("cuda", init_scale=2.0 ** 8)
     t.model.train()
@@ -61,6 +62,20 @@ def test_fp16_gradnorm_reads_the_norms_of_float32_to_fp16_precision(data):
     assert rows["fp16"]["skipped"] == 0
     for k in ("gradnorm_G0", "gradnorm_G1", "loss_det", "loss_view"):
         assert rows["fp16"][k] == pytest.approx(rows["off"][k], rel=0.05), k
+
+
+@pytest.mark.parametrize("weighting", ["pcgrad", "gradnorm"])
+def test_a_cuda_run_resumes_from_its_checkpoint(data, tmp_path, weighting):
+    """Generator states (torch's, NumPy's, PCGrad's) come back as CPU tensors; the run's GPU generator too."""
+    first = trainer(data, weighting=weighting, epochs=2, amp="fp16", ema_decay=0.99, ema_tau=5.0)
+    first.run_dir = tmp_path
+    a = first.fit()
+    again = trainer(data, weighting=weighting, epochs=2, amp="fp16", ema_decay=0.99, ema_tau=5.0)
+    again.run_dir = tmp_path
+    b = again.fit()  # resumes after the last epoch: evaluates the same weights
+    assert again.start_epoch == 2
+    for k in ("test_mAP50", "test_view_accuracy", "final_w_det"):
+        assert a.metrics[k] == b.metrics[k], k
 
 
 def test_ema_and_evaluation_run_on_the_gpu(data):

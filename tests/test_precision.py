@@ -200,3 +200,39 @@ def test_fp16_trains_with_a_grad_scaler_on_the_cpu(data):
     assert row["skipped"] == 0
     for k in ("gradnorm_G0", "gradnorm_G1", "loss_det", "loss_view"):
         assert row[k] == pytest.approx(fp32[k], rel=0.05), k
+
+
+@pytest.mark.parametrize("weighting", sorted(WEIGHTINGS))
+def test_every_weighting_survives_an_overflowing_step_and_is_left_as_it_was(weighting):
+    """A step whose gradients overflow (an infinite GradScaler scale): no method raises (CAGrad's dual problem on
+    non-finite gradients did), the scaler skips, and everything the method holds (its state and its running
+    sums, e.g. DWA's) is as before the step."""
+    from lib.distributed import flat_state
+    from lib.models import PaperToyModel, forward_with_boundary
+    from lib.update import apply_update
+    from lib.weighting import build_weighting
+
+    torch.manual_seed(0)
+    model = PaperToyModel(2, d_in=6, d_out=2, hidden=8, depth=2)
+    method = build_weighting(weighting, 2, **({"update_every": 1} if weighting == "seed_gradnorm" else {}))
+    opt = torch.optim.SGD(list(model.parameters()) + method.parameters(), lr=0.1)
+
+    def step(scaler):
+        x = torch.randn(4, 6, generator=torch.Generator().manual_seed(1))
+        if method.wants_boundary(model):
+            outputs, boundary = forward_with_boundary(model, x)
+        else:
+            outputs, boundary = model(x), None
+        losses = [out.pow(2).mean() * s for out, s in zip(outputs, (1.0, 50.0))]
+        return apply_update(method, losses, model, opt, outputs=outputs, boundary=boundary, scaler=scaler)
+
+    def held():
+        return flat_state([method.state_dict(), {k: v for k, v in vars(method).items()
+                                                 if k != "grad_scale" and isinstance(v, (torch.Tensor, int, float, list))}])
+
+    step(None)  # a normal step first: the methods' state is not at its start
+    params, before = [p.detach().clone() for p in model.parameters()], held()
+    _, skipped = step(torch.amp.GradScaler("cpu", init_scale=float("inf")))  # every gradient overflows
+    assert skipped
+    assert all(torch.equal(a, p) for a, p in zip(params, model.parameters()))
+    assert torch.equal(held(), before)

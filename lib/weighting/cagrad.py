@@ -57,7 +57,11 @@ class CAGrad(Weighting):
         L = self._check(losses)
         grads = shared_task_gradients(list(losses), model, self.grad_scale)  # global, unscaled
         w = torch.full((self.n_tasks,), 1.0 / self.n_tasks)
-        if grads.shape[1]:
+        if grads.shape[1] and not torch.isfinite(grads).all():
+            # an overflowing float16 step: no dual problem to solve; the non-finite sum goes on, so the
+            # GradScaler skips the step (without a scaler the loop stops on the non-finite values)
+            set_shared_gradient(model, grads.sum(0) * self.grad_scale)
+        elif grads.shape[1]:
             d, w = cagrad_direction(grads, self.c)
             set_shared_gradient(model, d * (self.n_tasks * self.grad_scale))  # same scale as the summed loss of the other methods
         return StepInfo(weights=[1.0] * self.n_tasks, extra={f"cagrad_w{i}": float(x) for i, x in enumerate(w)})

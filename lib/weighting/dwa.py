@@ -44,7 +44,10 @@ class DWA(Weighting):
         self._count = 0
 
     def state_dict(self):
-        return {"epoch_means": [list(m) for m in self.epoch_means]}
+        # the running sums too: a step a GradScaler skips is taken back from them
+        return {"epoch_means": [list(m) for m in self.epoch_means], "sum": self._sum.clone(), "count": self._count}
 
     def load_state_dict(self, state):
         self.epoch_means = [list(m) for m in state["epoch_means"]]
+        self._sum = state["sum"].clone().double()
+        self._count = int(state["count"])

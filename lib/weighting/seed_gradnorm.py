@@ -56,8 +56,8 @@ class SeedGradNorm(Weighting):
         L = self._check(losses)
         self.steps += 1
         w_used = self.w.clone()
-        L_global = all_reduce_mean(L.detach())  # the global batch's losses
-        observed = L_global.double() * (w_used if self.rates_from_weighted_losses else 1.0)
+        L_global = all_reduce_mean(L.detach()).double().cpu()  # the global batch's losses; w lives on the CPU
+        observed = L_global * (w_used if self.rates_from_weighted_losses else 1.0)
         if self.initial_losses is None:
             self.initial_losses = observed.clone()
         extra: dict[str, float] = {}
@@ -68,7 +68,7 @@ class SeedGradNorm(Weighting):
             # the global batch's logits are every rank's, and d(mean_r L^r)/d logits^r = (1/R) dL^r/d logits^r:
             # ||global||^2 = sum_r ||g^r||^2 / R^2 = mean_r ||g^r||^2 / R
             size = world().size
-            norms = norms if size == 1 else (all_reduce_mean(norms.pow(2)) / size).sqrt()
+            norms = (norms if size == 1 else (all_reduce_mean(norms.pow(2)) / size).sqrt()).cpu()
             if self.initial_mean_norm is None:
                 self.initial_mean_norm = float(norms.mean())
             ratio = observed / self.initial_losses
