@@ -27,7 +27,8 @@ import warnings
 from dataclasses import MISSING, fields
 
 from .config import TrainConfig
-from .distributed import World, barrier, broadcast_object, cuda_device_of, init_from_env, launched, shutdown
+from .distributed import (World, barrier, broadcast_object, check_global_batch, cuda_device_of, init_from_env,
+                          launched, shutdown)
 from .data import DataError, LabelError, read_data_yaml
 from .paths import runs_root
 from .runstore import RunStore
@@ -144,11 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config_from_args(args)
         resolve_device(cfg.device)  # CUDA asked for on a machine without it: refused before anything is made
-        if launched() and cfg.batch_size % int(os.environ["WORLD_SIZE"]):
-            raise ValueError(f"batch_size {cfg.batch_size} (the global batch) must be a multiple of the number of "
-                             f"processes, {os.environ['WORLD_SIZE']}")
-        if launched():
-            cuda_device_of(cfg.device, World(size=int(os.environ["WORLD_SIZE"])))  # cuda:N refused by name
+        if launched():  # refused before the process group starts: one message, from rank 0
+            processes = int(os.environ["WORLD_SIZE"])
+            check_global_batch(cfg.batch_size, processes)
+            cuda_device_of(cfg.device, World(size=processes))  # cuda:N refused by name
         if cfg.data is not None:
             read_data_yaml(cfg.data)  # a missing or broken data.yaml: refused before any process group starts
     except LabelError as e:

@@ -86,6 +86,13 @@ def init_from_env(device: str = "auto") -> World:
     return world()
 
 
+def check_global_batch(batch_size: int, processes: int) -> None:
+    """``ValueError`` unless ``batch_size`` (the global batch) splits evenly over ``processes``."""
+    if batch_size % processes:
+        raise ValueError(f"batch_size {batch_size} (the global batch) must be a multiple of the number of "
+                         f"processes, {processes}")
+
+
 def cuda_device_of(device: str, w: World) -> str:
     """The device string a rank trains on: ``cuda`` and ``auto`` become ``cuda:<local rank>`` under a launcher;
     ``cuda:N`` there is a ``ValueError`` (every rank would take GPU N)."""

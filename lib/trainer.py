@@ -36,8 +36,8 @@ from . import interference
 from .checkpoint import TrainState
 from .config import TrainConfig
 from .data import load_split, make_loader, read_data_yaml, resolve_data
-from .distributed import (all_reduce_mean, barrier, broadcast_module, cuda_device_of, prepare_solo_group,
-                          solo_batchnorm, sync_batchnorm, world)
+from .distributed import (all_reduce_mean, barrier, broadcast_module, check_global_batch, cuda_device_of,
+                          prepare_solo_group, solo_batchnorm, sync_batchnorm, world)
 from .ema import ModelEMA
 from .evaluate import evaluate
 from .evaluate.batchnorm import recalibrate_batchnorm
@@ -79,9 +79,7 @@ class Trainer:
         self.world = world()
         self.progress = progress and self.world.main
         self.device = resolve_device(cuda_device_of(cfg.device, self.world))
-        if cfg.batch_size % self.world.size:
-            raise ValueError(f"batch_size {cfg.batch_size} (the global batch) must be a multiple of the number of "
-                             f"processes, {self.world.size}")
+        check_global_batch(cfg.batch_size, self.world.size)
         self.data_yaml = resolve_data(cfg.data)
         with torch_settings(cfg.threads), own_rng():
             seed_everything(cfg.seed)
