@@ -43,7 +43,7 @@ def main() -> None:
         "images_per_second": {f"{m}@{s}": float(r["images_per_second"]) for (m, s), r in tp.iterrows()},
         "peak_memory_mb": {f"{m}@{s}": float(r["peak_memory_mb"]) for (m, s), r in tp.iterrows()},
         "train_memory_mb": {f"{m}@{s}": float(r["train_memory_mb"]) for (m, s), r in tp.iterrows()},
-        "seed_replica_seconds": float(rep.loc["seed", "median (s)"]),
+        "upstream_replica_seconds": float(rep.loc["upstream", "median (s)"]),
         "cpu_step_levers": {" / ".join(map(str, k)): float(v) for k, v in levers["speed-up vs fp32"].dropna().items()},
         "cpu_fp32_peak_share": {" / ".join(map(str, k)): float(v) for k, v in levers["share of fp32 peak"].dropna().items()},
         "compile_speedup_warm_cache": None if compiled is None else

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lib.paths import REPO_ROOT
+from lib.store.paths import REPO_ROOT
 
 OUT = REPO_ROOT / "reports" / "bench"
 

@@ -17,14 +17,14 @@ import tempfile
 
 import pandas as pd
 
-from lib.paths import REPO_ROOT
+from lib.store.paths import REPO_ROOT
 
 from .common import write
 
 CHILD = r"""
 import json, statistics, sys, time, torch
 from lib.config import TrainConfig
-from lib.trainer import Trainer
+from lib.engine.trainer import Trainer
 mode, weighting, imgsz, threads, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 torch.set_num_threads(threads)
 t = Trainer(TrainConfig(imgsz=imgsz, interference_every=0, weighting=weighting, device="cpu", threads=threads,

@@ -33,8 +33,8 @@ def worker(weighting: str, threads: int, out: str, warmup: int, steps: int) -> N
     import torch
 
     from lib.config import TrainConfig
-    from lib.distributed import barrier, init_from_env, shutdown
-    from lib.trainer import Trainer
+    from lib.engine.distributed import barrier, init_from_env, shutdown
+    from lib.engine.trainer import Trainer
 
     w = init_from_env("cpu")
     cfg = TrainConfig(weighting=weighting, threads=threads, device="cpu", interference_every=0, batch_size=16,

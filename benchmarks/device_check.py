@@ -8,7 +8,7 @@ peak memory, GradNorm's overhead, evaluation time, and the ``gpu`` report profil
 Every step is ``Trainer.train_step`` on one fixed batch (the training loop's own step, with its autocast,
 GradScaler and CUDA synchronisation), timed after warm-up steps; the median is reported. Peak memory is the
 CUDA allocator's peak over the timed steps (``torch.cuda.max_memory_allocated``), or the process's resident
-set on the CPU (``lib.memory.PeakMemory``). The prediction multiplies each run the ``gpu`` profile plans
+set on the CPU (``lib.engine.memory.PeakMemory``). The prediction multiplies each run the ``gpu`` profile plans
 (``lib.report.plan``) by its measured step time and adds its evaluations at the measured seconds per image.
 It is a lower bound: it leaves out data generation, start-up, the notebooks, assembling each batch (the
 timed steps reuse one), the gradient-interference measurement every ``interference_every`` steps, and it
@@ -29,10 +29,10 @@ import torch
 
 from lib.config import TrainConfig
 from lib.data import SyntheticConfig, ensure_synthetic
-from lib.memory import PeakMemory
-from lib.paths import data_root
-from lib.seeding import torch_settings
-from lib.trainer import Trainer
+from lib.engine.memory import PeakMemory
+from lib.store.paths import data_root
+from lib.engine.seeding import torch_settings
+from lib.engine.trainer import Trainer
 
 from .common import OUT
 
@@ -83,7 +83,7 @@ def evaluation_seconds_per_image(base: dict, data: str, n_val: int) -> float:
 
 def planned_runs(profile: str) -> list[TrainConfig]:
     """Every run the profile's report trains (``lib.report.plan``), without generating its data."""
-    from lib.experiments import configs
+    from lib.experiments.methods import configs
     from lib.report.context import settings
     from lib.report.plan import notebook_defaults, requests
     from lib.report.profiles import NOTEBOOKS, REPORT_KEYS, load_profile

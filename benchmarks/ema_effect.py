@@ -1,4 +1,4 @@
-"""What an exponential moving average of the weights (``lib.ema``, YOLOv5's ModelEMA) changes on the default
+"""What an exponential moving average of the weights (``lib.engine.ema``, YOLOv5's ModelEMA) changes on the default
 profile: the lever-agreement table (``benchmarks.lever_agreement``) with EMA settings as the "levers" and the
 report's own runs (float32, no EMA) as the reference, three seeds of the original and GradNorm.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.config import TrainConfig
-from lib.trainer import Trainer
+from lib.engine.trainer import Trainer
 
 from .common import write
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lib.experiments import configs, fetch
+from lib.experiments.methods import configs, fetch
 from lib.report.context import resolve
 from lib.report.stats import mean_ci
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from lib.config import TrainConfig
-from lib.trainer import Trainer
+from lib.engine.trainer import Trainer
 
 from .common import alternate, cuda_sync, write
 

@@ -24,7 +24,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from lib.config import TrainConfig
-from lib.trainer import Trainer
+from lib.engine.trainer import Trainer
 
 from .common import alternate, write
 

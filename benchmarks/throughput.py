@@ -16,8 +16,8 @@ from .common import write
 CHILD = r"""
 import json, sys, time, torch
 from lib.config import TrainConfig
-from lib.memory import PeakMemory
-from lib.trainer import Trainer
+from lib.engine.memory import PeakMemory
+from lib.engine.trainer import Trainer
 model, imgsz, bs, device = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 cfg = TrainConfig(model=model, weighting="equal" if model != "shared" else "gradnorm", imgsz=imgsz, batch_size=bs,
                   interference_every=0, device=device)

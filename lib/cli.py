@@ -8,7 +8,7 @@ weighting option; VALUE is JSON, or a plain string). A bad value or option
 prints one line naming it and what is accepted, exits 2, and creates nothing.
 
 Under ``torchrun --nproc_per_node N -m lib.train ...`` the N processes train one run together
-(``lib.distributed``; ``--batch-size`` stays the global batch); rank 0 alone prints and writes.
+(``lib.engine.distributed``; ``--batch-size`` stays the global batch); rank 0 alone prints and writes.
 
 Progress goes to stderr; the last stdout line is one JSON object with the
 final metrics on the ``val`` split, the parameter count, the training time and the run folder.
@@ -27,18 +27,17 @@ import warnings
 from dataclasses import MISSING, fields
 
 from .config import TrainConfig
-from .distributed import (World, barrier, broadcast_object, check_global_batch, cuda_device_of, init_from_env,
-                          launched, shutdown)
+from .engine.distributed import World, barrier, broadcast_object, check_global_batch, cuda_device_of, init_from_env, launched, shutdown
 from .data import DataError, LabelError, read_data_yaml
-from .paths import runs_root
-from .runstore import RunStore
+from .store.paths import runs_root
+from .store.runs import RunStore
 from .models.yolo import SCALES
-from .seeding import resolve_device
-from .trainer import NonFiniteLossError
+from .engine.seeding import resolve_device
+from .engine.trainer import NonFiniteLossError
 from .weighting import WEIGHTINGS
 
 SUMMARY = ("mAP50", "mAP50_95", "precision", "recall", "f1", "view_accuracy", "view_macro_f1")
-WEIGHTS_FLAG = {"fixed": "weights", "gradnorm": "initial_weights", "seed_gradnorm": "initial_weights"}
+WEIGHTS_FLAG = {"fixed": "weights", "gradnorm": "initial_weights", "upstream_rule": "initial_weights"}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -89,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                        choices=choices, help=f.metadata.get("help", ""))
     extra = p.add_argument_group("weighting conveniences (merged into --weighting-options)")
     extra.add_argument("--weights", type=float, nargs="+",
-                       help="task weights (fixed), or the initial weights (gradnorm, seed_gradnorm)")
+                       help="task weights (fixed), or the initial weights (gradnorm, upstream_rule)")
     extra.add_argument("--alpha", type=float, help="GradNorm alpha")
     extra.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
                        help="one weighting option; VALUE is JSON or a plain word, e.g. --option optimizer=sgd")

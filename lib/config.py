@@ -20,7 +20,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .data.dataset import ON_BAD_LABEL
-from .precision import AMP_MODES, MEMORY_FORMATS, check_amp
+from .engine.precision import AMP_MODES, MEMORY_FORMATS, check_amp
 
 MODELS = ("shared", "detached", "dual")
 TASK_SETS = {"both": ("det", "view"), "det": ("det",), "view": ("view",)}
@@ -57,7 +57,7 @@ class TrainConfig:
     device: str = _f("auto", "auto (CUDA when present), cpu, cuda or cuda:N")
     threads: int = _f(0, "CPU threads for torch (0: torch's default); part of the key, as results can differ "
                          "in the last bits between thread counts")
-    amp: str = _f("off", "mixed precision of the training step (lib.precision): off (float32), bf16 autocast, "
+    amp: str = _f("off", "mixed precision of the training step (lib.engine.precision): off (float32), bf16 autocast, "
                          "or fp16 autocast with a GradScaler (meant for CUDA; runs, slowly, on the CPU); evaluation "
                          "is float32 either way",
                   AMP_MODES)

@@ -3,9 +3,9 @@
     python -m lib.train --model shared --weighting gradnorm --epochs 8
     python -m lib.train --data path/to/data.yaml --model dual --imgsz 320 --device cuda
 
-Both go through the run store (``lib.runstore``): a configuration already
+Both go through the run store (``lib.store.runs``): a configuration already
 trained with the same data and code is returned, not trained again. The loop
-itself is ``lib.trainer.Trainer``; the flags are ``lib.cli``'s.
+itself is ``lib.engine.trainer.Trainer``; the flags are ``lib.cli``'s.
 """
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 from .config import TrainConfig
-from .runstore import Run, RunStore
+from .store.runs import Run, RunStore
 
 
 def train(cfg: TrainConfig, runs: str | Path | None = None, force: bool = False, progress: bool = True) -> Run:
-    """The run of ``cfg`` from the store under ``runs`` (default ``lib.paths.runs_root()``), trained if missing.
+    """The run of ``cfg`` from the store under ``runs`` (default ``lib.store.paths.runs_root()``), trained if missing.
 
     ``Run.metrics`` holds the final figures, ``Run.history`` the per-step log, ``Run.load_model()`` the model.
     """

@@ -4,7 +4,7 @@
     torchrun --nproc_per_node 2 tests/ddp_equivalence.py OUT.pt   # two processes, half the batch each
 
 Both see the same global batch at every step (rank r takes rows r, r + N, ...,
-as ``DistributedSampler`` deals them) and step with ``lib.update.apply_update``,
+as ``DistributedSampler`` deals them) and step with ``lib.engine.update.apply_update``,
 the training loop's update. The toy has no batch statistics and mean-squared
 losses, so the mean of the ranks' losses is the global batch's loss and the
 two runs must agree to float rounding. Rank 0 saves, per method, the final
@@ -16,9 +16,9 @@ import sys
 
 import torch
 
-from lib.distributed import barrier, check_identical, flat_state, init_from_env, shutdown, world
+from lib.engine.distributed import barrier, check_identical, flat_state, init_from_env, shutdown, world
 from lib.models import PaperToyModel, forward_with_boundary
-from lib.update import apply_update
+from lib.engine.update import apply_update
 from lib.weighting import build_weighting
 
 METHODS = {
@@ -26,7 +26,7 @@ METHODS = {
     "gradnorm_plain": {"alpha": 1.5, "lr": 0.05, "fast": False},
     "gradnorm_all_shared": {"alpha": 0.5, "layer": "all_shared", "optimizer": "sgd", "lr": 0.01},
     "uw": {}, "dwa": {"temperature": 0.5}, "pcgrad": {"seed": 3}, "cagrad": {"c": 0.4},
-    "famo": {"lr": 0.05}, "seed_gradnorm": {"update_every": 2},
+    "famo": {"lr": 0.05}, "upstream_rule": {"update_every": 2},
 }
 STEPS, BATCH, EPOCH_STEPS = 8, 8, 2
 

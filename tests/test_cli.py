@@ -10,7 +10,7 @@ import pytest
 from lib import cli
 from lib.cli import build_parser, config_from_args, main
 from lib.config import TrainConfig, defaults
-from lib.runstore import RunStore
+from lib.store.runs import RunStore
 
 
 def test_help_lists_every_config_field():
@@ -34,7 +34,7 @@ def test_flags_reach_the_config():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--weighting", "uw", "--weights", "1", "1"], "--weights applies to fixed, gradnorm, seed_gradnorm, not to weighting 'uw'"),
+    (["--weighting", "uw", "--weights", "1", "1"], "--weights applies to fixed, gradnorm, upstream_rule, not to weighting 'uw'"),
     (["--weighting", "uw", "--option", "weights=[1, 1]"], "weighting 'uw' has no option 'weights'; its options are initial_log_var"),
     (["--device", "cuda:x"], "device must be auto, cpu, cuda, cuda:N or mps"),
     (["--grad-clip", "-5"], "grad_clip must be >= 0"),

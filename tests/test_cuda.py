@@ -12,8 +12,8 @@ import torch
 
 from lib.config import TrainConfig
 from lib.data import SyntheticConfig, ensure_synthetic
-from lib.seeding import own_rng, restore_rng
-from lib.trainer import Trainer
+from lib.engine.seeding import own_rng, restore_rng
+from lib.engine.trainer import Trainer
 from lib.weighting import WEIGHTINGS
 
 pytestmark = [pytest.mark.cuda,
@@ -36,7 +36,7 @@ def trainer(data, **kw) -> Trainer:
 @pytest.mark.parametrize("amp", ["fp16", "bf16"])
 @pytest.mark.parametrize("weighting", sorted(WEIGHTINGS))
 def test_every_weighting_trains_under_cuda_autocast(data, weighting, amp):
-    options = {"update_every": 1} if weighting == "seed_gradnorm" else {}  # its update runs at once
+    options = {"update_every": 1} if weighting == "upstream_rule" else {}  # its update runs at once
     t = trainer(data, weighting=weighting, amp=amp, memory_format="channels_last", weighting_options=options)
     if t.scaler is not None:
         t.scaler = torch.amp.GradScaler("cuda", init_scale=2.0 ** 8)

@@ -252,7 +252,7 @@ def _regrouped(tmp_path):
 @pytest.mark.parametrize("layout", ["upstream", "ultralytics", "listed", "split_by_group"])
 def test_run_key_changes_with_one_label_or_one_images_bytes(tmp_path, layout):
     from lib.config import TrainConfig
-    from lib.runstore import RunStore
+    from lib.store.runs import RunStore
 
     make = {"upstream": upstream, "ultralytics": ultralytics, "listed": listed,
             "split_by_group": lambda root: _regrouped(root)}[layout]
@@ -280,7 +280,7 @@ def test_run_key_changes_with_one_label_or_one_images_bytes(tmp_path, layout):
 
 def test_run_key_covers_the_torch_version_and_resolved_device(tmp_path, monkeypatch):
     from lib.config import TrainConfig
-    from lib.runstore import RunStore, platform_fingerprint
+    from lib.store.runs import RunStore, platform_fingerprint
 
     store, cfg = RunStore(tmp_path / "runs"), TrainConfig()
     assert platform_fingerprint("cpu") == f"device=cpu;torch={torch.__version__}"
@@ -342,7 +342,7 @@ def test_touch_r_to_the_old_times_still_changes_the_run_key(tmp_path):
     import time
 
     from lib.config import TrainConfig
-    from lib.runstore import RunStore
+    from lib.store.runs import RunStore
 
     yaml_path = ultralytics(tmp_path)
     label = tmp_path / "labels/train/im0.txt"

@@ -1,4 +1,4 @@
-"""Data-parallel training (lib.distributed) on the CPU with gloo and 2 processes started by torchrun:
+"""Data-parallel training (lib.engine.distributed) on the CPU with gloo and 2 processes started by torchrun:
 every weighting equals its one-process self on the global batch; under the real training loop the ranks
 stay identical, rank 0 writes, and a killed run resumes to the uninterrupted result."""
 import json
@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from lib.data import SyntheticConfig, ensure_synthetic
-from lib.history import TIMING_COLUMNS
+from lib.engine.history import TIMING_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
@@ -113,7 +113,7 @@ def test_torchrun_training_keeps_ranks_identical_and_a_killed_run_resumes_to_the
 def test_a_checkpoint_of_another_process_count_is_refused(data, tmp_path):
     """One process resuming a 2-process checkpoint would silently change the shards: refused by name."""
     from lib.config import TrainConfig
-    from lib.trainer import Trainer
+    from lib.engine.trainer import Trainer
 
     cfg = TrainConfig(data=data, epochs=2, batch_size=8, imgsz=64, threads=1, interference_every=0,
                       bn_calibration_images=8, device="cpu")

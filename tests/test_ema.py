@@ -1,4 +1,4 @@
-"""The exponential moving average of the weights (lib.ema): YOLOv5's ModelEMA to float precision, and what the
+"""The exponential moving average of the weights (lib.engine.ema): YOLOv5's ModelEMA to float precision, and what the
 training loop evaluates and saves with it."""
 import copy
 import math
@@ -8,14 +8,14 @@ import torch
 
 from lib.config import TrainConfig
 from lib.data import SyntheticConfig, ensure_synthetic
-from lib.ema import ModelEMA, ema_decay
-from lib.trainer import Trainer
+from lib.engine.ema import ModelEMA, ema_decay
+from lib.engine.trainer import Trainer
 
 
 def yolov5_ema(states: list[dict], decay: float, tau: float) -> dict:
     """YOLOv5's ModelEMA.update written out: updates u = 1, 2, ...; d = decay (1 - exp(-u / tau)); floating-point
     entries v = d v + (1 - d) x. Started from the first state (YOLOv5 starts from the model and its first
-    update weighs it by 5e-4; the project's average copies it: see lib.ema)."""
+    update weighs it by 5e-4; the project's average copies it: see lib.engine.ema)."""
     ema = {k: v.clone() for k, v in states[0].items()}
     for u, state in enumerate(states[1:], start=2):
         d = decay * (1 - math.exp(-u / tau))

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from lib.losses import DetectionLoss, view_loss
-from lib.models import PaperToyModel, SeedToyModel, build_model, default_anchors, forward_with_boundary
+from lib.models import PaperToyModel, UpstreamToyModel, build_model, default_anchors, forward_with_boundary
 from lib.models.yolo import YOLOv5WithClassification
 from lib.weighting import GradNorm
 from model_contract import check_boundary_gradients, check_model_contract
@@ -31,8 +31,8 @@ def test_each_model_of_the_report_keeps_the_contract(name):
 
 def test_the_toy_models_keep_the_contract():
     torch.manual_seed(0)
-    seed_toy = SeedToyModel()
-    check_model_contract(seed_toy, torch.randn(4, 3, 8, 8), lambda out: [out[0].pow(2).mean(), out[1].abs().mean()])
+    upstream_toy = UpstreamToyModel()
+    check_model_contract(upstream_toy, torch.randn(4, 3, 8, 8), lambda out: [out[0].pow(2).mean(), out[1].abs().mean()])
     paper = PaperToyModel(3, d_in=8, d_out=4, hidden=8)
     check_model_contract(paper, torch.randn(16, 8), lambda out: [o.pow(2).mean() * (i + 1) for i, o in enumerate(out)])
 
@@ -78,7 +78,7 @@ def test_contract_check_catches_a_broken_partition():
 
 def test_interference_measured_at_the_boundary_equals_the_plain_measurement():
     """The trainer measures gradient interference through the boundary when GradNorm runs there."""
-    from lib.interference import measure
+    from lib.evaluate.interference import measure
 
     torch.manual_seed(0)
     model = build_model("shared", 4, 3, default_anchors(IMGSZ)).eval()  # eval: no dropout, same outputs

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from lib.models import (DualBackbone, SeedToyModel, YOLOv5WithClassification, build_model, count_parameters,
+from lib.models import (DualBackbone, UpstreamToyModel, YOLOv5WithClassification, build_model, count_parameters,
                         default_anchors)
 from lib.models.detect import Detect
 
@@ -18,7 +18,7 @@ def test_yolov5_parameter_counts_match_ultralytics():
 
 
 def test_seed_toy_has_exactly_1224_parameters():
-    assert count_parameters(SeedToyModel()) == 1224
+    assert count_parameters(UpstreamToyModel()) == 1224
 
 
 def test_default_model_is_cpu_sized():

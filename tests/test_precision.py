@@ -1,12 +1,12 @@
-"""bf16 autocast and channels_last in the training step (lib.precision): what runs in which dtype and layout,
+"""bf16 autocast and channels_last in the training step (lib.engine.precision): what runs in which dtype and layout,
 agreement with float32 to the precision each allows, every weighting method under bf16, clear refusals."""
 import pytest
 import torch
 
 from lib.config import TrainConfig
 from lib.data import SyntheticConfig, ensure_synthetic
-from lib.seeding import own_rng, restore_rng
-from lib.trainer import Trainer
+from lib.engine.seeding import own_rng, restore_rng
+from lib.engine.trainer import Trainer
 from lib.weighting import WEIGHTINGS
 
 
@@ -132,7 +132,7 @@ def test_every_weighting_reads_unscaled_values_and_leaves_gradients_scaled_by_th
         assert (a is None) == (b is None)
         if a is not None:
             assert torch.equal(a * 2.0 ** 12, b)
-    from lib.distributed import flat_state
+    from lib.engine.distributed import flat_state
     assert torch.equal(flat_state([state1]), flat_state([stateS]))
 
 
@@ -140,7 +140,7 @@ def test_a_step_the_grad_scaler_skips_changes_neither_the_model_nor_the_weightin
     """Overflowing gradients: GradScaler skips the optimizer step and halves its scale; GradNorm's weights, its
     optimizer and its L_i(0) stay as they were. A good scaled step then equals the unscaled step."""
     from lib.models import PaperToyModel, forward_with_boundary
-    from lib.update import apply_update
+    from lib.engine.update import apply_update
     from lib.weighting import GradNorm
 
     def setup():
@@ -155,7 +155,7 @@ def test_a_step_the_grad_scaler_skips_changes_neither_the_model_nor_the_weightin
         losses = [out.pow(2).mean() * s for out, s in zip(outputs, (1.0, 50.0))]
         return apply_update(gn, losses, model, opt, boundary=boundary, scaler=scaler, grad_clip=10.0)
 
-    from lib.distributed import flat_state
+    from lib.engine.distributed import flat_state
     model, gn, opt = setup()
     step(model, gn, opt, None)  # a first step sets L_i(0) and moves w
     params, before = [p.detach().clone() for p in model.parameters()], flat_state([gn.state_dict()])
@@ -207,14 +207,14 @@ def test_every_weighting_survives_an_overflowing_step_and_is_left_as_it_was(weig
     """A step whose gradients overflow (an infinite GradScaler scale): no method raises (CAGrad's dual problem on
     non-finite gradients did), the scaler skips, and everything the method holds (its state and its running
     sums, e.g. DWA's) is as before the step."""
-    from lib.distributed import flat_state
+    from lib.engine.distributed import flat_state
     from lib.models import PaperToyModel, forward_with_boundary
-    from lib.update import apply_update
+    from lib.engine.update import apply_update
     from lib.weighting import build_weighting
 
     torch.manual_seed(0)
     model = PaperToyModel(2, d_in=6, d_out=2, hidden=8, depth=2)
-    method = build_weighting(weighting, 2, **({"update_every": 1} if weighting == "seed_gradnorm" else {}))
+    method = build_weighting(weighting, 2, **({"update_every": 1} if weighting == "upstream_rule" else {}))
     opt = torch.optim.SGD(list(model.parameters()) + method.parameters(), lr=0.1)
 
     def step(scaler):

@@ -14,9 +14,9 @@ from PIL import Image
 
 from lib.config import TrainConfig
 from lib.data import DataError, EchoDataset, LabelError, SyntheticConfig, ensure_synthetic, read_data_yaml
-from lib.runstore import MANIFEST, RunStore
+from lib.store.runs import MANIFEST, RunStore
 from lib.cli import main
-from lib.history import TIMING_COLUMNS
+from lib.engine.history import TIMING_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_LABEL = "0 0.40 0.40 0.60 0.40 0.60 0.60 0.40 0.60\n\n0 0 1"
@@ -117,7 +117,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, extra):
     path = store.path(cfg)
     path.mkdir(parents=True)
     (path / "config.json").write_text(cfg.to_json())
-    cmd = [sys.executable, "-m", "lib.runstore", str(path), "--no-progress"]
+    cmd = [sys.executable, "-m", "lib.store.runs", str(path), "--no-progress"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (path / "checkpoint.pt").exists() and time.time() < deadline and proc.poll() is None:

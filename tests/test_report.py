@@ -47,7 +47,7 @@ def test_executed_notebooks_embed_their_figures(smoke_report):
 
 def test_comparison_table_has_every_method(smoke_report):
     out, _ = smoke_report
-    table = pd.read_csv(out / "05_comparison" / "tables" / "comparison_numbers.csv", index_col=0)
+    table = pd.read_csv(out / "04_comparison" / "tables" / "comparison_numbers.csv", index_col=0)
     for m in ("original", "equal", "gradnorm", "uw", "dwa", "pcgrad", "cagrad", "famo", "detached", "dual",
               "det_only", "view_only"):
         assert m in table.index

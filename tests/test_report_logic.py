@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from lib.config import TrainConfig
-from lib.experiments import gradnorm_label, method
+from lib.experiments.methods import gradnorm_label, method
 from lib.report import analysis, criteria, findings
 from lib.report.comparison import select_on_validation, select_static
 from lib.report.conclusions import applicability, methods_table

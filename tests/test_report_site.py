@@ -12,12 +12,12 @@ from lib.report import runner, site
 
 PROV = {"created": "2026-01-02T03:04:05+00:00", "git": {"commit": "abc123", "dirty": True}, "python": "3.11.7",
         "packages": {"torch": "2.4.0"}, "seconds": 123.4}
-PAGES = [site.Page("01_environment", "1. Environment", 12.3), site.Page("05_comparison", "4. Comparison", 45.6),
-         site.Page("09_conclusions", "9. 結論 / Conclusions", 7.0)]
+PAGES = [site.Page("01_environment", "1. Environment", 12.3), site.Page("04_comparison", "4. Comparison", 45.6),
+         site.Page("08_conclusions", "9. 結論 / Conclusions", 7.0)]
 
 
 def fabricate_comparison(out, numbers=True, figure=True):
-    sec = out / "05_comparison"
+    sec = out / "04_comparison"
     (sec / "tables").mkdir(parents=True, exist_ok=True)
     nan = math.nan
     rows = [  # method, seeds, mAP50 (mean, low, high), view_accuracy (...), delta_m % (...)
@@ -56,12 +56,12 @@ def test_index_opens_with_the_headline_table_and_figure_then_the_sections_in_ord
     assert rows["det_only"] == ["3", "0.550 [0.500, 0.600]", "n/a", "n/a"]
     assert "a&lt;b" in html and "a<b" not in html
     soup = BeautifulSoup(html, "html.parser")
-    assert soup.find("img")["src"] == "05_comparison/figures/pareto.png"
+    assert soup.find("img")["src"] == "04_comparison/figures/pareto.png"
     assert "highest Δm%: gradnorm (+7.0%)" in html and "One seed" not in html
     # the answer comes before the list of sections, which keeps the run order and times
     assert html.index('class="headline"') < html.index("<img") < html.index("<h2>Sections")
     items = soup.find("ul").find_all("li")
-    assert [li.a["href"] for li in items] == ["01_environment.html", "05_comparison.html", "09_conclusions.html"]
+    assert [li.a["href"] for li in items] == ["01_environment.html", "04_comparison.html", "08_conclusions.html"]
     assert [li.a.get_text() for li in items] == [p.title for p in PAGES]
     assert "(46 s)" in items[1].get_text()
     prov = soup.find("p", class_="provenance").get_text()
@@ -81,7 +81,7 @@ def test_index_falls_back_to_the_shown_table(tmp_path):
 
 def test_index_without_the_comparison_says_the_headline_is_not_available(tmp_path):
     fabricate_comparison(tmp_path)  # an earlier run's tables are not this report's headline
-    pages = [p for p in PAGES if p.stem != "05_comparison"]
+    pages = [p for p in PAGES if p.stem != "04_comparison"]
     for out in (tmp_path, tmp_path / "empty"):
         html = site.index_html(out, pages if out == tmp_path else PAGES, "smoke", PROV)
         assert "The headline comparison is not available" in html
@@ -104,11 +104,11 @@ def notebook(title):
 
 def test_each_page_links_to_the_index_and_its_neighbours():
     first, middle, last = (site.render_page(notebook(p.title), False, PAGES, i) for i, p in enumerate(PAGES))
-    assert nav_links(first) == {"index": ("index.html", "Index"), "next": ("05_comparison.html", "4. Comparison →")}
+    assert nav_links(first) == {"index": ("index.html", "Index"), "next": ("04_comparison.html", "4. Comparison →")}
     assert nav_links(middle) == {"index": ("index.html", "Index"),
                                  "prev": ("01_environment.html", "← 1. Environment"),
-                                 "next": ("09_conclusions.html", "9. 結論 / Conclusions →")}
-    assert nav_links(last) == {"index": ("index.html", "Index"), "prev": ("05_comparison.html", "← 4. Comparison")}
+                                 "next": ("08_conclusions.html", "9. 結論 / Conclusions →")}
+    assert nav_links(last) == {"index": ("index.html", "Index"), "prev": ("04_comparison.html", "← 4. Comparison")}
     soup = BeautifulSoup(middle, "html.parser")
     assert soup.title.get_text() == "4. Comparison"
     main = soup.find("main")
@@ -123,12 +123,12 @@ def test_each_page_links_to_the_index_and_its_neighbours():
 def test_run_report_writes_linked_pages_and_the_headline(tmp_path, monkeypatch):
     src = tmp_path / "src"
     src.mkdir()
-    for stem, title in (("01_environment", "1. Env"), ("05_comparison", "4. Comparison"), ("09_conclusions", "9. End")):
+    for stem, title in (("01_environment", "1. Env"), ("04_comparison", "4. Comparison"), ("08_conclusions", "9. End")):
         nbformat.write(notebook(title), src / f"{stem}.ipynb")
     out = tmp_path / "out"
 
     def execute(nb, params, out_dir, timeout):  # no kernel: the "executed" notebook is the source
-        if nb.stem == "05_comparison":
+        if nb.stem == "04_comparison":
             fabricate_comparison(out_dir)
         return shutil.copy(nb, out_dir / nb.name) and out_dir / nb.name
 
@@ -137,8 +137,8 @@ def test_run_report_writes_linked_pages_and_the_headline(tmp_path, monkeypatch):
     index = runner.run_report("smoke", output_dir=str(out))
     _, rows = headline_cells(index.read_text())
     assert rows["gradnorm"][1] == "0.612 [0.580, 0.644]"
-    assert nav_links((out / "05_comparison.html").read_text()) == {
+    assert nav_links((out / "04_comparison.html").read_text()) == {
         "index": ("index.html", "Index"), "prev": ("01_environment.html", "← 1. Env"),
-        "next": ("09_conclusions.html", "9. End →")}
-    assert "next" not in nav_links((out / "09_conclusions.html").read_text())
+        "next": ("08_conclusions.html", "9. End →")}
+    assert "next" not in nav_links((out / "08_conclusions.html").read_text())
     assert json.loads((out / "provenance.json").read_text())["profile"] == "smoke"

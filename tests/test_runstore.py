@@ -5,10 +5,10 @@ import warnings
 
 import pytest
 
-from lib.atomic import write_text
+from lib.store.atomic import write_text
 from lib.config import TrainConfig
 from lib.data import SyntheticConfig, ensure_synthetic
-from lib.runstore import MANIFEST, RunStore
+from lib.store.runs import MANIFEST, RunStore
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_the_run_lock_lets_one_process_at_a_time_train_a_run(tmp_path):
     import threading
     import time
 
-    from lib.runlock import run_lock
+    from lib.store.lock import run_lock
 
     order = []
 
@@ -123,7 +123,7 @@ def test_the_run_lock_lets_one_process_at_a_time_train_a_run(tmp_path):
 
 def test_written_files_get_the_mode_a_plain_open_gives(tmp_path):
     import os
-    from lib import atomic
+    from lib.store import atomic
 
     write_text(tmp_path / "a.txt", "x")
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~atomic.UMASK
@@ -139,12 +139,12 @@ def test_an_unguarded_script_that_trains_gets_one_clear_error_not_a_hang(tiny_da
     import subprocess
     import sys
 
-    from lib.paths import REPO_ROOT
+    from lib.store.paths import REPO_ROOT
 
     script = tmp_path / "unguarded.py"
-    script.write_text("from lib.config import TrainConfig\nfrom lib.experiments import fetch\n"
+    script.write_text("from lib.config import TrainConfig\nfrom lib.experiments.methods import fetch\n"
                       f"cfg = TrainConfig(data={tiny_data!r}, imgsz=64, batch_size=8, epochs=1, threads=1)\n"
-                      f"fetch({{('a', 0): cfg}}, store=__import__('lib.runstore').runstore.RunStore({str(tmp_path / 'r')!r}))\n")
+                      f"fetch({{('a', 0): cfg}}, store=__import__('lib.store.runs').store.runs.RunStore({str(tmp_path / 'r')!r}))\n")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert out.returncode != 0

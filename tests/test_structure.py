@@ -82,7 +82,7 @@ def test_no_import_circle():
     graph = import_graph()
     # a package's __init__ imports its children; a child importing a sibling through the package is a circle
     assert cycles(graph) == []
-    assert "lib.runstore" not in graph["lib.trainer"] and "lib.train" not in graph["lib.runstore"]
+    assert "lib.store.runs" not in graph["lib.engine.trainer"] and "lib.train" not in graph["lib.store.runs"]
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -12,9 +12,9 @@ import torch
 
 from lib.config import TrainConfig
 from lib.data import SyntheticConfig, ensure_synthetic, read_data_yaml
-from lib.history import TIMING_COLUMNS
+from lib.engine.history import TIMING_COLUMNS
 from lib.train import train
-from lib.trainer import NonFiniteLossError, Trainer
+from lib.engine.trainer import NonFiniteLossError, Trainer
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_training_leaves_the_process_as_it_found_it(eight_images):
 
 
 def test_environment_roots_are_read_when_called(tmp_path, monkeypatch):
-    from lib.paths import data_root, runs_root
+    from lib.store.paths import data_root, runs_root
 
     monkeypatch.setenv("ECHO_MTL_RUNS", str(tmp_path / "r"))
     monkeypatch.setenv("ECHO_MTL_DATA", str(tmp_path / "d"))
@@ -173,7 +173,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(eight_images, tm
 def test_rng_capture_covers_numpy_and_python():
     import random
 
-    from lib.seeding import capture_rng, restore_rng
+    from lib.engine.seeding import capture_rng, restore_rng
 
     state = capture_rng()
     a = (torch.rand(2), np.random.rand(2), random.random())
@@ -267,7 +267,7 @@ def test_command_line_exits_2_with_one_line_on_a_non_finite_weight(eight_images,
 def test_the_test_split_reuses_the_last_validations_batchnorm_statistics(eight_images, monkeypatch):
     """BatchNorm is recalibrated before each validation; the test split, right after the last one, reuses it
     (the weights have not moved) and scores exactly what a fresh recalibration gives."""
-    import lib.trainer as trainer_module
+    import lib.engine.trainer as trainer_module
 
     calls = []
     real = trainer_module.recalibrate_batchnorm

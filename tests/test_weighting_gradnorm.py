@@ -1,4 +1,4 @@
-"""GradNorm (Chen et al. 2018) against hand computation and a slow reference; the seed's rule."""
+"""GradNorm (Chen et al. 2018) against hand computation and a slow reference; the upstream report's rule."""
 import copy
 import math
 
@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from lib.models import SeedToyModel
+from lib.models import UpstreamToyModel
 from lib.models.base import MultiTaskModel
-from lib.weighting import Fixed, GradNorm, SeedGradNorm, build_weighting
+from lib.weighting import Fixed, GradNorm, UpstreamRule, build_weighting
 
 
 class TwoHead(MultiTaskModel):
@@ -116,7 +116,7 @@ def test_matches_slow_reference_for_several_steps():
 
 def test_weights_stay_positive_and_sum_to_T_with_adam_state_kept():
     torch.manual_seed(1)
-    model = SeedToyModel()
+    model = UpstreamToyModel()
     gn = GradNorm(2, alpha=1.5, lr=0.5, initial_weights=[1.0, 0.01])
     assert sum(gn.weights) == pytest.approx(2.0)
     opt_id = id(gn.optimizer)
@@ -133,7 +133,7 @@ def test_weights_stay_positive_and_sum_to_T_with_adam_state_kept():
 
 def test_no_second_order_gradient_reaches_the_network():
     torch.manual_seed(2)
-    model = SeedToyModel()
+    model = UpstreamToyModel()
     x = torch.randn(4, 3, 8, 8)
     gn = GradNorm(2, alpha=1.5, initial_weights=[1.0, 0.3])
     w = torch.tensor(gn.weights)
@@ -170,7 +170,7 @@ def test_slowly_trained_task_gains_weight():
 def test_state_roundtrip_continues_identically():
     """w, w's optimizer and L(0) all survive: the reloaded method continues step for step, G and L_grad included."""
     torch.manual_seed(4)
-    model = SeedToyModel()
+    model = UpstreamToyModel()
     gn = GradNorm(2)
     for _ in range(3):
         det, view = model(torch.randn(4, 3, 8, 8))
@@ -221,9 +221,9 @@ def test_fixed_weights_and_registry():
 def test_seed_rule_compounds_to_a_collapse_with_sum_T_squared():
     """Upstream's rule on its toy: CE vs BCE per-logit norms, compounding, mean-normalised to T."""
     torch.manual_seed(0)
-    model = SeedToyModel()
+    model = UpstreamToyModel()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    rule = SeedGradNorm(2, alpha=1.5, initial_weights=(1.0, 0.01), update_every=10)
+    rule = UpstreamRule(2, alpha=1.5, initial_weights=(1.0, 0.01), update_every=10)
     seen, ratios = [], []
     for step in range(150):
         x = torch.randn(8, 3, 64, 64)

@@ -130,7 +130,7 @@ def test_famo_favours_the_task_that_improves_least():
 
 
 @pytest.mark.parametrize("model_name", ["shared", "detached", "dual"])
-@pytest.mark.parametrize("weighting", sorted(set(WEIGHTINGS) - {"seed_gradnorm"}))
+@pytest.mark.parametrize("weighting", sorted(set(WEIGHTINGS) - {"upstream_rule"}))
 def test_every_weighting_runs_with_every_model(model_name, weighting):
     torch.manual_seed(0)
     model = build_model(model_name, 4, 3, default_anchors(64))
@@ -167,9 +167,9 @@ NAN, INF = float("nan"), float("inf")
     ("pcgrad", {"seed": 1.5}, "seed must be an integer >= 0, got 1.5"),
     ("fixed", {"weights": [NAN, 1]}, "weights must be 2 finite numbers >= 0, got [nan, 1]"),
     ("fixed", {"weights": [0, 0]}, "weights must not all be 0"),
-    ("seed_gradnorm", {"alpha": INF}, "alpha must be a finite number >= 0, got inf"),
-    ("seed_gradnorm", {"initial_weights": [0, 1]}, "initial_weights must be 2 finite numbers > 0, got [0, 1]"),
-    ("seed_gradnorm", {"update_every": 0}, "update_every must be an integer >= 1, got 0"),
+    ("upstream_rule", {"alpha": INF}, "alpha must be a finite number >= 0, got inf"),
+    ("upstream_rule", {"initial_weights": [0, 1]}, "initial_weights must be 2 finite numbers > 0, got [0, 1]"),
+    ("upstream_rule", {"update_every": 0}, "update_every must be an integer >= 1, got 0"),
 ])
 def test_option_values_a_method_cannot_train_with_are_refused_by_the_config(weighting, options, message):
     """Refused when the TrainConfig is built (before data or a model exist), naming the method, option and value."""

@@ -19,8 +19,8 @@ import json
 import time
 from pathlib import Path
 
-from ..atomic import write_text
-from ..paths import cache_root
+from ..store.atomic import write_text
+from ..store.paths import cache_root
 
 RACY_NS = 2_000_000_000  # 2 s: coarser than any file system's mtime granularity (FAT: 2 s)
 MISSING = "missing"

@@ -1,7 +1,7 @@
 """Which data set a run reads, its fingerprint for the run store, and the in-memory split cache.
 
 ``resolve_data(None)`` is the synthetic benchmark (generated once under
-``lib.paths.data_root()``); any other value is a ``data.yaml``.
+``lib.store.paths.data_root()``); any other value is a ``data.yaml``.
 ``data_fingerprint`` gives the part of a run's key that stands for its data
 *without generating anything*: for the default synthetic set, its
 configuration and the generator's source (the set is a pure function of
@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..paths import cache_root, data_root
+from ..store.paths import cache_root, data_root
 from .dataset import EchoDataset
 from .datayaml import read_data_yaml
 from .digest import file_digest, save_digests
@@ -111,7 +111,7 @@ def _disk_path(signature: str, split: str, imgsz: int, on_bad_label: str) -> Pat
 def _decoded(spec: DataSpec, split: str, imgsz: int, on_bad_label: str, signature: str) -> EchoDataset:
     import torch
 
-    from ..atomic import torch_save
+    from ..store.atomic import torch_save
 
     path = _disk_path(f"{spec.yaml_path} {signature}", split, imgsz, on_bad_label)  # paths are stored
     if path.is_file():

@@ -30,10 +30,8 @@ from PIL import Image
 
 from .labels import format_label
 from .spec import write_data_yaml
-from .synthetic_anatomy import (CLASSES, JET_SHAPE, VALVES, VIEWS, Geometry, Grid, anatomy, make_grid,
-                                random_geometry, scan, sector_mask)
-from .synthetic_doppler import (JetSpec, colour_box, colour_speckle, composite, flow_clutter, overlays,
-                                render_jet, soften)
+from .synthetic_anatomy import CLASSES, JET_SHAPE, VALVES, VIEWS, Geometry, Grid, anatomy, make_grid, random_geometry, scan, sector_mask
+from .synthetic_doppler import JetSpec, colour_box, colour_speckle, composite, flow_clutter, overlays, render_jet, soften
 
 GENERATOR_VERSION = 1  # bump when drawing code changes, so cached sets are regenerated
 SPLIT_DIRS = {"train": "train", "val": "valid", "test": "test"}  # data.yaml key -> folder (real layout)

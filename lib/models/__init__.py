@@ -4,7 +4,7 @@ from .base import MultiTaskModel, count_parameters
 from .boundary import Boundary, forward_with_boundary
 from .dual import DualBackbone, ViewClassifier
 from .paper_toy import PaperToyModel
-from .seed_toy import SeedToyModel
+from ..upstream.toy import UpstreamToyModel
 from .yolo import SCALES, ClassificationHead, Scale, YOLODetector, YOLOv5WithClassification
 
 MODELS = ("shared", "detached", "dual")
@@ -27,6 +27,6 @@ def build_model(name: str, nc: int, n_views: int, anchors, scale: str = "p",
 
 __all__ = [
     "MODELS", "build_model", "MultiTaskModel", "Boundary", "forward_with_boundary", "count_parameters", "YOLOv5WithClassification", "YOLODetector",
-    "ClassificationHead", "DualBackbone", "ViewClassifier", "SeedToyModel", "PaperToyModel", "SCALES", "Scale",
+    "ClassificationHead", "DualBackbone", "ViewClassifier", "UpstreamToyModel", "PaperToyModel", "SCALES", "Scale",
     "default_anchors", "fit_anchors", "best_possible_recall",
 ]

@@ -1,7 +1,7 @@
 """The synthetic regression network of GradNorm's section 5.1 (Chen et al., ICML 2018).
 
 A shared 4-layer fully connected ReLU trunk (100 units) and one affine head
-per task. Data: f_i(x) = sigma_i * tanh((B + eps_i) x) (see ``lib.paper_toy``).
+per task. Data: f_i(x) = sigma_i * tanh((B + eps_i) x) (see ``lib.experiments.gradnorm_paper``).
 """
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def with_losses(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def epoch_losses(history: pd.DataFrame) -> pd.DataFrame:
-    """Per epoch: weighted (optimised) loss, detection, classification, total (the seed's four columns)."""
+    """Per epoch: weighted (optimised) loss, detection, classification, total (the upstream report's four columns)."""
     h = with_losses(history)
     cols = {"loss_weighted": "weighted", "loss_det": "detection", "loss_view": "classification", "loss_total": "total"}
     out = h.groupby("epoch")[[c for c in cols if c in h]].mean().rename(columns=cols)
@@ -75,7 +75,7 @@ def loss_fluctuation(history: pd.DataFrame) -> float:
 
 
 def weight_summary(history: pd.DataFrame) -> pd.DataFrame:
-    """Initial and final weight of each task, change and relative change (the seed's core table rows)."""
+    """Initial and final weight of each task, change and relative change (the upstream report's core table rows)."""
     rows = {}
     for c in weight_columns(history):
         w0, w1 = float(history[c].iloc[0]), float(history[c].iloc[-1])
@@ -116,7 +116,7 @@ def efficiency(run) -> dict:
 
 
 def core_table(run) -> pd.DataFrame:
-    """The seed's core GradNorm table for one run: weights (initial, final, change), the average weighted
+    """The upstream report's core GradNorm table for one run: weights (initial, final, change), the average weighted
     loss over all steps, training time, parameters and the test metrics, in one ``final`` column."""
     t = weight_summary(run.history)
     t.loc["average weighted loss (all steps)", "final"] = float(with_losses(run.history)["loss_weighted"].mean())

@@ -1,4 +1,4 @@
-"""Comparison helpers: the tuned static weight, the seed's three-column table, paired differences."""
+"""Comparison helpers: the tuned static weight, the upstream report's three-column table, paired differences."""
 from __future__ import annotations
 
 import inspect
@@ -9,7 +9,7 @@ import pandas as pd
 
 from .. import weighting
 from .analysis import DELTA_M_METRICS, reference_metrics
-from .claims import seed_claims
+from .claims import upstream_claims
 from .stats import NA, bounds_of, delta_m, format_ci, mean_ci, relative_change
 
 
@@ -65,11 +65,11 @@ def source_lines(obj) -> int:
     return sum(1 for line in lines if line.strip() and not line.strip().startswith("#"))
 
 
-def seed_table(numbers: pd.DataFrame, columns=("gradnorm", "dual", "original")) -> pd.DataFrame:
-    """The seed's 綜合性能對比 with each of its guesses beside the measured value."""
+def upstream_table(numbers: pd.DataFrame, columns=("gradnorm", "dual", "original")) -> pd.DataFrame:
+    """The upstream report's 綜合性能對比 with each of its guesses beside the measured value."""
     from ..models import dual
 
-    c = seed_claims()["comparison"]
+    c = upstream_claims()["comparison"]
     labels = {"gradnorm": "GradNorm", "dual": "雙獨立Backbone (dual)", "original": "原始架構 (original)"}
     base = numbers.loc["original"] if "original" in numbers.index else None
     impl = {"gradnorm": source_lines(weighting.gradnorm), "dual": source_lines(dual),
@@ -86,7 +86,7 @@ def seed_table(numbers: pd.DataFrame, columns=("gradnorm", "dual", "original")) 
 
         def ci(k, d=3):
             return format_ci(r[k], r[f"{k} low"], r[f"{k} high"], d, bounds_of(k))
-        out[(labels[m], "seed report")] = {
+        out[(labels[m], "upstream report")] = {
             "implementation": c["implementation"][i], "training time": c["training_time"][i],
             "model size": c["model_size"][i], "gradient interference": c["gradient_interference"][i],
             "detection": c["detection"][i], "classification": c["classification"][i], "memory": c["memory"][i]}

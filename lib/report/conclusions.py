@@ -10,7 +10,7 @@ import math
 
 import pandas as pd
 
-from .claims import seed_claims
+from .claims import upstream_claims
 from .comparison import paired_difference
 from .stats import NA, bounds_of, format_ci, format_number, is_missing, relative_change
 
@@ -59,9 +59,9 @@ def pairwise(runs: dict, pairs: list[tuple[str, str]], metrics=("mAP50", "mAP50_
     return pd.DataFrame(rows)
 
 
-def seed_claims_checked(numbers: pd.DataFrame) -> pd.DataFrame:
-    """The seed's expected gains (預估) against the measured relative change vs the original architecture."""
-    c = seed_claims()["comparison"]
+def upstream_claims_checked(numbers: pd.DataFrame) -> pd.DataFrame:
+    """The upstream report's expected gains (預估) against the measured relative change vs the original architecture."""
+    c = upstream_claims()["comparison"]
     base = numbers.loc["original"]
     rows = []
     for i, m in enumerate(("gradnorm", "dual")):
@@ -118,7 +118,7 @@ def recommendation(numbers: pd.DataFrame, pair_table: pd.DataFrame) -> str:
 
 
 def _original_weights() -> list[float]:
-    from ..experiments import METHODS
+    from ..experiments.methods import METHODS
 
     return METHODS["original"]["weighting_options"]["weights"]
 
@@ -163,8 +163,8 @@ def applicability(numbers: pd.DataFrame, front: pd.Series) -> str:
 
 
 def methods_table(labels) -> pd.DataFrame:
-    """What each method label trains: model, task, weighting and its options (from ``lib.experiments``)."""
-    from ..experiments import method
+    """What each method label trains: model, task, weighting and its options (from ``lib.experiments.methods``)."""
+    from ..experiments.methods import method
 
     rows = {}
     for label in labels:

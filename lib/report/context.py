@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..data import SyntheticConfig, ensure_synthetic, resolve_data
-from ..experiments import configs, fetch, method
-from ..paths import data_root
+from ..experiments.methods import configs, fetch, method
+from ..store.paths import data_root
 from .profiles import REPORT_KEYS, check_common, load_profile
 from .section import Section
 
@@ -88,6 +88,6 @@ def start(section: str, *, profile: str = "default", output_dir: str | None = No
         except ValueError as e:
             raise ValueError(f"parameter methods: {e}") from None
     base, data_yaml, seeds, jobs = resolve(profile, overrides, on_bad_label)
-    from ..runstore import RunStore
+    from ..store.runs import RunStore
 
     return Context(Section(section, profile, output_dir), base, data_yaml, seeds, jobs, RunStore())

@@ -1,6 +1,6 @@
-"""The seed's four validation criteria (section 5), applied as written to one run, and what they can show.
+"""The upstream report's four validation criteria (section 5), applied as written to one run, and what they can show.
 
-The thresholds come from the seed report (``seed_claims()["criteria"]``): a
+The thresholds come from the upstream report (``upstream_claims()["criteria"]``): a
 detection-weight change above ``weight_change_min``, weights settled within
 ``settle_epochs_max`` epochs (``analysis.settle_epoch``), a last-epoch loss
 fluctuation (std/mean) below ``loss_fluctuation_max``, training under
@@ -32,7 +32,7 @@ def judge(history: pd.DataFrame, train_seconds: float, crit: dict) -> dict:
 
 def reading(table: pd.DataFrame, toy_steps: int) -> str:
     """Who passes each criterion (from ``table``, rows: runs, boolean columns: criteria) and what each
-    criterion can and cannot show; ``toy_steps``: the length of the seed's toy test in steps."""
+    criterion can and cannot show; ``toy_steps``: the length of the upstream report's toy test in steps."""
     flags = table[[c for c in table.columns if table[c].dtype == bool]]
 
     def who(names) -> str:
@@ -49,7 +49,7 @@ All four: {who(flags.index[flags.all(axis=1)])}.
   nothing about either task's accuracy.
 * *{c2}* rewards a collapse too (a weight pinned at 0 is perfectly settled), while GradNorm's weights are
   meant to keep adapting as the tasks' relative training rates change.
-* *{c3}* is batch-to-batch noise of the summed loss in the last epoch. On the seed's toy the data are
+* *{c3}* is batch-to-batch noise of the summed loss in the last epoch. On the upstream report's toy the data are
   pure noise, so it reflects the batch, not the stability of learning.
 * *{c4}* fits a {toy_steps}-step toy: it judges the size of the test, not the method.
 

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..experiments import gradnorm_label
+from ..experiments.methods import gradnorm_label
 from ..weighting import GradNorm
 from .comparison import select_on_validation
 from .stats import format_number

@@ -5,7 +5,7 @@ Wall clock, measured by the runner: the runs of the plan trained before the note
 (``history.csv``/``epochs.csv``): training steps (``step_time`` + ``data_time``), the gradient-interference
 measurement, validation evaluation (``eval_time``); and the rest of its process (start-up, data
 loading, anchors, BatchNorm recalibration, test evaluation, saving) is its process time
-(``.training.json``, written by ``lib.experiments.fetch``) less those. Runs train side by side (``jobs``), so these
+(``.training.json``, written by ``lib.experiments.methods.fetch``) less those. Runs train side by side (``jobs``), so these
 sums can exceed the wall clock; "wall with a run training" is the union of the runs' intervals, and the
 time outside it (kernels, data generation, the paper toy, tables, figures) is the rest.
 """
@@ -27,7 +27,7 @@ def completed_runs(root: Path) -> set[str]:
 def _run_phases(run_dir: Path) -> dict[str, float]:
     h = pd.read_csv(run_dir / "history.csv")
     e = pd.read_csv(run_dir / "epochs.csv")
-    try:  # written by lib.experiments.fetch around the training process
+    try:  # written by lib.experiments.methods.fetch around the training process
         t = json.loads((run_dir / ".training.json").read_text())
         start, end = float(t["started"]), float(t["ended"])
     except (OSError, ValueError, KeyError):  # trained elsewhere (the CLI): its files' times bound it

@@ -18,11 +18,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from ..experiments import configs
+from ..experiments.methods import configs
 from .findings import sweep_labels
 
-# The seed report's three methods (section 1's test configuration table).
-SEED_METHODS = ["original", "gradnorm", "dual"]
+# The upstream report's three methods (section 1's test configuration table).
+UPSTREAM_METHODS = ["original", "gradnorm", "dual"]
 # The sweep's references: the original for the reading, the single-task runs for validation Delta-m%.
 SWEEP_REFERENCES = ["original", "det_only", "view_only"]
 
@@ -49,21 +49,21 @@ def requests(stem: str, params: dict, seeds: list[int]) -> list[tuple[list[str],
     """(methods, seeds) pairs the notebook ``stem`` fetches with ``params`` (its parameters, defaults filled)."""
     first = seeds[:1]
     if stem.startswith("01_"):
-        return [(SEED_METHODS, first)]
+        return [(UPSTREAM_METHODS, first)]
     if stem.startswith("02_"):
-        return [(["gradnorm", "seed_rule"], first)]
-    if stem.startswith(("04_", "09_")):
+        return [(["gradnorm", "upstream_rule"], first)]
+    if stem.startswith(("03_", "08_")):
         return [(list(params["methods"]), seeds)]
-    if stem.startswith("05_"):
+    if stem.startswith("04_"):
         return [(list(params["methods"]) + [f"static_{w:g}" for w in params["static_grid"]], seeds)]
-    if stem.startswith("06_"):
+    if stem.startswith("05_"):
         return [(list(params["methods"]), first)]
-    if stem.startswith("07_"):
+    if stem.startswith("06_"):
         return [(list(dict.fromkeys(list(params["methods"]) + list(params["focus"]))), first)]
-    if stem.startswith("08_"):
+    if stem.startswith("07_"):
         sweep_at = first if params.get("sweep_seeds") is None else list(params["sweep_seeds"])
         return [(sweep_labels(params["alphas"], params["weight_optimizers"]) + SWEEP_REFERENCES, sweep_at),
-                (["seed_rule", "gradnorm"], first),
+                (["upstream_rule", "gradnorm"], first),
                 (list(params["stability_methods"]), list(params["stability_seeds"]))]
     return []
 

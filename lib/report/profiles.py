@@ -64,8 +64,8 @@ def available_profiles() -> list[str]:
 
 
 def notebook_paths() -> list[Path]:
-    """The report's notebooks in section order (file names start with their number)."""
-    return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    """The report's notebooks in section order (file names start with their number: 01_, 02_, 02b_, ...)."""
+    return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb"))
 
 
 def load_profile(name: str) -> dict:

@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..atomic import write_text
+from ..store.atomic import write_text
 from . import phases, provenance, site
 from .kernel import KernelMismatch, interpreter_kernel
 from .profiles import REPO_ROOT, ProfileError, available_profiles, load_profile, notebook_paths, parameters_for
@@ -104,7 +104,7 @@ def to_html(executed: Path, show_code: bool, pages: list[site.Page] | None = Non
 def prefetch(steps: list[tuple[Path, dict]], profile: str) -> tuple[float, int]:
     """Train every run the planned notebooks will fetch (``plan``), as one batch: (seconds taken, the
     profile's ``jobs``)."""
-    from ..experiments import fetch
+    from ..experiments.methods import fetch
     from .plan import report_configs
 
     t0 = time.perf_counter()
@@ -184,7 +184,7 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     prov["profile"] = profile
     prov["notebooks"] = {}
     pages = []
-    from ..runstore import RunStore
+    from ..store.runs import RunStore
 
     store_root = RunStore().root
     before = phases.completed_runs(store_root)

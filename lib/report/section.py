@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import write_bytes, write_text
+from ..store.atomic import write_bytes, write_text
 from .profiles import REPO_ROOT
 from .tables import Shown
 

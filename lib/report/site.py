@@ -4,7 +4,7 @@
     html = render_page(executed_nb, show_code, pages, i)             # nav at top and bottom of page i
     write_index(out_dir, done_pages, profile, prov)                  # reports/<profile>/index.html
 
-The index opens with the headline comparison of section ``05_comparison`` (methods x mAP@0.5, view
+The index opens with the headline comparison of section ``04_comparison`` (methods x mAP@0.5, view
 accuracy and Delta-m%, with their 95% intervals where there are several seeds, read from
 ``tables/comparison_numbers.csv``) and the figure that carries it (``figures/pareto.png``, linked, not
 copied), then lists the sections with their run times. A report that did not run the comparison (``--only``
@@ -29,10 +29,10 @@ import pandas as pd
 from jinja2 import Environment
 from markupsafe import Markup
 
-from ..atomic import write_text
+from ..store.atomic import write_text
 from .stats import NA, bounds_of, format_ci
 
-HEADLINE_SECTION = "05_comparison"
+HEADLINE_SECTION = "04_comparison"
 HEADLINE_TABLES = ("tables/comparison_numbers.csv", "tables/comparison.csv")  # numbers first; shown strings as fallback
 HEADLINE_FIGURE = "figures/pareto.png"
 REFERENCES = ("det_only", "view_only")  # the single-task runs that define Delta-m%

@@ -13,11 +13,11 @@ from .famo import FAMO
 from .fixed import Equal, Fixed
 from .gradnorm import GradNorm
 from .pcgrad import PCGrad
-from .seed_gradnorm import SeedGradNorm
+from ..upstream.rule import UpstreamRule
 from .uncertainty import Uncertainty
 
 WEIGHTINGS: dict[str, type[Weighting]] = {
-    cls.name: cls for cls in (Fixed, Equal, GradNorm, Uncertainty, DWA, PCGrad, CAGrad, FAMO, SeedGradNorm)
+    cls.name: cls for cls in (Fixed, Equal, GradNorm, Uncertainty, DWA, PCGrad, CAGrad, FAMO, UpstreamRule)
 }
 
 
@@ -44,5 +44,5 @@ def build_weighting(name: str, n_tasks: int, **options) -> Weighting:
 
 
 __all__ = ["StepInfo", "Weighting", "grad_norm", "shared_task_gradients", "set_shared_gradient", "Fixed", "Equal",
-           "GradNorm", "Uncertainty", "DWA", "PCGrad", "CAGrad", "FAMO", "SeedGradNorm",
+           "GradNorm", "Uncertainty", "DWA", "PCGrad", "CAGrad", "FAMO", "UpstreamRule",
            "WEIGHTINGS", "build_weighting", "option_names"]

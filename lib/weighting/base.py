@@ -35,7 +35,7 @@ gradient) is undone for the method too: the loop puts back the
 ``state_dict`` it had before the step. With S = 1 (float32, bfloat16)
 nothing changes.
 
-Several processes (``lib.distributed``). Everything a method reads is the
+Several processes (``lib.engine.distributed``). Everything a method reads is the
 global batch's: task losses and per-task gradients go through
 ``all_reduce_mean`` before the method combines them (GradNorm's norms and
 loss ratios, PCGrad's and CAGrad's task gradients, DWA's and FAMO's losses),
@@ -55,7 +55,7 @@ from typing import Sequence
 
 import torch
 
-from ..distributed import all_reduce_mean, world
+from ..engine.distributed import all_reduce_mean, world
 
 
 @dataclass
@@ -219,7 +219,7 @@ def grad_norm(grads: Sequence[torch.Tensor | None]) -> torch.Tensor:
 
 def shared_task_gradients(losses: Sequence[torch.Tensor], model, scale: float = 1.0) -> torch.Tensor:
     """Each task's gradient on the model's shared parameters, flattened: (T, P), unscaled and averaged over
-    ranks (``lib.distributed.all_reduce_mean``): the global batch's task gradients.
+    ranks (``lib.engine.distributed.all_reduce_mean``): the global batch's task gradients.
 
     ``scale``: the GradScaler scale; each loss is differentiated as ``scale`` x loss (so the task-specific
     parameters are left with scaled gradients, as the scaler expects) and the rows returned are divided by it.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..distributed import all_reduce_mean
+from ..engine.distributed import all_reduce_mean
 from .base import StepInfo, Weighting, finite_number
 
 

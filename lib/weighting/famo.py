@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..distributed import all_reduce_mean
+from ..engine.distributed import all_reduce_mean
 from .base import StepInfo, Weighting, finite_number, move_optimizer_state
 
 

@@ -46,7 +46,7 @@ those steps (the history leaves the cell empty), and one warning says so.
 Should every task's loss later be exactly 0, r_i = 1 for all (nothing to
 balance) rather than 0/0. Losses must be >= 0, as the ratio assumes.
 
-Several processes (``lib.distributed``): the norms are of the global batch's
+Several processes (``lib.engine.distributed``): the norms are of the global batch's
 gradients on W (each task's gradient on W, a small tensor, is averaged over
 ranks before its norm is taken) and the rates use the global task losses, so
 w and its optimizer stay identical on every rank. Under float16 with a
@@ -60,9 +60,8 @@ from typing import Sequence
 
 import torch
 
-from ..distributed import all_reduce_mean
-from .base import (StepInfo, Weighting, finite_number, finite_numbers, global_gradients, grad_norm,
-                   move_optimizer_state)
+from ..engine.distributed import all_reduce_mean
+from .base import StepInfo, Weighting, finite_number, finite_numbers, global_gradients, grad_norm, move_optimizer_state
 
 
 class GradNorm(Weighting):

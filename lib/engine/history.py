@@ -7,7 +7,7 @@
     loss_box, loss_obj, loss_cls  YOLOv5's detection loss terms (box CIoU, objectness, jet class)
     w_<task>                    the weight the task's loss carried in this step's gradient
     grad_cos, grad_gms, grad_norm_det, grad_norm_view
-                                gradient interference on the shared parameters (``lib.interference``),
+                                gradient interference on the shared parameters (``lib.evaluate.interference``),
                                 every ``interference_every`` steps, empty otherwise (with several
                                 processes: measured on rank 0's shard)
     <method>_*                  method-specific values (``gradnorm_G0``, ``gradnorm_loss``, ``famo_z0``,

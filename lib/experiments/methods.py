@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Iterable
 
-from .config import TrainConfig
+from ..config import TrainConfig
 
 # Labels are what tables and figures show. "original" is upstream's shared
 # YOLOv5WithClassification with its fixed weights (detection 1.0, classification 0.01).
@@ -31,7 +31,7 @@ METHODS: dict[str, dict] = {
     "det_only": dict(model="shared", task="det", weighting="fixed", weighting_options={"weights": [1.0]}),
     "view_only": dict(model="shared", task="view", weighting="fixed", weighting_options={"weights": [1.0]}),
     # upstream's flawed rule on the real task (findings: the weight-collapse case)
-    "seed_rule": dict(model="shared", weighting="seed_gradnorm"),
+    "upstream_rule": dict(model="shared", weighting="upstream_rule"),
 }
 SINGLE_TASK = ("det_only", "view_only")
 
@@ -111,7 +111,7 @@ def fetch(cfgs: dict, store=None, jobs: int = 1) -> dict:
 
     from tqdm import tqdm
 
-    from .runstore import RunStore
+    from ..store.runs import RunStore
 
     store = store or RunStore()
     out = {k: store.get(c) for k, c in cfgs.items()}

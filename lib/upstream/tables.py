@@ -1,16 +1,16 @@
-"""Tables that set the seed's GradNorm claims beside the replay of its own test (``lib.seed_replica``)."""
+"""Tables that set the upstream report's GradNorm claims beside the replay of its own test (``lib.upstream.replica``)."""
 from __future__ import annotations
 
 import math
 
 import pandas as pd
 
-from ..seed_replica import ReplicaResult, weight_sequence
-from .claims import seed_claims
+from .replica import ReplicaResult, weight_sequence
+from ..report.claims import upstream_claims
 
 RULE_LABELS = {
-    "seed": "replica: seed rule",
-    "seed_weighted_rates": "replica: seed rule, rates from weighted losses (hypothesis)",
+    "upstream": "replica: upstream rule",
+    "upstream_weighted_rates": "replica: upstream rule, rates from weighted losses (hypothesis)",
     "gradnorm": "our GradNorm (Chen et al.)",
     "fixed": "fixed weights",
 }
@@ -21,11 +21,11 @@ def _summary(res: ReplicaResult, n_updates: int, update_steps: list[int]) -> dic
     h = res.history
     row = {}
     for k in range(1, n_updates + 1):
-        if res.rule in ("seed", "seed_weighted_rates"):
+        if res.rule in ("upstream", "upstream_weighted_rates"):
             w = seq.iloc[k] if k < len(seq) else None
             row[f"update {k}: w_det"] = w["w_det"] if w is not None else math.nan
             row[f"update {k}: w_view"] = w["w_view"] if w is not None else math.nan
-        else:  # continuous rules: the weights at the steps where the seed rule updated
+        else:  # continuous rules: the weights at the steps where the upstream rule updated
             r = h[h["step"] == update_steps[k - 1]] if k <= len(update_steps) else h.iloc[:0]
             row[f"update {k}: w_det"] = float(r["w_det_after"].iloc[0]) if len(r) else math.nan
             row[f"update {k}: w_view"] = float(r["w_view_after"].iloc[0]) if len(r) else math.nan
@@ -38,9 +38,9 @@ def _summary(res: ReplicaResult, n_updates: int, update_steps: list[int]) -> dic
     return row
 
 
-def seed_vs_replica(results: dict[str, ReplicaResult]) -> pd.DataFrame:
-    """Rows: what the seed printed; columns: seed value, each rule's replay, and seed-rule minus seed."""
-    c = seed_claims()
+def upstream_vs_replica(results: dict[str, ReplicaResult]) -> pd.DataFrame:
+    """Rows: what the upstream report printed; columns: its value, each rule's replay, and the upstream rule minus it."""
+    c = upstream_claims()
     seq_det, seq_view = c["weight_sequence"]["det"], c["weight_sequence"]["view"]
     n = len(seq_det) - 1
     seed = {}
@@ -52,21 +52,21 @@ def seed_vs_replica(results: dict[str, ReplicaResult]) -> pd.DataFrame:
                  "weight sum": core["w_det_final"] + core["w_view_final"],
                  "average loss (weighted, all steps)": core["average_loss"],
                  "training time (s)": core["training_seconds"], "parameters": core["parameters"]})
-    table = pd.DataFrame({"seed report": pd.Series(seed)})
-    seed_rule = results.get("seed")
-    updates = [] if seed_rule is None else [int(x) for x in seed_rule.history.query("updated")["step"]]
+    table = pd.DataFrame({"upstream report": pd.Series(seed)})
+    upstream_rule = results.get("upstream")
+    updates = [] if upstream_rule is None else [int(x) for x in upstream_rule.history.query("updated")["step"]]
     for rule, res in results.items():
         table[RULE_LABELS.get(rule, rule)] = pd.Series(_summary(res, n, updates))
-    if "seed" in results:
-        table["difference (replica - seed)"] = table[RULE_LABELS["seed"]] - table["seed report"]
+    if "upstream" in results:
+        table["difference (replica - upstream)"] = table[RULE_LABELS["upstream"]] - table["upstream report"]
     return table
 
 
 def sequence_ratios(results: dict[str, ReplicaResult]) -> pd.DataFrame:
     """w_view / w_det after each update, and its growth factor per update, seed printout vs replays."""
-    c = seed_claims()["weight_sequence"]
-    cols = {"seed report": pd.Series([cl / d if d else math.inf for d, cl in zip(c["det"], c["view"])])}
-    for rule in ("seed", "seed_weighted_rates"):
+    c = upstream_claims()["weight_sequence"]
+    cols = {"upstream report": pd.Series([cl / d if d else math.inf for d, cl in zip(c["det"], c["view"])])}
+    for rule in ("upstream", "upstream_weighted_rates"):
         if rule in results:
             seq = weight_sequence(results[rule])
             cols[RULE_LABELS[rule]] = (seq["w_view"] / seq["w_det"]).reset_index(drop=True)

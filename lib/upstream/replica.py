@@ -1,13 +1,13 @@
-"""Replay of the seed report's GradNorm test (UPSTREAM_FINDINGS), with the rule swappable.
+"""Replay of the upstream report's GradNorm test (UPSTREAM_FINDINGS), with the rule swappable.
 
-The seed's toy: ``SeedToyModel`` (1,224 parameters); every batch is fresh
+The upstream report's toy: ``UpstreamToyModel`` (1,224 parameters); every batch is fresh
 N(0, 1) noise images (8, 3, 64, 64) with a random "detection" class
 (cross-entropy on head 1) and a random one-hot "classification" target (BCE
 with logits on head 2); Adam lr 1e-3; 5 epochs x 10 batches; initial weights
 detection 1.0, classification 0.01; alpha 1.5. Nothing in the data can be
 learned except the label priors, so the weights are all there is to watch.
 
-Rules: ``seed`` (upstream's, documented), ``seed_weighted_rates`` (the same
+Rules: ``seed`` (upstream's, documented), ``upstream_weighted_rates`` (the same
 with rates from weighted losses, a hypothesis), ``gradnorm`` (ours, Chen et
 al. 2018), ``fixed`` (weights never change).
 """
@@ -20,10 +20,10 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .models import SeedToyModel, count_parameters
-from .weighting import Fixed, GradNorm, SeedGradNorm
+from ..models import UpstreamToyModel, count_parameters
+from ..weighting import Fixed, GradNorm, UpstreamRule
 
-RULES = ("seed", "seed_weighted_rates", "gradnorm", "fixed")
+RULES = ("upstream", "upstream_weighted_rates", "gradnorm", "fixed")
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,11 @@ class ReplicaConfig:
     batches: int = 10                  # batches per epoch
     batch_size: int = 8
     image_size: int = 64
-    n_classes: int = 4                 # the seed's num_classes, for both heads
+    n_classes: int = 4                 # the upstream report's num_classes, for both heads
     lr: float = 1e-3                   # Adam, the network
     alpha: float = 1.5
     initial_weights: tuple[float, float] = (1.0, 0.01)  # detection, classification
-    update_every: int = 10             # the seed rule's update period (steps)
+    update_every: int = 10             # the upstream rule's update period (steps)
     gradnorm_lr: float = 0.025         # our GradNorm's weight learning rate
     seed: int = 0
 
@@ -50,10 +50,10 @@ class ReplicaResult:
 
 
 def make_rule(rule: str, cfg: ReplicaConfig):
-    if rule == "seed":
-        return SeedGradNorm(2, cfg.alpha, cfg.initial_weights, cfg.update_every)
-    if rule == "seed_weighted_rates":
-        return SeedGradNorm(2, cfg.alpha, cfg.initial_weights, cfg.update_every, rates_from_weighted_losses=True)
+    if rule == "upstream":
+        return UpstreamRule(2, cfg.alpha, cfg.initial_weights, cfg.update_every)
+    if rule == "upstream_weighted_rates":
+        return UpstreamRule(2, cfg.alpha, cfg.initial_weights, cfg.update_every, rates_from_weighted_losses=True)
     if rule == "gradnorm":
         return GradNorm(2, alpha=cfg.alpha, lr=cfg.gradnorm_lr, initial_weights=cfg.initial_weights)
     if rule == "fixed":
@@ -64,7 +64,7 @@ def make_rule(rule: str, cfg: ReplicaConfig):
 def run_replica(rule: str, cfg: ReplicaConfig = ReplicaConfig()) -> ReplicaResult:
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed + 1)
-    model = SeedToyModel(n_out=cfg.n_classes)
+    model = UpstreamToyModel(n_out=cfg.n_classes)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     weighting = make_rule(rule, cfg)
     rows = []
@@ -95,7 +95,7 @@ def run_replica(rule: str, cfg: ReplicaConfig = ReplicaConfig()) -> ReplicaResul
 
 
 def weight_sequence(result: ReplicaResult) -> pd.DataFrame:
-    """Initial weights, then the weights after each update of the rule (seed rule: every 10th step)."""
+    """Initial weights, then the weights after each update of the rule (upstream rule: every 10th step)."""
     h = result.history
     first = h.iloc[0]
     rows = [{"update": 0, "step": 0, "w_det": first["w_det"], "w_view": first["w_view"]}]

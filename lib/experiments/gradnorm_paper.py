@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .models import PaperToyModel
-from .weighting import Equal, GradNorm
+from ..models import PaperToyModel
+from ..weighting import Equal, GradNorm
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def train_toy(cfg: PaperToyConfig, method: str) -> pd.DataFrame:
 def compare(cfg: PaperToyConfig, cache: bool = True) -> pd.DataFrame:
     """Equal weights and GradNorm on the same data and initialisation (cached on disk by config and code)."""
     def compute():  # one thread: the cached numbers do not depend on the machine's or the kernel's thread count
-        from .seeding import torch_settings
+        from ..engine.seeding import torch_settings
 
         with torch_settings(1):
             return pd.concat([train_toy(cfg, m) for m in ("equal", "gradnorm")], ignore_index=True)
@@ -108,11 +108,11 @@ def compare(cfg: PaperToyConfig, cache: bool = True) -> pd.DataFrame:
     from dataclasses import asdict
     from pathlib import Path
 
-    from .cache import cached_frame
+    from ..store.cache import cached_frame
 
-    lib = Path(__file__).parent
+    lib = Path(__file__).parents[1]
     sources = [Path(__file__), lib / "models" / "paper_toy.py", lib / "weighting" / "gradnorm.py",
-               lib / "weighting" / "fixed.py", lib / "weighting" / "base.py", lib / "seeding.py"]
+               lib / "weighting" / "fixed.py", lib / "weighting" / "base.py", lib / "engine" / "seeding.py"]
     return cached_frame("paper_toy", {**asdict(cfg), "torch": torch.__version__}, compute, sources)
 
 

@@ -1,19 +1,19 @@
 """One training loop for every model x weighting: ``Trainer(cfg, run_dir).fit() -> RunResult``.
 
 The trainer keeps setup, the step and the loop; the optimizer and schedule
-are ``lib.optim``'s, checkpoints ``lib.checkpoint``'s, the logged columns and
-final figures ``lib.history``'s. It changes nothing in the process around it:
+are ``lib.engine.optim``'s, checkpoints ``lib.engine.checkpoint``'s, the logged columns and
+final figures ``lib.engine.history``'s. It changes nothing in the process around it:
 thread count and deterministic mode are set only while it works
-(``lib.seeding.torch_settings``), and its random generators are its own
-(``lib.seeding.own_rng``), saved in every checkpoint.
+(``lib.engine.seeding.torch_settings``), and its random generators are its own
+(``lib.engine.seeding.own_rng``), saved in every checkpoint.
 
-Under ``torchrun`` (``lib.distributed``) every rank runs this loop on its
+Under ``torchrun`` (``lib.engine.distributed``) every rank runs this loop on its
 shard of each batch (``batch_size`` stays the global batch: each rank takes
 ``batch_size / N`` images, from a seeded ``DistributedSampler``); the update
-is ``lib.update.apply_update``'s, identical on every rank. Rank 0 alone
+is ``lib.engine.update.apply_update``'s, identical on every rank. Rank 0 alone
 evaluates and writes checkpoints; every rank resumes from them. With
 ``amp='fp16'`` the step runs under a ``GradScaler``; with ``ema_decay`` > 0
-evaluation and the saved model use the weights' moving average (``lib.ema``).
+evaluation and the saved model use the weights' moving average (``lib.engine.ema``).
 
 Length: setup, step, loop, evaluation and checkpoints of one run stay in one class, so the order of
 every operation of a run (what a resumed or multi-process run must repeat exactly) reads in one place.
@@ -32,35 +32,34 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from . import interference
+from ..evaluate import interference
 from .checkpoint import TrainState
-from .config import TrainConfig
-from .data import load_split, make_loader, read_data_yaml, resolve_data
-from .distributed import (all_reduce_mean, barrier, broadcast_module, check_global_batch, cuda_device_of,
-                          prepare_solo_group, solo_batchnorm, sync_batchnorm, world)
+from ..config import TrainConfig
+from ..data import load_split, make_loader, read_data_yaml, resolve_data
+from .distributed import all_reduce_mean, barrier, broadcast_module, check_global_batch, cuda_device_of, prepare_solo_group, solo_batchnorm, sync_batchnorm, world
 from .ema import ModelEMA
-from .evaluate import evaluate
-from .evaluate.batchnorm import recalibrate_batchnorm
+from ..evaluate import evaluate
+from ..evaluate.batchnorm import recalibrate_batchnorm
 from .history import summarise
-from .losses import DetectionLoss, view_loss
+from ..losses import DetectionLoss, view_loss
 from .memory import PeakMemory
-from .models import build_model, default_anchors, fit_anchors, forward_with_boundary
-from .models.base import MultiTaskModel
+from ..models import build_model, default_anchors, fit_anchors, forward_with_boundary
+from ..models.base import MultiTaskModel
 from .nonfinite import NonFiniteLossError, NonFiniteWeightingError
 from .optim import build_optimizer, build_scheduler
 from .precision import autocast, grad_scaler, to_memory_format
 from .seeding import capture_rng, own_rng, resolve_device, restore_rng, seed_everything, torch_settings
 from .update import apply_update
-from .weighting import build_weighting
+from ..weighting import build_weighting
 
 
 @dataclass
 class RunResult:
     config: TrainConfig
     model: MultiTaskModel
-    history: pd.DataFrame        # one row per optimizer step (lib.history)
+    history: pd.DataFrame        # one row per optimizer step (lib.engine.history)
     epochs: pd.DataFrame         # one row per epoch (mean losses, val metrics)
-    metrics: dict                # final figures (lib.history.summarise)
+    metrics: dict                # final figures (lib.engine.history.summarise)
     evals: dict = field(default_factory=dict)  # split -> lib.evaluate.EvalResult
     names: tuple[str, ...] = ()       # detection class names
     view_names: tuple[str, ...] = ()  # view names
@@ -297,7 +296,7 @@ class Trainer:
                    skipped_steps=self.skipped_steps).save(self.checkpoint_path)
 
     def capture_rng(self) -> dict:
-        """``lib.seeding.capture_rng`` and, on CUDA, the generator of the run's own GPU under ``run_device``
+        """``lib.engine.seeding.capture_rng`` and, on CUDA, the generator of the run's own GPU under ``run_device``
         (dropout draws from it; with several GPUs each rank's is rank 0's, so rank 0's state resumes them all)."""
         state = capture_rng()
         if self.device.type == "cuda":

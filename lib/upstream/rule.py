@@ -1,6 +1,6 @@
-"""Upstream's "GradNorm" rule, re-implemented only to replay the seed's table. NOT GradNorm.
+"""Upstream's "GradNorm" rule, re-implemented only to replay the upstream report's table. NOT GradNorm.
 
-What the seed's code did (UPSTREAM_FINDINGS), step by step:
+What the upstream report's code did (UPSTREAM_FINDINGS), step by step:
   * weights stay at their initial values, e.g. (1.0, 0.01), between updates;
   * every ``update_every``-th step: n_i = || d L_i / d logits_i || (unweighted loss,
     gradient w.r.t. the task's own output logits, not a shared layer);
@@ -15,7 +15,7 @@ weight runs to 0 while the other takes the whole sum T^2.
 ``rates_from_weighted_losses=True`` is a hypothesis, not part of the documented
 rule: r_i computed from the weighted losses w_i L_i. That feeds the weights
 back into their own update (the ratio then grows by (n_det / n_view)^(1 + alpha)
-at the second update), which is what the seed's printed second value suggests.
+at the second update), which is what the upstream report's printed second value suggests.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from typing import Sequence
 
 import torch
 
-from ..distributed import all_reduce_mean, world
-from .base import StepInfo, Weighting, finite_number, finite_numbers, grad_norm, whole_number
+from ..engine.distributed import all_reduce_mean, world
+from ..weighting.base import StepInfo, Weighting, finite_number, finite_numbers, grad_norm, whole_number
 
 
 def _tensors(output) -> list[torch.Tensor]:
@@ -32,13 +32,13 @@ def _tensors(output) -> list[torch.Tensor]:
     return list(output) if isinstance(output, (list, tuple)) else [output]
 
 
-class SeedGradNorm(Weighting):
-    name = "seed_gradnorm"
+class UpstreamRule(Weighting):
+    name = "upstream_rule"
 
     def __init__(self, n_tasks: int = 2, alpha: float = 1.5, initial_weights: Sequence[float] = (1.0, 0.01),
                  update_every: int = 10, rates_from_weighted_losses: bool = False):
         """``alpha`` finite, >= 0; ``initial_weights`` one finite number > 0 per task; ``update_every`` an
-        integer >= 1. ValueError otherwise. A first loss of 0 makes the seed's ratio 0/0 as upstream's did;
+        integer >= 1. ValueError otherwise. A first loss of 0 makes the upstream report's ratio 0/0 as upstream's did;
         the training loop then stops on the non-finite weight."""
         super().__init__(n_tasks)
         self.rates_from_weighted_losses = bool(rates_from_weighted_losses)
@@ -52,7 +52,7 @@ class SeedGradNorm(Weighting):
 
     def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
         if outputs is None:
-            raise ValueError("SeedGradNorm measures gradients on the task outputs: pass outputs=")
+            raise ValueError("UpstreamRule measures gradients on the task outputs: pass outputs=")
         L = self._check(losses)
         self.steps += 1
         w_used = self.w.clone()

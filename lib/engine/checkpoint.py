@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from .atomic import torch_save
+from ..store.atomic import torch_save
 
 
 @dataclass
@@ -25,11 +25,11 @@ class TrainState:
     optimizer: dict
     scheduler: dict
     weighting: dict
-    history: list      # one dict per step (lib.history)
+    history: list      # one dict per step (lib.engine.history)
     epochs: list       # one dict per epoch
-    rng: dict          # lib.seeding.capture_rng() (rank 0's: every rank draws the same numbers)
-    world_size: int = 1           # processes that trained it (lib.distributed)
-    ema: dict | None = None       # lib.ema.ModelEMA.state_dict()
+    rng: dict          # lib.engine.seeding.capture_rng() (rank 0's: every rank draws the same numbers)
+    world_size: int = 1           # processes that trained it (lib.engine.distributed)
+    ema: dict | None = None       # lib.engine.ema.ModelEMA.state_dict()
     scaler: dict | None = None    # torch.amp.GradScaler.state_dict()
     skipped_steps: int = 0        # steps the GradScaler skipped
 

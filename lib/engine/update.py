@@ -7,7 +7,7 @@ In order:
 1. ``weighting.backward`` leaves its gradient on the parameters, scaled by the
    GradScaler's scale where there is one (``Weighting.grad_scale``), having read
    the global batch's losses and task gradients (``lib.weighting.base``);
-2. ``lib.distributed.average_gradients``: every parameter's gradient becomes
+2. ``lib.engine.distributed.average_gradients``: every parameter's gradient becomes
    its mean over ranks, in one all-reduce (nothing with one process);
 3. with a scaler, ``unscale_``; a non-finite gradient means the scaler will
    skip this step, and the weighting's state is put back as it was before
@@ -17,7 +17,7 @@ In order:
 4. gradient clipping (YOLOv5's max-norm 10), then the optimizer step
    (``scaler.step`` and ``scaler.update`` with a scaler).
 
-With ``ECHO_MTL_CHECK_RANKS=1`` (``lib.distributed.checking_ranks``) the
+With ``ECHO_MTL_CHECK_RANKS=1`` (``lib.engine.distributed.checking_ranks``) the
 weights the step used, the weighting's state and torch's random generator
 (dropout; rank 0's is what a checkpoint keeps for every rank) are compared
 across ranks after the step: ``RuntimeError`` if any rank differs.
@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 import torch
 
 from .distributed import average_gradients, check_identical, checking_ranks
-from .weighting import StepInfo, Weighting
+from ..weighting import StepInfo, Weighting
 
 
 def optimizer_parameters(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:

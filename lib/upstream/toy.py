@@ -1,17 +1,17 @@
-"""The seed report's toy network (UPSTREAM_FINDINGS: 'Why the seed's numbers are artefacts').
+"""The upstream report's toy network (UPSTREAM_FINDINGS: 'Why the upstream report's numbers are artefacts').
 
 Conv2d(3->32, 3x3, pad 1) -> BatchNorm(32) -> ReLU -> global average pool ->
 two Linear(32->4) heads: 896 + 64 + 2 x 132 = 1,224 parameters. Kept only to
-replay the seed's GradNorm table; it has nothing to do with detection.
+replay the upstream report's GradNorm table; it has nothing to do with detection.
 """
 from __future__ import annotations
 
 from torch import nn
 
-from .base import MultiTaskModel
+from ..models.base import MultiTaskModel
 
 
-class SeedToyModel(MultiTaskModel):
+class UpstreamToyModel(MultiTaskModel):
     def __init__(self, n_out: int = 4, width: int = 32):
         super().__init__()
         self.tasks = ("det", "view")

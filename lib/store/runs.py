@@ -17,10 +17,10 @@ warning.
 ``RunStore.get_or_train`` is the one path from a configuration to a run, for
 ``lib.train.train``, the command line and the notebooks alike; ``isolate=True``
 trains in a child process (``isolated_context``), so a run's peak memory is its
-own and runs can go side by side. ``python -m lib.runstore <run folder>``
+own and runs can go side by side. ``python -m lib.store.runs <run folder>``
 trains a prepared folder in the calling process.
 
-Under ``torchrun`` (``lib.distributed``) every rank calls ``get_or_train``:
+Under ``torchrun`` (``lib.engine.distributed``) every rank calls ``get_or_train``:
 rank 0 takes the lock, looks the run up and prepares its folder, every rank
 trains, rank 0 saves. The number of processes is part of the key (a run of N
 processes differs from a run of one in its batch statistics and the order of
@@ -44,18 +44,16 @@ import pandas as pd
 import torch
 
 from .atomic import sha256_file, torch_save, write_text
-from .config import TrainConfig
-from .data import data_fingerprint, resolve_data
-from .distributed import barrier, broadcast_object, world
+from ..config import TrainConfig
+from ..data import data_fingerprint, resolve_data
+from ..engine.distributed import barrier, broadcast_object, world
 from .paths import runs_root
-from .runlock import run_lock
-from .seeding import resolve_device
-from .trainer import Trainer
+from .lock import run_lock
+from ..engine.seeding import resolve_device
+from ..engine.trainer import Trainer
 
-LIB = Path(__file__).resolve().parent
-CODE_PATHS = ("models", "losses", "weighting", "data", "evaluate", "trainer.py", "config.py", "interference.py",
-              "seeding.py", "optim.py", "checkpoint.py", "history.py", "runstore.py", "precision.py",
-              "distributed.py", "update.py", "ema.py")
+LIB = Path(__file__).resolve().parents[1]
+CODE_PATHS = ("models", "losses", "weighting", "data", "evaluate", "engine", "upstream", "config.py", "store/runs.py")
 MANIFEST = "MANIFEST.json"
 
 
@@ -115,7 +113,7 @@ class Run:
         return sorted(p.stem for p in (self.path / "tables").glob("*.csv"))
 
     def load_model(self, device: str = "cpu"):
-        from .models import build_model
+        from ..models import build_model
 
         state = torch.load(self.path / "model.pt", map_location=device, weights_only=True)
         cfg = self.config
@@ -146,7 +144,7 @@ def _strict(d: dict) -> dict:
 
 def save_run(result, run_dir: Path, data_yaml: Path) -> Run:
     """Write a finished ``RunResult`` into ``run_dir``; the manifest last."""
-    from .evaluate import EvalResult  # noqa: F401  (documents the type of result.evals)
+    from ..evaluate import EvalResult  # noqa: F401  (documents the type of result.evals)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text(run_dir / "config.json", json.dumps(result.config.to_dict(), indent=2, sort_keys=True))
@@ -224,7 +222,7 @@ class RunStore:
         if isolate and getattr(multiprocessing.current_process(), "_inheriting", False):
             # multiprocessing's own check for this case comes later, after the lock the parent holds: a hang
             raise RuntimeError("a run was asked for while a training process was starting: the script that "
-                               "trains (e.g. calls lib.experiments.fetch) runs again in every training process "
+                               "trains (e.g. calls lib.experiments.methods.fetch) runs again in every training process "
                                "unless its top level is under `if __name__ == \"__main__\":`; add that guard")
         path = self.path(cfg)
         with run_lock(path):  # two processes asking for one run: one trains, the other then reads it
@@ -277,7 +275,7 @@ def isolated_context():
     if "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["lib.runstore"])
+    ctx.set_forkserver_preload(["lib.store.runs"])
     return ctx
 
 
