@@ -7,9 +7,12 @@ A configuration that cannot train (an unknown model, a weighting option the
 method does not take, a value out of range) raises ``ValueError`` when it is
 built, naming the field and what is accepted, before anything is created.
 
-Dependencies: ``lib.data`` (the accepted ``on_bad_label`` values) and the
-registries of ``lib.models`` and ``lib.weighting`` (names and option
-signatures), read when a configuration is validated.
+Plain data: the accepted values of each choice are defined here (the data
+loader, the precision module and the model registry read them from here), and
+nothing heavier than the standard library is imported with this module. The
+registries of ``lib.models`` and ``lib.weighting`` (scales, weighting names and
+option signatures) and the precision check of the device are imported only when
+a configuration is validated.
 """
 from __future__ import annotations
 
@@ -19,10 +22,20 @@ import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from .data.dataset import ON_BAD_LABEL
-from .engine.precision import AMP_MODES, MEMORY_FORMATS, check_amp
-
 MODELS = ("shared", "detached", "dual")
+ON_BAD_LABEL = ("error", "skip")        # a bad image or label file: stop, or leave it out
+AMP_MODES = ("off", "bf16", "fp16")     # autocast of the training step (lib.engine.precision)
+MEMORY_FORMATS = ("contiguous", "channels_last")
+
+
+def check_amp(amp: str, device_type: str) -> None:
+    """``ValueError`` naming the setting when ``amp`` cannot run on a device of ``device_type`` ("cpu", "cuda", ...)."""
+    if amp in ("bf16", "fp16") and device_type not in ("cpu", "cuda"):
+        raise ValueError(f"amp={amp!r} runs on cpu or cuda, not {device_type}")
+    if amp not in AMP_MODES:
+        raise ValueError(f"amp must be one of {', '.join(AMP_MODES)}; got {amp!r}")
+
+
 TASK_SETS = {"both": ("det", "view"), "det": ("det",), "view": ("view",)}
 
 

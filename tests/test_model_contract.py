@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from lib.losses import DetectionLoss, view_loss
-from lib.models import PaperToyModel, UpstreamToyModel, build_model, default_anchors, forward_with_boundary
+from lib.upstream.toy import UpstreamToyModel
+from lib.models import PaperToyModel, build_model, default_anchors, forward_with_boundary
 from lib.models.yolo import YOLOv5WithClassification
 from lib.weighting import GradNorm
 from model_contract import check_boundary_gradients, check_model_contract

@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from lib.models import (DualBackbone, UpstreamToyModel, YOLOv5WithClassification, build_model, count_parameters,
+from lib.upstream.toy import UpstreamToyModel
+from lib.models import (DualBackbone, YOLOv5WithClassification, build_model, count_parameters,
                         default_anchors)
 from lib.models.detect import Detect
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lib.models import UpstreamToyModel
+from lib.upstream.toy import UpstreamToyModel
 from lib.models.base import MultiTaskModel
 from lib.weighting import Fixed, GradNorm, UpstreamRule, build_weighting
 

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..config import ON_BAD_LABEL
 from .errors import DataError, LabelError
 from .files import split_files
 from .images import IMAGE_SUFFIXES, load_rgb
@@ -24,7 +25,6 @@ from .letterbox import boxes_to_letterbox, letterbox
 from .notes import SplitNotes
 from .spec import DataSpec
 
-ON_BAD_LABEL = ("error", "skip")
 
 
 class Sample(NamedTuple):

@@ -46,16 +46,7 @@ import contextlib
 
 import torch
 
-AMP_MODES = ("off", "bf16", "fp16")
-MEMORY_FORMATS = ("contiguous", "channels_last")
-
-
-def check_amp(amp: str, device_type: str) -> None:
-    """``ValueError`` naming the setting when ``amp`` cannot run on a device of ``device_type`` ("cpu", "cuda", ...)."""
-    if amp in ("bf16", "fp16") and device_type not in ("cpu", "cuda"):
-        raise ValueError(f"amp={amp!r} runs on cpu or cuda, not {device_type}")
-    if amp not in AMP_MODES:
-        raise ValueError(f"amp must be one of {', '.join(AMP_MODES)}; got {amp!r}")
+from ..config import AMP_MODES, MEMORY_FORMATS, check_amp  # noqa: F401  (re-exported)
 
 
 def autocast(device: torch.device, amp: str):

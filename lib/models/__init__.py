@@ -1,13 +1,11 @@
 """Architectures. Each is a ``MultiTaskModel``: it says which parameters are shared."""
+from ..config import MODELS
 from .anchors import best_possible_recall, default_anchors, fit_anchors
 from .base import MultiTaskModel, count_parameters
 from .boundary import Boundary, forward_with_boundary
 from .dual import DualBackbone, ViewClassifier
 from .paper_toy import PaperToyModel
-from ..upstream.toy import UpstreamToyModel
 from .yolo import SCALES, ClassificationHead, Scale, YOLODetector, YOLOv5WithClassification
-
-MODELS = ("shared", "detached", "dual")
 
 
 def build_model(name: str, nc: int, n_views: int, anchors, scale: str = "p",
@@ -27,6 +25,6 @@ def build_model(name: str, nc: int, n_views: int, anchors, scale: str = "p",
 
 __all__ = [
     "MODELS", "build_model", "MultiTaskModel", "Boundary", "forward_with_boundary", "count_parameters", "YOLOv5WithClassification", "YOLODetector",
-    "ClassificationHead", "DualBackbone", "ViewClassifier", "UpstreamToyModel", "PaperToyModel", "SCALES", "Scale",
+    "ClassificationHead", "DualBackbone", "ViewClassifier", "PaperToyModel", "SCALES", "Scale",
     "default_anchors", "fit_anchors", "best_possible_recall",
 ]

@@ -20,7 +20,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..models import UpstreamToyModel, count_parameters
+from ..models import count_parameters
+from .toy import UpstreamToyModel
 from ..weighting import Fixed, GradNorm, UpstreamRule
 
 RULES = ("upstream", "upstream_weighted_rates", "gradnorm", "fixed")
