@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..experiments.methods import SINGLE_TASK
 from .stats import bounds_of, delta_m, format_ci, mean_ci
 
 HEADLINE = {  # metric -> (label, higher is better)
@@ -173,7 +174,7 @@ def comparison(runs: dict, split: str = "test", order=None) -> tuple[pd.DataFram
     table = per_seed(runs, split)
     refs = reference_metrics(runs, split)
     table["delta_m %"] = [
-        delta_m(row, refs.get(row["seed"], {}), DELTA_M_METRICS) if row["method"] not in ("det_only", "view_only")
+        delta_m(row, refs.get(row["seed"], {}), DELTA_M_METRICS) if row["method"] not in SINGLE_TASK
         else math.nan for row in table.to_dict("records")]
     cols = list(HEADLINE) + ["delta_m %", "mean grad cosine", "conflict rate", "parameters", "time per epoch (s)",
                              "peak memory (MiB)", "training memory (MiB)"]

@@ -10,6 +10,7 @@ import math
 
 import pandas as pd
 
+from ..experiments.methods import SINGLE_TASK
 from .claims import upstream_claims
 from .comparison import paired_difference
 from .stats import NA, bounds_of, format_ci, format_number, is_missing, relative_change
@@ -32,7 +33,7 @@ def verdict(mean: float, low: float, high: float) -> str:
 
 def winners(numbers: pd.DataFrame) -> pd.DataFrame:
     """Per metric: the best method, the runner-up, and whether their intervals separate."""
-    cand = numbers.drop(index=["det_only", "view_only"], errors="ignore")
+    cand = numbers.drop(index=list(SINGLE_TASK), errors="ignore")
     rows = []
     for metric, label in METRIC_LABELS.items():
         col = cand[metric].dropna().sort_values(ascending=False)
@@ -79,7 +80,7 @@ def upstream_claims_checked(numbers: pd.DataFrame) -> pd.DataFrame:
 
 
 def recommendation(numbers: pd.DataFrame, pair_table: pd.DataFrame) -> str:
-    cand = numbers.drop(index=["det_only", "view_only"], errors="ignore")
+    cand = numbers.drop(index=list(SINGLE_TASK), errors="ignore")
     if cand["delta_m %"].isna().all():
         return ("No recommendation: Delta-m% is undefined (a metric it needs is undefined, e.g. no ground-truth "
                 "objects in the split, or a single-task reference scored 0).")
@@ -107,7 +108,7 @@ def recommendation(numbers: pd.DataFrame, pair_table: pd.DataFrame) -> str:
         lines.append("2. Every cheaper method is separated from it by the 95% intervals.")
     if "original" in cand.index:
         o = cand.loc["original"]
-        refs = numbers.reindex(["det_only", "view_only"])
+        refs = numbers.reindex(list(SINGLE_TASK))
         det_ref, view_ref = refs.loc["det_only", "mAP50"], refs.loc["view_only", "view_accuracy"]
         lines.append(f"3. **Upstream's fixed weights ({' / '.join(f'{w:g}' for w in _original_weights())})**: mAP@0.5 {format_number(o['mAP50'])} "
                      f"({format_number(o['mAP50'] - det_ref, '+.3f')} against detection alone) and view accuracy "
@@ -126,7 +127,7 @@ def _original_weights() -> list[float]:
 def applicability(numbers: pd.DataFrame, front: pd.Series) -> str:
     """Section 4's applicability list (Markdown), from the comparison numbers (rows: methods; columns
     delta_m %, mAP50, view_accuracy, time per epoch (s), parameters) and the Pareto front (bool per method)."""
-    cand = numbers.drop(index=["det_only", "view_only"], errors="ignore")
+    cand = numbers.drop(index=list(SINGLE_TASK), errors="ignore")
     if cand["delta_m %"].isna().all():
         return ("Delta-m% is undefined here (a metric it needs is undefined, or a single-task reference "
                 "scored 0), so no balance ranking is given.")

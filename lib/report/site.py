@@ -29,13 +29,14 @@ import pandas as pd
 from jinja2 import Environment
 from markupsafe import Markup
 
+from ..experiments.methods import SINGLE_TASK
 from ..store.atomic import write_text
 from .stats import NA, bounds_of, format_ci
 
 HEADLINE_SECTION = "04_comparison"
 HEADLINE_TABLES = ("tables/comparison_numbers.csv", "tables/comparison.csv")  # numbers first; shown strings as fallback
 HEADLINE_FIGURE = "figures/pareto.png"
-REFERENCES = ("det_only", "view_only")  # the single-task runs that define Delta-m%
+REFERENCES = SINGLE_TASK  # the single-task runs that define Delta-m%
 # (column in comparison_numbers.csv, its name in comparison.csv, header shown, decimals)
 HEADLINE_COLUMNS = (("mAP50", "mAP@0.5", "mAP@0.5", 3),
                     ("view_accuracy", "view accuracy", "view accuracy", 3),
