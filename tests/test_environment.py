@@ -33,8 +33,8 @@ def test_environment_yml_matches_pyproject():
     assert any(isinstance(d, dict) and "-e .[dev]" in d["pip"] for d in env["dependencies"])
 
 
-def test_torch_range_admits_the_local_wheels():
-    """The versions installed from local disk (torch 2.14.1, torchvision 0.29.1) satisfy the declared ranges."""
+def test_installed_torch_and_torchvision_satisfy_the_declared_ranges():
+    """Whatever torch and torchvision this environment installed lie inside the ranges pyproject declares."""
     from importlib.metadata import version
 
     from packaging.specifiers import SpecifierSet
@@ -42,7 +42,6 @@ def test_torch_range_admits_the_local_wheels():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     specs = dict(split(r) for r in project["dependencies"])
-    for name, local in (("torch", "2.14.1"), ("torchvision", "0.29.1")):
-        allowed = SpecifierSet(specs[name])
-        assert Version(local) in allowed, f"{name} {specs[name]} refuses the local wheel {local}"
-        assert Version(version(name).split("+")[0]) in allowed
+    for name in ("torch", "torchvision"):
+        installed = Version(version(name).split("+")[0])
+        assert installed in SpecifierSet(specs[name]), f"installed {name} {installed} is outside {specs[name]}"
