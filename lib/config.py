@@ -39,6 +39,22 @@ def check_amp(amp: str, device_type: str) -> None:
 TASK_SETS = {"both": ("det", "view"), "det": ("det",), "view": ("view",)}
 
 
+class ConfigError(ValueError):
+    """A configuration that cannot train. ``problems`` maps each offending field to what is wrong with it."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = dict(problems)
+        super().__init__("invalid TrainConfig: " + "; ".join(self.problems.values()))
+
+
+# (field, test, the rule in words) for the numeric fields with a range
+RANGES = [(name, lambda v: v >= 1, ">= 1") for name in ("epochs", "batch_size", "imgsz", "eval_every")] + [
+    (name, lambda v: v >= 0, ">= 0") for name in ("threads", "interference_every", "bn_calibration_images",
+                                                   "max_train_images", "weight_decay", "warmup_epochs", "grad_clip")] + [
+    ("lr", lambda v: v > 0, "> 0"), ("ema_decay", lambda v: 0 <= v < 1, "in [0, 1)"), ("ema_tau", lambda v: v > 0, "> 0"),
+    ("final_lr_ratio", lambda v: 0 <= v <= 1, "in [0, 1]")]
+
+
 def _f(default, help: str, choices=None, **kw):
     """A field with its command-line help (and choices) in its metadata."""
     meta = {"help": help, "choices": choices}
@@ -90,78 +106,59 @@ class TrainConfig:
     def __post_init__(self):
         problems = self._type_problems()
         if problems:  # ranges cannot be compared on values of the wrong type
-            raise ValueError("invalid TrainConfig: " + "; ".join(problems))
+            raise ConfigError(problems)
         if self.data is not None:  # one spelling per file: relative paths and '..' give the same run key
             object.__setattr__(self, "data", str(Path(self.data).expanduser().resolve()))
         for f in fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
-                problems.append(f"{f.name} must be one of {', '.join(choices)}; got {getattr(self, f.name)!r}")
+                problems[f.name] = f"{f.name} must be one of {', '.join(choices)}; got {getattr(self, f.name)!r}"
         if self.model == "dual" and self.task != "both":
-            problems.append("the dual backbone is a two-task model: use task='both'")
-        for name in ("epochs", "batch_size", "imgsz"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("threads", "interference_every", "bn_calibration_images", "max_train_images"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.eval_every < 1:
-            problems.append(f"eval_every must be >= 1, got {self.eval_every}")
+            problems["task"] = "the dual backbone is a two-task model: use task='both'"
+        for name, ok, rule in RANGES:
+            if not ok(getattr(self, name)):
+                problems[name] = f"{name} must be {rule}, got {getattr(self, name)}"
         if self.imgsz % 32:
-            problems.append(f"imgsz must be a multiple of 32 (the P5 stride), got {self.imgsz}")
-        if self.lr <= 0:
-            problems.append(f"lr must be > 0, got {self.lr}")
-        for name in ("weight_decay", "warmup_epochs", "grad_clip"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
-        if not 0 <= self.ema_decay < 1:
-            problems.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if not self.ema_tau > 0:
-            problems.append(f"ema_tau must be > 0, got {self.ema_tau}")
-        if not 0 <= self.final_lr_ratio <= 1:
-            problems.append(f"final_lr_ratio must be in [0, 1], got {self.final_lr_ratio}")
+            problems["imgsz"] = f"imgsz must be a multiple of 32 (the P5 stride), got {self.imgsz}"
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
-            problems.append(f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}")
+            problems["device"] = f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}"
         if self.amp in AMP_MODES and not problems:
             try:
                 check_amp(self.amp, self.device.split(":")[0] if self.device != "auto" else "cpu")
             except ValueError as e:
-                problems.append(str(e))
-        if not isinstance(self.weighting_options, dict):
-            problems.append(f"weighting_options must be a dict, got {self.weighting_options!r}")
-        problems += self._registry_problems(problems)
+                problems["amp"] = str(e)
+        if not problems:
+            problems.update(self._registry_problems())
         if problems:
-            raise ValueError("invalid TrainConfig: " + "; ".join(problems))
+            raise ConfigError(problems)
 
-    def _type_problems(self) -> list[str]:
+    def _type_problems(self) -> dict[str, str]:
         """Each field of its declared type; an int given for a float field becomes that float (one key)."""
-        out = []
+        out = {}
         hints = typing.get_type_hints(type(self))
         for f in fields(self):
             value, kind = getattr(self, f.name), hints[f.name]
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 object.__setattr__(self, f.name, float(value))
             elif kind in (int, float, str, dict) and (not isinstance(value, kind) or isinstance(value, bool)):
-                out.append(f"{f.name} must be {kind.__name__}, got {value!r}")
+                out[f.name] = f"{f.name} must be {kind.__name__}, got {value!r}"
             elif kind not in (int, float, str, dict) and value is not None and not isinstance(value, str):
-                out.append(f"{f.name} must be a path (str) or None, got {value!r}")
+                out[f.name] = f"{f.name} must be a path (str) or None, got {value!r}"
         return out
 
-    def _registry_problems(self, earlier: list[str]) -> list[str]:
+    def _registry_problems(self) -> dict[str, str]:
         from .models.yolo import SCALES
         from .weighting import WEIGHTINGS, build_weighting
 
-        out = []
         if self.scale not in SCALES:
-            out.append(f"scale must be one of {', '.join(SCALES)}; got {self.scale!r}")
+            return {"scale": f"scale must be one of {', '.join(SCALES)}; got {self.scale!r}"}
         if self.weighting not in WEIGHTINGS:
-            out.append(f"weighting must be one of {', '.join(sorted(WEIGHTINGS))}; got {self.weighting!r}")
-        elif self.task in TASK_SETS and isinstance(self.weighting_options, dict) and not earlier:
-            try:  # the method itself checks its options' names (against its signature) and values
-                build_weighting(self.weighting, len(self.tasks), **self.weighting_options)
-            except ValueError as e:
-                out.append(str(e))
-        return out
+            return {"weighting": f"weighting must be one of {', '.join(sorted(WEIGHTINGS))}; got {self.weighting!r}"}
+        try:  # the method itself checks its options' names (against its signature) and values
+            build_weighting(self.weighting, len(self.tasks), **self.weighting_options)
+        except ValueError as e:
+            return {"weighting_options": str(e)}
+        return {}
 
     @property
     def tasks(self) -> tuple[str, ...]:
