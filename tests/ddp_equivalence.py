@@ -36,7 +36,8 @@ def train(method: str, options: dict) -> dict:
     torch.manual_seed(0)
     model = PaperToyModel(2, d_in=12, d_out=3, hidden=10, depth=2)
     weighting = build_weighting(method.split("_plain")[0].split("_all_shared")[0], 2, **options)
-    optimizer = torch.optim.Adam(list(model.parameters()) + weighting.parameters(), lr=0.01)
+    trained = [p for p in weighting.parameters() if p.requires_grad]  # as the Trainer: UW's log-variances
+    optimizer = torch.optim.Adam(list(model.parameters()) + trained, lr=0.01)
     g = torch.Generator().manual_seed(1)
     x = torch.randn(STEPS, BATCH, 12, generator=g)
     y = [torch.randn(STEPS, BATCH, 3, generator=g) * s for s in (1.0, 10.0)]

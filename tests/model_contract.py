@@ -12,7 +12,7 @@ import copy
 import torch
 
 from lib.models import forward_with_boundary
-from lib.weighting import GradNorm
+from lib.weighting import GradNorm, Step
 
 
 def _grads(model) -> dict[str, torch.Tensor | None]:
@@ -61,7 +61,7 @@ def check_boundary_gradients(model, x, losses_fn, atol=1e-6) -> None:
         else:
             outputs, boundary = model(x), None
         assert (boundary is not None) == (fast and gn.wants_boundary(model))
-        info = gn.backward(losses_fn(outputs), model, boundary=boundary)
+        info = gn.backward(losses_fn(outputs), Step(model, boundary=boundary))
         results.append((_grads(model), gn.weights, info.extra["gradnorm_G0"]))
     (g_fast, w_fast, G_fast), (g_plain, w_plain, G_plain) = results
     for name in g_plain:
@@ -80,7 +80,7 @@ def check_deepcopy_after_forward(model, x, losses_fn) -> None:
         outputs, boundary = forward_with_boundary(model, x)
     else:
         outputs, boundary = model(x), None
-    gn.backward(losses_fn(outputs), model, boundary=boundary)
+    gn.backward(losses_fn(outputs), Step(model, boundary=boundary))
     clone = copy.deepcopy(model)
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), clone.parameters()))
     torch.optim.swa_utils.AveragedModel(model)

@@ -190,10 +190,10 @@ def test_a_non_finite_weight_stops_training_naming_the_step(eight_images, tmp_pa
     real = trainer.weighting.backward
     before = {}
 
-    def poisoned(losses, model, outputs=None, boundary=None):
-        info = real(losses, model, outputs=outputs, boundary=boundary)
+    def poisoned(losses, step):
+        info = real(losses, step)
         if trainer.step == 1:
-            before.update({k: v.clone() for k, v in model.state_dict().items()})
+            before.update({k: v.clone() for k, v in step.model.state_dict().items()})
             return StepInfo(weights=[info.weights[0], float("nan")], extra=info.extra)
         return info
 
@@ -252,8 +252,8 @@ def test_command_line_exits_2_with_one_line_on_a_non_finite_weight(eight_images,
 
     real = Fixed.backward
 
-    def nan_weight(self, losses, model, outputs=None, boundary=None):
-        info = real(self, losses, model, outputs=outputs, boundary=boundary)
+    def nan_weight(self, losses, step):
+        info = real(self, losses, step)
         return StepInfo(weights=[float("inf"), info.weights[1]], extra=info.extra)
 
     monkeypatch.setattr(Fixed, "backward", nan_weight)

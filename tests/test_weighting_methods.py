@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+from lib.engine.distributed import flat_state
 from lib.models import build_model, default_anchors
-from lib.weighting import (CAGrad, DWA, FAMO, PCGrad, Uncertainty, WEIGHTINGS, build_weighting,
+from lib.weighting import (CAGrad, DWA, FAMO, PCGrad, Step, Uncertainty, WEIGHTINGS, build_weighting,
                            shared_task_gradients)
 from lib.weighting.cagrad import cagrad_direction, project_to_simplex
 from lib.weighting.pcgrad import project_conflicting
@@ -36,7 +37,7 @@ def test_pcgrad_writes_the_projection_on_shared_parameters_only():
     model = TwoHead(d=3)
     x = torch.randn(16, 3)
     targets = (torch.randn(16, 1), torch.randn(16, 1))
-    raw = shared_task_gradients(two_task_grads(model, x, targets), model)
+    raw = shared_task_gradients(two_task_grads(model, x, targets), Step(model))
     head_grads = [h.weight.grad.clone() for h in model.heads]
     model.zero_grad(set_to_none=True)
     PCGrad(2).backward(two_task_grads(model, x, targets), model)
@@ -137,7 +138,7 @@ def test_every_weighting_runs_with_every_model(model_name, weighting):
     w = build_weighting(weighting, 2)
     det, view = model(torch.randn(2, 3, 64, 64))
     losses = [sum(d.pow(2).mean() for d in det), nn.functional.cross_entropy(view, torch.tensor([0, 2]))]
-    info = w.backward(losses, model, outputs=[det, view])
+    info = w.backward(losses, Step(model, outputs=[det, view]))
     assert len(info.weights) == 2 and all(math.isfinite(v) and v >= 0 for v in info.weights)
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
@@ -190,7 +191,7 @@ def test_every_weighting_reports_a_non_finite_weight_or_state(weighting):
     assert w.nonfinite(StepInfo(weights=[1.0, 0.5], extra={"gradnorm_loss": NAN}), tasks)[0] == "gradnorm_loss"
     quantity, value = w.nonfinite(StepInfo(weights=[1.0, INF]), tasks)
     assert quantity == "weight w_view" and value == INF
-    held = {k: v for k, v in vars(w).items() if torch.is_tensor(v) and v.is_floating_point() and v.numel() == 2}
+    held = {k: v for k, v in [*w.named_parameters(), *w.named_buffers()] if v.is_floating_point() and v.numel() == 2}
     for attr, tensor in held.items():
         with torch.no_grad():
             tensor[1] = NAN
@@ -198,3 +199,115 @@ def test_every_weighting_reports_a_non_finite_weight_or_state(weighting):
         assert quantity == f"updated {attr}[view]" and math.isnan(value)
         with torch.no_grad():
             tensor[1] = 1.0
+
+
+# -- the module contract: state in parameters, buffers and extra state; one Step per backward ----------------
+
+def test_every_method_is_a_module_that_keeps_nn_modules_state_plumbing():
+    """``to``, ``state_dict``, ``load_state_dict`` and ``parameters`` are nn.Module's: no method writes its own."""
+    for cls in WEIGHTINGS.values():
+        assert issubclass(cls, nn.Module), cls.__name__
+        for attr in ("to", "_apply", "parameters", "state_dict", "load_state_dict", "_load_from_state_dict"):
+            assert getattr(cls, attr) is getattr(nn.Module, attr), (cls.__name__, attr)
+
+
+def test_only_the_uncertainty_log_variances_train_with_the_model():
+    """The parameters that require a gradient join the model's optimizer (UW's log-variances); GradNorm's w and
+    FAMO's logits are parameters of their own optimizers and require none."""
+    trained = {name: [n for n, p in build_weighting(name, 2).named_parameters() if p.requires_grad]
+               for name in WEIGHTINGS}
+    assert trained == {name: ["log_var"] if name == "uw" else [] for name in WEIGHTINGS}
+    assert [n for n, _ in build_weighting("gradnorm", 2).named_parameters()] == ["w"]
+    assert [n for n, _ in build_weighting("famo", 2).named_parameters()] == ["xi"]
+
+
+def test_the_weighting_package_does_not_import_the_engine():
+    import subprocess
+    import sys
+
+    code = "import sys, lib.weighting; print(sorted(m for m in sys.modules if m.startswith('lib.engine')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_step_refuses_a_scale_or_rank_count_it_cannot_mean():
+    model = TwoHead()
+    assert Step(model).scale == 1.0 and Step(model, scale=float("inf")).scale == float("inf")  # GradScaler overflow
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="scale must be > 0"):
+            Step(model, scale=bad)
+    with pytest.raises(ValueError, match="ranks must be >= 1"):
+        Step(model, ranks=0)
+    with pytest.raises(TypeError, match="step must be a lib.weighting.Step"):
+        build_weighting("fixed", 2).backward(two_task_grads(model, torch.ones(1, 1), (0.0, 0.0)), {"model": model})
+
+
+def _toy_run(weighting: str, steps: int, resume_at: int | None = None):
+    """``steps`` training steps of ``weighting`` on a toy network with the training loop's update, an epoch every
+    two steps; with ``resume_at`` the model, optimizer and method are saved before that step (through
+    ``torch.save`` / ``torch.load(weights_only=True)``, as a checkpoint) and loaded into fresh ones."""
+    import io
+
+    from lib.engine.update import apply_update
+    from lib.models import PaperToyModel, forward_with_boundary
+
+    options = {"update_every": 2} if weighting == "upstream_rule" else {}
+
+    def build():
+        torch.manual_seed(0)
+        model = PaperToyModel(2, d_in=6, d_out=2, hidden=8, depth=2)
+        method = build_weighting(weighting, 2, **options)
+        trained = [p for p in method.parameters() if p.requires_grad]
+        return model, method, torch.optim.Adam(list(model.parameters()) + trained, lr=0.05)
+
+    model, method, opt = build()
+    g = torch.Generator().manual_seed(1)
+    data = [(torch.randn(8, 6, generator=g), torch.randn(8, 2, generator=g) * 5) for _ in range(steps)]
+    infos = []
+    for i, (x, y) in enumerate(data):
+        if i == resume_at:
+            buffer = io.BytesIO()
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "method": method.state_dict()}, buffer)
+            buffer.seek(0)
+            saved = torch.load(buffer, weights_only=True)
+            model, method, opt = build()
+            model.load_state_dict(saved["model"])
+            method.load_state_dict(saved["method"])
+            opt.load_state_dict(saved["opt"])
+        if method.wants_boundary(model):
+            outputs, boundary = forward_with_boundary(model, x)
+        else:
+            outputs, boundary = model(x), None
+        losses = [(outputs[0] - y).pow(2).mean(), (outputs[1] - y).abs().mean()]
+        info, _ = apply_update(method, losses, model, opt, outputs=outputs, boundary=boundary)
+        infos.append((info.weights, info.extra))
+        if i % 2 == 1:
+            method.on_epoch_end()
+    return infos, torch.cat([p.detach().reshape(-1) for p in model.parameters()]), flat_state([method.state_dict()])
+
+
+@pytest.mark.parametrize("weighting", sorted(WEIGHTINGS))
+def test_every_methods_state_round_trips_through_a_checkpoint(weighting):
+    """Saved after 5 steps (mid-epoch, after epochs and updates) and loaded into a fresh method, a run continues
+    exactly as the uninterrupted one: same weights and reported values at every step, same parameters and state."""
+    whole = _toy_run(weighting, 8)
+    resumed = _toy_run(weighting, 8, resume_at=5)
+    assert resumed[0] == whole[0]
+    assert torch.equal(resumed[1], whole[1]) and torch.equal(resumed[2], whole[2])
+    if weighting not in ("fixed", "equal", "cagrad"):  # the stateful ones: the state did change the run
+        fresh = build_weighting(weighting, 2, **({"update_every": 2} if weighting == "upstream_rule" else {}))
+        assert not torch.equal(flat_state([fresh.state_dict()]), whole[2])
+
+
+@pytest.mark.parametrize("weighting", sorted(WEIGHTINGS))
+def test_to_moves_every_tensor_of_a_methods_state_and_keeps_its_parameters(weighting):
+    method = build_weighting(weighting, 2)
+    params = list(method.parameters())
+    n_tensors = sum(torch.is_tensor(v) for v in method.state_dict().values())
+    assert method.to(torch.float64) is method
+    assert all(a is b for a, b in zip(params, method.parameters()))  # in place: an optimizer holding them stays valid
+    floats = [v for v in method.state_dict().values() if torch.is_tensor(v) and v.is_floating_point()]
+    assert all(v.dtype == torch.float64 for v in floats)
+    method.to("meta")
+    moved = [v for v in method.state_dict().values() if torch.is_tensor(v)]
+    assert len(moved) == n_tensors and all(v.device.type == "meta" for v in moved)

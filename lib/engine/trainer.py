@@ -103,7 +103,10 @@ class Trainer:
         self.det_loss = DetectionLoss(self.model.detect, cfg.imgsz) if "det" in tasks else None
         self.weighting = build_weighting(cfg.weighting, len(tasks), **cfg.weighting_options).to(self.device)
         self.use_boundary = self.weighting.wants_boundary(self.model)
-        self.optimizer = build_optimizer(cfg, self.model, self.weighting.parameters())
+        # the method's parameters that require a gradient (UW's log-variances) train with the model; GradNorm's w
+        # and FAMO's logits have their own optimizer
+        trained = [p for p in self.weighting.parameters() if p.requires_grad]
+        self.optimizer = build_optimizer(cfg, self.model, trained)
         self.rank_batch = cfg.batch_size // self.world.size
         self.steps_per_epoch = math.ceil(math.ceil(self.n_train / self.world.size) / self.rank_batch)
         self.scheduler = build_scheduler(cfg, self.optimizer, self.steps_per_epoch)

@@ -4,14 +4,16 @@
 
 In order:
 
-1. ``weighting.backward`` leaves its gradient on the parameters, scaled by the
-   GradScaler's scale where there is one (``Weighting.grad_scale``), having read
-   the global batch's losses and task gradients (``lib.weighting.base``);
+1. ``weighting.backward(losses, step)`` leaves its gradient on the parameters,
+   scaled by the GradScaler's scale where there is one, having read the global
+   batch's losses and task gradients (``lib.weighting.base``); ``step`` is the
+   ``lib.weighting.Step`` built here: the model, boundary and outputs, the
+   scale, and ``all_reduce_mean`` as the mean over ranks;
 2. ``lib.engine.distributed.average_gradients``: every parameter's gradient becomes
    its mean over ranks, in one all-reduce (nothing with one process);
 3. with a scaler, ``unscale_``; a non-finite gradient means the scaler will
    skip this step, and the weighting's state is put back as it was before
-   the step (``state_dict``/``load_state_dict``), so a skipped step changes
+   the step (``nn.Module``'s ``state_dict``/``load_state_dict``), so a skipped step changes
    nothing; otherwise ``before_step(info)`` runs (the training loop's check
    for non-finite weights);
 4. gradient clipping (YOLOv5's max-norm 10), then the optimizer step
@@ -32,8 +34,8 @@ from typing import Callable, Sequence
 
 import torch
 
-from .distributed import average_gradients, check_identical, checking_ranks
-from ..weighting import StepInfo, Weighting
+from .distributed import all_reduce_mean, average_gradients, check_identical, checking_ranks, world
+from ..weighting import Step, StepInfo, Weighting
 
 
 def optimizer_parameters(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
@@ -55,9 +57,10 @@ def apply_update(weighting: Weighting, losses: Sequence[torch.Tensor], model: to
     params = optimizer_parameters(optimizer)
     before = copy.deepcopy(weighting.state_dict()) if scaler is not None else None
     # scaler.scale(1) is the scale S as a number (and starts the scaler on the parameters' device)
-    weighting.grad_scale = float(scaler.scale(torch.ones((), device=params[0].device))) if scaler is not None else 1.0
+    scale = float(scaler.scale(torch.ones((), device=params[0].device))) if scaler is not None else 1.0
+    step = Step(model, boundary=boundary, outputs=outputs, scale=scale, reduce=all_reduce_mean, ranks=world().size)
     optimizer.zero_grad(set_to_none=True)
-    info = weighting.backward(losses, model, outputs=outputs, boundary=boundary)
+    info = weighting.backward(losses, step)
     average_gradients(params)
     skipped = False
     if scaler is not None:
@@ -74,7 +77,6 @@ def apply_update(weighting: Weighting, losses: Sequence[torch.Tensor], model: to
         scaler.update()
     else:
         optimizer.step()
-    weighting.grad_scale = 1.0
     if checking_ranks():
         device = params[0].device
         generators = [torch.get_rng_state()] + ([torch.cuda.get_rng_state(device)] if device.type == "cuda" else [])

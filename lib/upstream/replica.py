@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ..models import count_parameters
 from .toy import UpstreamToyModel
-from ..weighting import Fixed, GradNorm, UpstreamRule
+from ..weighting import Fixed, GradNorm, Step, UpstreamRule
 
 RULES = ("upstream", "upstream_weighted_rates", "gradnorm", "fixed")
 
@@ -78,7 +78,7 @@ def run_replica(rule: str, cfg: ReplicaConfig = ReplicaConfig()) -> ReplicaResul
             det, view = model(x)
             losses = [F.cross_entropy(det, y_det), F.binary_cross_entropy_with_logits(view, y_view)]
             optimizer.zero_grad(set_to_none=True)
-            info = weighting.backward(losses, model, outputs=[det, view])
+            info = weighting.backward(losses, Step(model, outputs=[det, view]))
             optimizer.step()
             after = list(getattr(weighting, "weights", info.weights))
             l_det, l_view = (float(l.detach()) for l in losses)

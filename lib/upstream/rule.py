@@ -23,8 +23,8 @@ from typing import Sequence
 
 import torch
 
-from ..engine.distributed import all_reduce_mean, world
 from ..weighting.base import StepInfo, Weighting, finite_number, finite_numbers, grad_norm, whole_number
+from ..weighting.step import Step
 
 
 def _tensors(output) -> list[torch.Tensor]:
@@ -44,52 +44,44 @@ class UpstreamRule(Weighting):
         self.rates_from_weighted_losses = bool(rates_from_weighted_losses)
         self.alpha = finite_number("alpha", alpha, 0)
         self.update_every = whole_number("update_every", update_every, 1)
-        self.w = torch.tensor(finite_numbers("initial_weights", initial_weights, n_tasks, 0, strict=True),
-                              dtype=torch.float64)
-        self.steps = 0
-        self.initial_losses: torch.Tensor | None = None
-        self.initial_mean_norm: float | None = None
+        # float64 buffers; the arithmetic runs on CPU copies, wherever .to() puts them
+        self.register_buffer("w", torch.tensor(
+            finite_numbers("initial_weights", initial_weights, n_tasks, 0, strict=True), dtype=torch.float64))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.int64))
+        self.register_buffer("initial_losses", torch.zeros(n_tasks, dtype=torch.float64))  # set at step 1
+        self.register_buffer("initial_mean_norm", torch.zeros((), dtype=torch.float64))  # set at the first update
 
-    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
-        if outputs is None:
-            raise ValueError("UpstreamRule measures gradients on the task outputs: pass outputs=")
-        L = self._check(losses)
+    def combine(self, losses, step: Step) -> StepInfo:
+        if step.outputs is None:
+            raise ValueError("UpstreamRule measures gradients on the task outputs: pass them in Step(outputs=...)")
+        L = torch.stack(losses)
         self.steps += 1
-        w_used = self.w.clone()
-        L_global = all_reduce_mean(L.detach()).double().cpu()  # the global batch's losses; w lives on the CPU
+        steps = int(self.steps)
+        w_used = self.w.cpu().clone()
+        L_global = step.reduce(L.detach()).double().cpu()  # the global batch's losses
         observed = L_global * (w_used if self.rates_from_weighted_losses else 1.0)
-        if self.initial_losses is None:
-            self.initial_losses = observed.clone()
+        if steps == 1:
+            self.initial_losses.copy_(observed)
         extra: dict[str, float] = {}
-        if self.steps % self.update_every == 0:
-            norms = torch.stack([grad_norm(torch.autograd.grad(self.scaled(losses[i]), _tensors(outputs[i]),
-                                                               retain_graph=True)) / self.grad_scale
+        if steps % self.update_every == 0:
+            norms = torch.stack([grad_norm(torch.autograd.grad(step.scaled(losses[i]), _tensors(step.outputs[i]),
+                                                               retain_graph=True)) / step.scale
                                  for i in range(self.n_tasks)]).double()
             # the global batch's logits are every rank's, and d(mean_r L^r)/d logits^r = (1/R) dL^r/d logits^r:
             # ||global||^2 = sum_r ||g^r||^2 / R^2 = mean_r ||g^r||^2 / R
-            size = world().size
-            norms = (norms if size == 1 else (all_reduce_mean(norms.pow(2)) / size).sqrt()).cpu()
-            if self.initial_mean_norm is None:
-                self.initial_mean_norm = float(norms.mean())
-            ratio = observed / self.initial_losses
-            target = self.initial_mean_norm * (ratio / ratio.mean()) ** self.alpha
-            self.w = self.w * target / norms
-            self.w = self.w / self.w.mean() * self.n_tasks
+            size = step.ranks
+            norms = (norms if size == 1 else (step.reduce(norms.pow(2)) / size).sqrt()).cpu()
+            if steps == self.update_every:  # the first update: the average norm is frozen at its value
+                self.initial_mean_norm.fill_(float(norms.mean()))
+            ratio = observed / self.initial_losses.cpu()
+            target = float(self.initial_mean_norm) * (ratio / ratio.mean()) ** self.alpha
+            w = w_used * target / norms
+            self.w.copy_(w / w.mean() * self.n_tasks)
             extra = {f"logit_grad_norm{i}": float(n) for i, n in enumerate(norms)}
             extra["updated"] = 1.0
-        self.scaled((L * w_used.to(L.dtype).to(L.device)).sum()).backward()
+        step.scaled((L * w_used.to(L.dtype).to(L.device)).sum()).backward()
         return StepInfo(weights=w_used.tolist(), extra=extra)
 
     @property
     def weights(self) -> list[float]:
         return self.w.tolist()
-
-    def state_dict(self) -> dict:
-        return {"w": self.w.clone(), "steps": self.steps, "initial_losses": self.initial_losses,
-                "initial_mean_norm": self.initial_mean_norm}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.w = state["w"].clone()
-        self.steps = state["steps"]
-        self.initial_losses = state["initial_losses"]
-        self.initial_mean_norm = state["initial_mean_norm"]

@@ -1,12 +1,14 @@
 """Multi-task weighting methods, independent of the architecture (LibMTL's ``weighting/``).
 
-``build_weighting(name, n_tasks, **options)`` makes one by its command-line name.
+``build_weighting(name, n_tasks, **options)`` makes one by its command-line name; each is an ``nn.Module``
+whose ``backward(losses, Step(model, ...))`` leaves the step's gradient on the model.
 """
 from __future__ import annotations
 
 import inspect
 
 from .base import StepInfo, Weighting, grad_norm, set_shared_gradient, shared_task_gradients
+from .step import Step, one_process
 from .cagrad import CAGrad
 from .dwa import DWA
 from .famo import FAMO
@@ -43,6 +45,7 @@ def build_weighting(name: str, n_tasks: int, **options) -> Weighting:
         raise ValueError(f"weighting {name!r}: {e}") from None
 
 
-__all__ = ["StepInfo", "Weighting", "grad_norm", "shared_task_gradients", "set_shared_gradient", "Fixed", "Equal",
+__all__ = ["Step", "one_process",
+           "StepInfo", "Weighting", "grad_norm", "shared_task_gradients", "set_shared_gradient", "Fixed", "Equal",
            "GradNorm", "Uncertainty", "DWA", "PCGrad", "CAGrad", "FAMO", "UpstreamRule",
            "WEIGHTINGS", "build_weighting", "option_names"]

@@ -1,21 +1,26 @@
 """The contract between a training loop and a multi-task weighting method.
 
-As in LibMTL's ``AbsWeighting``, a weighting turns the list of task losses
-into gradients: ``backward`` leaves ``.grad`` set on the model's parameters,
-the training loop then calls its optimizer. A weighting sees the model only
-through ``MultiTaskModel``'s contract (``lib.models.base``: shared and task
-parameters, GradNorm's W, the trunk/head boundary), so every weighting runs
-with every architecture.
+As in LibMTL's ``AbsWeighting``, a weighting is an ``nn.Module`` that turns
+the list of task losses into gradients: ``backward(losses, step)`` leaves
+``.grad`` set on the model's parameters, the training loop then calls its
+optimizer. A weighting sees the model only through ``MultiTaskModel``'s
+contract (``lib.models.base``: shared and task parameters, GradNorm's W, the
+trunk/head boundary), so every weighting runs with every architecture.
 
 The training loop's side of the contract: it calls ``wants_boundary(model)``
 once; if True it runs the model with ``lib.models.forward_with_boundary`` and
-passes the ``Boundary`` to every ``backward`` (the weighting must then send
-the trunk's gradient through it); otherwise it runs ``model(x)`` and passes
-no boundary. Learnable tensors from ``parameters()`` join the model's
-optimizer; ``to(device)`` is called before that optimizer is built and before
-``load_state_dict``. State that changes during training is checkpointed by
-``state_dict`` / ``load_state_dict``; the base class refuses to checkpoint a
-method that holds such state without them.
+puts the ``Boundary`` in every step's ``Step`` (the weighting must then send
+the trunk's gradient through it). Everything else a step needs (the model,
+the task outputs, the GradScaler's scale, the mean over processes) arrives in
+the same ``Step`` (``lib.weighting.step``); the method keeps none of it.
+
+State. Everything that changes during training is a parameter, a buffer or
+``nn.Module``'s extra state (``get_extra_state``: an optimizer's state, a
+generator, a history of numbers), so ``to(device)``, ``state_dict()`` and
+``load_state_dict()`` are ``nn.Module``'s. Parameters that require a gradient
+(UW's log-variances) join the model's optimizer; parameters that a method
+trains with its own optimizer (GradNorm's w, FAMO's logits) do not require
+one: no gradient of the network's loss reaches them.
 
 Options are checked when a method is built: a value a method cannot train with
 (NaN, infinite, out of range) is a ``ValueError`` naming the option and the
@@ -24,20 +29,19 @@ before anything is created. After every ``backward`` the training loop asks
 ``nonfinite(info, tasks)`` whether a weight, a reported value or the method's
 own state is NaN or infinite, and stops naming the step and the quantity.
 
-Mixed precision (float16 with ``torch.amp.GradScaler``). The loop sets
-``grad_scale`` (the scaler's current scale S, a power of two) before each
-``backward``: a method then leaves S x its gradient on every parameter it
-trains through the model's optimizer (``scaled`` multiplies the objective it
-differentiates; the scaler's ``unscale_`` divides by S), while everything it
-*reads* (loss values, per-task gradients and their norms) is unscaled, so
-its weights do not depend on S. A step the scaler skips (an infinite or NaN
-gradient) is undone for the method too: the loop puts back the
-``state_dict`` it had before the step. With S = 1 (float32, bfloat16)
-nothing changes.
+Mixed precision (float16 with ``torch.amp.GradScaler``). ``step.scale`` is the
+scaler's current scale S, a power of two: a method leaves S x its gradient on
+every parameter it trains through the model's optimizer (``step.scaled``
+multiplies the objective it differentiates; the scaler's ``unscale_`` divides
+by S), while everything it *reads* (loss values, per-task gradients and their
+norms) is unscaled, so its weights do not depend on S. A step the scaler
+skips (an infinite or NaN gradient) is undone for the method too: the loop
+puts back the ``state_dict`` it had before the step. With S = 1 (float32,
+bfloat16) nothing changes.
 
 Several processes (``lib.engine.distributed``). Everything a method reads is the
-global batch's: task losses and per-task gradients go through
-``all_reduce_mean`` before the method combines them (GradNorm's norms and
+global batch's: task losses and per-task gradients go through ``step.reduce``
+(the mean over ranks) before the method combines them (GradNorm's norms and
 loss ratios, PCGrad's and CAGrad's task gradients, DWA's and FAMO's losses),
 so its weights and state are the same on every rank. The gradient it leaves
 is this rank's share, linear in this rank's losses given the global weights
@@ -51,11 +55,12 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Sequence
 
 import torch
 
-from ..engine.distributed import all_reduce_mean, world
+from .step import Step
 
 
 @dataclass
@@ -66,83 +71,50 @@ class StepInfo:
     extra: dict[str, float] = field(default_factory=dict)  # method-specific values (gradient norms, ...)
 
 
-class Weighting(ABC):
-    """Base class. Subclasses implement ``backward``; stateful ones override the state methods."""
+class Weighting(torch.nn.Module, ABC):
+    """Base class. Subclasses implement ``combine``; their state is parameters, buffers and extra state."""
 
     name: str = ""
-    grad_scale: float = 1.0  # GradScaler's scale for the current step, set by the training loop
 
     def __init__(self, n_tasks: int):
+        super().__init__()
         if n_tasks < 1:
             raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
         self.n_tasks = n_tasks
 
-    @abstractmethod
-    def backward(self, losses: Sequence[torch.Tensor], model, outputs: Sequence[torch.Tensor] | None = None,
-                 boundary=None) -> StepInfo:
-        """Set ``.grad`` on ``model``'s parameters from the task ``losses`` (in ``model.tasks`` order).
+    def backward(self, losses: Sequence[torch.Tensor], step: Step | torch.nn.Module) -> StepInfo:
+        """Set ``.grad`` on the model's parameters from the task ``losses`` (in ``model.tasks`` order, this rank's).
 
-        ``outputs`` (the task outputs) is only read by rules that measure gradients on logits.
-        ``boundary`` (a ``lib.models.Boundary``) is given only when ``wants_boundary(model)`` is True.
+        ``step``: the step's ``Step``; a model alone stands for ``Step(model)`` (one process, no GradScaler, no
+        boundary). ``ValueError`` when the number of losses is not ``n_tasks``; ``TypeError`` for another ``step``.
         """
+        if not isinstance(step, (Step, torch.nn.Module)):
+            raise TypeError(f"step must be a lib.weighting.Step (or a model), got {type(step).__name__}")
+        step = step if isinstance(step, Step) else Step(step)
+        if len(losses) != self.n_tasks:
+            raise ValueError(f"{type(self).__name__} was built for {self.n_tasks} tasks, got {len(losses)} losses")
+        return self.combine(list(losses), step)
 
-    def scaled(self, objective: torch.Tensor) -> torch.Tensor:
-        """``objective`` x ``grad_scale``: what a method differentiates into the parameters' ``.grad``."""
-        return objective if self.grad_scale == 1.0 else objective * self.grad_scale
+    @abstractmethod
+    def combine(self, losses: list[torch.Tensor], step: Step) -> StepInfo:
+        """The method itself: ``backward`` after the checks. Pass the separate loss tensors on, not elements of
+        their stack (which would also send zeros back through every other task's graph)."""
 
     def wants_boundary(self, model) -> bool:
         """Whether this method takes its task gradients at the model's trunk/head boundary."""
         return False
 
-    def parameters(self) -> list[torch.Tensor]:
-        """Extra learnable tensors to be trained by the model's optimizer (e.g. uncertainty log-variances)."""
-        return []
-
-    def to(self, device) -> "Weighting":
-        """Move every tensor of the method's state to ``device`` (parameters keep their identity)."""
-        for value in vars(self).values():
-            if isinstance(value, torch.nn.Parameter):
-                value.data = value.data.to(device)
-        return self
-
     def on_epoch_end(self) -> None:
         """Called by the training loop after every epoch (for epoch-level methods such as DWA)."""
-
-    def stateful_attributes(self) -> list[str]:
-        """Attributes that can change during training: tensors, optimizers, generators (also inside lists
-        and dicts). Plain numbers and lists of numbers count as settings."""
-        kinds = (torch.Tensor, torch.optim.Optimizer, torch.Generator)
-
-        def holds_state(v) -> bool:
-            if isinstance(v, (list, tuple)):
-                return any(holds_state(x) for x in v)
-            if isinstance(v, dict):
-                return any(holds_state(x) for x in v.values())
-            return isinstance(v, kinds)
-
-        return sorted(k for k, v in vars(self).items() if holds_state(v))
-
-    def state_dict(self) -> dict:
-        """The state to checkpoint. Stateless methods return {}; a method that holds state must override
-        this and ``load_state_dict`` (a resumed run would otherwise silently restart it): TypeError."""
-        held = self.stateful_attributes()
-        if held:
-            raise TypeError(f"{type(self).__name__} keeps training state ({', '.join(held)}) but does not implement "
-                            "state_dict/load_state_dict, so a resumed run would silently restart it")
-        return {}
-
-    def load_state_dict(self, state: dict) -> None:
-        if state:
-            raise TypeError(f"{type(self).__name__} is stateless but was given state {sorted(state)}")
 
     def nonfinite(self, info: StepInfo, tasks: Sequence[str]) -> tuple[str, float] | None:
         """The first NaN or infinite quantity of the step just taken, as (description, value), else None.
 
         Looked at in order: the method's reported values (``info.extra``, e.g. ``gradnorm_loss``), the
         weights the step used (``info.weights``: ``weight w_<task>``, as in the history), then every
-        floating-point tensor the method keeps, after this step's update (``updated w[<task>]`` for
-        GradNorm's w; a tensor of one entry per task is indexed by task name). ``tasks`` names the
-        tasks in loss order.
+        floating-point parameter and buffer of the method, by name, after this step's update (``updated
+        w[<task>]`` for GradNorm's w; a tensor of one entry per task is indexed by task name). ``tasks`` names
+        the tasks in loss order.
         """
         for key, value in info.extra.items():
             if not math.isfinite(value):
@@ -150,8 +122,8 @@ class Weighting(ABC):
         for task, value in zip(tasks, info.weights):
             if not math.isfinite(value):
                 return f"weight w_{task}", float(value)
-        for attr, value in sorted(vars(self).items()):
-            if isinstance(value, torch.Tensor) and value.is_floating_point():
+        for attr, value in sorted(chain(self.named_parameters(), self.named_buffers()), key=lambda kv: kv[0]):
+            if value.is_floating_point():
                 bad = ~torch.isfinite(value.detach())
                 if bad.any():
                     flat = value.detach().reshape(-1)
@@ -159,11 +131,6 @@ class Weighting(ABC):
                     where = tasks[i] if value.dim() == 1 and len(value) == len(tasks) else i
                     return f"updated {attr}[{where}]", float(flat[i])
         return None
-
-    def _check(self, losses: Sequence[torch.Tensor]) -> torch.Tensor:
-        if len(losses) != self.n_tasks:
-            raise ValueError(f"{type(self).__name__} was built for {self.n_tasks} tasks, got {len(losses)} losses")
-        return torch.stack(list(losses))
 
 
 def finite_number(option: str, value, minimum: float | None = None, strict: bool = False,
@@ -217,12 +184,12 @@ def grad_norm(grads: Sequence[torch.Tensor | None]) -> torch.Tensor:
     return torch.stack(sq).sum().sqrt() if sq else torch.zeros(())
 
 
-def shared_task_gradients(losses: Sequence[torch.Tensor], model, scale: float = 1.0) -> torch.Tensor:
+def shared_task_gradients(losses: Sequence[torch.Tensor], step: Step) -> torch.Tensor:
     """Each task's gradient on the model's shared parameters, flattened: (T, P), unscaled and averaged over
-    ranks (``lib.engine.distributed.all_reduce_mean``): the global batch's task gradients.
+    ranks (``step.reduce``): the global batch's task gradients.
 
-    ``scale``: the GradScaler scale; each loss is differentiated as ``scale`` x loss (so the task-specific
-    parameters are left with scaled gradients, as the scaler expects) and the rows returned are divided by it.
+    Each loss is differentiated as ``step.scale`` x loss (so the task-specific parameters are left with
+    scaled gradients, as the GradScaler expects) and the rows returned are divided by it.
 
     Pass the separate loss tensors, not elements of their stack (which would also
     send zeros back through every other task's graph).
@@ -232,29 +199,30 @@ def shared_task_gradients(losses: Sequence[torch.Tensor], model, scale: float = 
     gradient (PCGrad, CAGrad) needs no further backward. Shared ``.grad`` is
     left empty for ``set_shared_gradient``.
     """
-    shared = model.shared_parameters()
+    shared = step.model.shared_parameters()
     rows = []
     for i, loss in enumerate(losses):
         for p in shared:
             p.grad = None
-        (loss if scale == 1.0 else loss * scale).backward(retain_graph=i < len(losses) - 1)
+        step.scaled(loss).backward(retain_graph=i < len(losses) - 1)
         rows.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in shared])
                     if shared else loss.new_zeros(0))
     for p in shared:
         p.grad = None
     grads = torch.stack(rows)
-    return all_reduce_mean(grads if scale == 1.0 else grads / scale)
+    return step.reduce(grads if step.scale == 1.0 else grads / step.scale)
 
 
-def global_gradients(grads: Sequence[torch.Tensor | None], scale: float = 1.0) -> list[torch.Tensor | None]:
-    """``grads`` (one rank's gradients, taken from ``scale`` x a loss) unscaled and averaged over ranks: the
-    global batch's gradients, in one all-reduce. ``None`` entries (a parameter the loss does not reach, on every
-    rank alike) stay ``None``. With one process and ``scale`` 1 the list itself."""
+def global_gradients(grads: Sequence[torch.Tensor | None], step: Step) -> list[torch.Tensor | None]:
+    """``grads`` (one rank's gradients, taken from ``step.scale`` x a loss) unscaled and averaged over ranks
+    (``step.reduce``): the global batch's gradients, in one reduction. ``None`` entries (a parameter the loss does
+    not reach, on every rank alike) stay ``None``. With one process and scale 1 the list itself."""
+    scale = step.scale
     grads = list(grads) if scale == 1.0 else [None if g is None else g / scale for g in grads]
     present = [g for g in grads if g is not None]
-    if world().size == 1 or not present:
+    if step.ranks == 1 or not present:
         return grads
-    flat = all_reduce_mean(torch.cat([g.reshape(-1) for g in present]))
+    flat = step.reduce(torch.cat([g.reshape(-1) for g in present]))
     out, offset = [], 0
     for g in grads:
         if g is None:
@@ -266,7 +234,8 @@ def global_gradients(grads: Sequence[torch.Tensor | None], scale: float = 1.0) -
 
 
 def move_optimizer_state(optimizer: torch.optim.Optimizer, device) -> None:
-    """Move an optimizer's per-parameter state tensors (Adam's moments) to ``device``; 'step' stays as saved."""
+    """Move an optimizer's per-parameter state tensors (Adam's moments) to ``device``; 'step' stays as saved.
+    (``nn.Module.to`` moves a method's parameters, not the state of an optimizer it holds.)"""
     for state in optimizer.state.values():
         for k, v in state.items():
             if torch.is_tensor(v) and v.dim() > 0:

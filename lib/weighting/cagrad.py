@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from .base import StepInfo, Weighting, finite_number, set_shared_gradient, shared_task_gradients
+from .step import Step
 
 
 def project_to_simplex(v: torch.Tensor) -> torch.Tensor:
@@ -53,15 +54,14 @@ class CAGrad(Weighting):
         super().__init__(n_tasks)
         self.c = finite_number("c", c, 0)
 
-    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
-        L = self._check(losses)
-        grads = shared_task_gradients(list(losses), model, self.grad_scale)  # global, unscaled
+    def combine(self, losses, step: Step) -> StepInfo:
+        grads = shared_task_gradients(losses, step)  # global, unscaled
         w = torch.full((self.n_tasks,), 1.0 / self.n_tasks)
         if grads.shape[1] and not torch.isfinite(grads).all():
             # an overflowing float16 step: no dual problem to solve; the non-finite sum goes on, so the
             # GradScaler skips the step (without a scaler the loop stops on the non-finite values)
-            set_shared_gradient(model, grads.sum(0) * self.grad_scale)
+            set_shared_gradient(step.model, grads.sum(0) * step.scale)
         elif grads.shape[1]:
             d, w = cagrad_direction(grads, self.c)
-            set_shared_gradient(model, d * (self.n_tasks * self.grad_scale))  # same scale as the summed loss of the other methods
+            set_shared_gradient(step.model, d * (self.n_tasks * step.scale))  # same scale as the summed loss of the other methods
         return StepInfo(weights=[1.0] * self.n_tasks, extra={f"cagrad_w{i}": float(x) for i, x in enumerate(w)})

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from ..engine.distributed import all_reduce_mean
 from .base import StepInfo, Weighting, finite_number
+from .step import Step
 
 
 class DWA(Weighting):
@@ -19,9 +19,10 @@ class DWA(Weighting):
         """``temperature``: tau, finite and > 0 (ValueError otherwise); large tau tends to equal weights."""
         super().__init__(n_tasks)
         self.temperature = finite_number("temperature", temperature, 0, strict=True)
-        self.epoch_means: list[list[float]] = []  # mean loss of each finished epoch
-        self._sum = torch.zeros(n_tasks, dtype=torch.float64)
-        self._count = 0
+        self.epoch_means: list[list[float]] = []  # mean loss of each finished epoch (extra state)
+        # the running epoch's sums, float64 (buffers: a step a GradScaler skips is taken back from them too)
+        self.register_buffer("_sum", torch.zeros(n_tasks, dtype=torch.float64))
+        self.register_buffer("_count", torch.zeros((), dtype=torch.int64))
 
     def current_weights(self) -> torch.Tensor:
         if len(self.epoch_means) < 2:
@@ -29,25 +30,22 @@ class DWA(Weighting):
         r = torch.tensor(self.epoch_means[-1]) / torch.tensor(self.epoch_means[-2])
         return self.n_tasks * torch.softmax(r / self.temperature, 0)
 
-    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
-        L = self._check(losses)
+    def combine(self, losses, step: Step) -> StepInfo:
+        L = torch.stack(losses)
         w = self.current_weights().to(L)
-        self.scaled((w * L).sum()).backward()
-        self._sum += all_reduce_mean(L.detach()).double().cpu()  # the global batch's losses
+        step.scaled((w * L).sum()).backward()
+        self._sum += step.reduce(L.detach()).double().to(self._sum.device)  # the global batch's losses
         self._count += 1
         return StepInfo(weights=w.tolist())
 
     def on_epoch_end(self) -> None:
         if self._count:
-            self.epoch_means.append((self._sum / self._count).tolist())
+            self.epoch_means.append((self._sum.cpu() / int(self._count)).tolist())
         self._sum.zero_()
-        self._count = 0
+        self._count.zero_()
 
-    def state_dict(self):
-        # the running sums too: a step a GradScaler skips is taken back from them
-        return {"epoch_means": [list(m) for m in self.epoch_means], "sum": self._sum.clone(), "count": self._count}
+    def get_extra_state(self) -> dict:
+        return {"epoch_means": [list(m) for m in self.epoch_means]}
 
-    def load_state_dict(self, state):
+    def set_extra_state(self, state: dict) -> None:
         self.epoch_means = [list(m) for m in state["epoch_means"]]
-        self._sum = state["sum"].clone().double()
-        self._count = int(state["count"])

@@ -14,11 +14,13 @@ noise, which the Adam averaging smooths); this is noted in the report.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 
-from ..engine.distributed import all_reduce_mean
 from .base import StepInfo, Weighting, finite_number, move_optimizer_state
+from .step import Step
 
 
 class FAMO(Weighting):
@@ -31,51 +33,45 @@ class FAMO(Weighting):
         lr = finite_number("lr", lr, 0, strict=True)
         gamma = finite_number("gamma", gamma, 0)
         self.eps = finite_number("eps", eps, 0, strict=True)
-        self.xi = torch.nn.Parameter(torch.zeros(n_tasks))
+        # xi has its own optimizer (it follows the log-loss decrease, not the network loss): no gradient of the
+        # network's loss reaches it, so it stays out of the model's optimizer
+        self.xi = torch.nn.Parameter(torch.zeros(n_tasks), requires_grad=False)
         self.optimizer = torch.optim.Adam([self.xi], lr=lr, weight_decay=gamma)
-        self.prev_losses: torch.Tensor | None = None
+        # the previous step's global losses, in float64: it holds losses of any precision exactly
+        self.register_buffer("prev_losses", torch.zeros(n_tasks, dtype=torch.float64))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.int64))  # steps taken; 0: no previous losses
 
     def update(self, losses: torch.Tensor) -> None:
         """xi step from the log-loss decrease since the previous step."""
-        if self.prev_losses is None:
+        if not self.steps:
             return
-        delta = (self.prev_losses + self.eps).log() - (losses + self.eps).log()
+        delta = (self.prev_losses.to(losses) + self.eps).log() - (losses + self.eps).log()
         with torch.enable_grad():
-            (d,) = torch.autograd.grad(F.softmax(self.xi, -1), self.xi, grad_outputs=delta)
-        self.optimizer.zero_grad(set_to_none=True)
+            xi = self.xi.detach().requires_grad_()
+            (d,) = torch.autograd.grad(F.softmax(xi, -1), xi, grad_outputs=delta)
         self.xi.grad = d
+        move_optimizer_state(self.optimizer, self.xi.device)  # Adam's moments follow xi's device
         self.optimizer.step()
 
-    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
-        L = self._check(losses)
+    def combine(self, losses, step: Step) -> StepInfo:
+        L = torch.stack(losses)
         if self.xi.device != L.device:
             self.to(L.device)
-        L_global = all_reduce_mean(L.detach())  # what FAMO reads: the global batch's losses
+        L_global = step.reduce(L.detach())  # what FAMO reads: the global batch's losses
         self.update(L_global)
         z = F.softmax(self.xi.detach(), -1)
         D = L_global + self.eps
         c = (z / D).sum()
         # d/dL_i of sum_j z_j log(L_j + eps) / c is z_i / (c (L_i + eps)): the weight of L_i, held constant
         weights = z / (c * D)
-        self.scaled((weights * L).sum()).backward()
-        self.prev_losses = L_global.clone()
+        step.scaled((weights * L).sum()).backward()
+        self.prev_losses.copy_(L_global)
+        self.steps += 1
         return StepInfo(weights=weights.tolist(), extra={f"famo_z{i}": float(v) for i, v in enumerate(z)})
 
-    def state_dict(self):
-        import copy
-        return {"xi": self.xi.detach().cpu().clone(), "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-                "prev_losses": None if self.prev_losses is None else self.prev_losses.cpu().clone()}
+    def get_extra_state(self) -> dict:
+        # a copy: torch shares the 'step' tensor between an optimizer and a state_dict loaded from it
+        return {"optimizer": copy.deepcopy(self.optimizer.state_dict())}
 
-    def to(self, device) -> "FAMO":
-        self.xi.data = self.xi.data.to(device)
-        move_optimizer_state(self.optimizer, device)
-        if self.prev_losses is not None:
-            self.prev_losses = self.prev_losses.to(device)
-        return self
-
-    def load_state_dict(self, state):
-        device = self.xi.device
-        self.xi.data = state["xi"].clone().to(device)
-        self.optimizer.load_state_dict(state["optimizer"])
-        move_optimizer_state(self.optimizer, device)
-        self.prev_losses = None if state["prev_losses"] is None else state["prev_losses"].to(device)
+    def set_extra_state(self, state: dict) -> None:
+        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))  # moves the moments to xi's device

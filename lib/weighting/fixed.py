@@ -10,6 +10,7 @@ from typing import Sequence
 import torch
 
 from .base import StepInfo, Weighting, finite_numbers
+from .step import Step
 
 
 class Fixed(Weighting):
@@ -32,9 +33,9 @@ class Fixed(Weighting):
         if not any(self.weights):
             raise ValueError(f"weights must not all be 0 (no task would train), got {list(weights)}")
 
-    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
-        L = self._check(losses)
-        self.scaled((L * L.new_tensor(self.weights)).sum()).backward()
+    def combine(self, losses, step: Step) -> StepInfo:
+        L = torch.stack(losses)
+        step.scaled((L * L.new_tensor(self.weights)).sum()).backward()
         return StepInfo(weights=list(self.weights))
 
 

@@ -50,7 +50,7 @@ Several processes (``lib.engine.distributed``): the norms are of the global batc
 gradients on W (each task's gradient on W, a small tensor, is averaged over
 ranks before its norm is taken) and the rates use the global task losses, so
 w and its optimizer stay identical on every rank. Under float16 with a
-GradScaler the norms are taken from unscaled gradients (``grad_scale``).
+GradScaler the norms are taken from unscaled gradients (``Step.scale``).
 """
 from __future__ import annotations
 
@@ -60,8 +60,8 @@ from typing import Sequence
 
 import torch
 
-from ..engine.distributed import all_reduce_mean
 from .base import StepInfo, Weighting, finite_number, finite_numbers, global_gradients, grad_norm, move_optimizer_state
+from .step import Step
 
 
 class GradNorm(Weighting):
@@ -93,8 +93,9 @@ class GradNorm(Weighting):
         if not (torch.isfinite(w0).all() and (w0 > 0).all()):  # e.g. an overflowing sum
             raise ValueError(f"initial_weights must be {n_tasks} finite numbers > 0 of finite sum, "
                              f"got {initial_weights!r}")
-        # w has its own optimizer (it minimises L_grad, not the network loss), so parameters() stays empty
-        self.w = torch.nn.Parameter(w0)
+        # w has its own optimizer (it minimises L_grad, not the network loss): no gradient of the network's loss
+        # reaches it, so it stays out of the model's optimizer
+        self.w = torch.nn.Parameter(w0, requires_grad=False)
         if layer not in ("last_shared", "all_shared"):
             raise ValueError(f"layer must be 'last_shared' or 'all_shared', got {layer!r}")
         self.layer = layer
@@ -103,9 +104,11 @@ class GradNorm(Weighting):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
         opt = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
         self.optimizer = opt([self.w], lr=self.lr)
-        # L_i(0) for each task; 0 where task i has not had a positive loss yet (None: no step yet)
-        self.initial_losses = None if initial_losses is None else torch.tensor(
+        # L_i(0) for each task; 0 where task i has not had a positive loss yet. float64: it holds losses of any
+        # precision exactly (they are read back in the losses' dtype)
+        L0 = torch.zeros(n_tasks) if initial_losses is None else torch.tensor(
             finite_numbers("initial_losses", initial_losses, n_tasks, 0, strict=True))
+        self.register_buffer("initial_losses", L0.double())
         self._warned = False
 
     @property
@@ -116,12 +119,13 @@ class GradNorm(Weighting):
         return (self.fast and self.layer == "last_shared" and bool(model.shared_parameters())
                 and model.last_shared_layer() is not None)
 
-    def task_gradient_norms(self, losses, model) -> torch.Tensor:
+    def task_gradient_norms(self, losses, step: Step) -> torch.Tensor:
         """|| grad_W L_i || for each task, on each task's W (the last shared layer).
 
         ``losses`` is the list of separate task losses: differentiating an element of
         their stack would also send zeros back through every other task's graph.
         """
+        model, scale = step.model, step.scale
         L = torch.stack(list(losses))
         layers = [model.norm_parameters(t) if self.layer == "last_shared" else (
             model.shared_parameters() or model.task_parameters(t)) for t in model.tasks]
@@ -129,34 +133,35 @@ class GradNorm(Weighting):
         if same and self.layer == "last_shared":
             # One layer for every task: all T gradients in one vectorised backward (rows of the identity
             # as grad_outputs) instead of T backward passes.
-            eye = torch.eye(len(L), device=L.device, dtype=L.dtype) * self.grad_scale
+            eye = torch.eye(len(L), device=L.device, dtype=L.dtype) * scale
             grads = torch.autograd.grad(L, layers[0], grad_outputs=eye, retain_graph=True, is_grads_batched=True)
             flat = torch.cat([g.reshape(len(L), -1) for g in grads], 1)
-            return all_reduce_mean(flat if self.grad_scale == 1.0 else flat / self.grad_scale).norm(dim=1)
+            return step.reduce(flat if scale == 1.0 else flat / scale).norm(dim=1)
         norms = []
         for i, params in enumerate(layers):
-            grads = torch.autograd.grad(self.scaled(losses[i]), params, retain_graph=True, allow_unused=True)
-            norms.append(grad_norm(global_gradients(grads, self.grad_scale)))
+            grads = torch.autograd.grad(step.scaled(losses[i]), params, retain_graph=True, allow_unused=True)
+            norms.append(grad_norm(global_gradients(grads, step)))
         return torch.stack(norms).to(L.device)
 
-    def boundary_gradients(self, losses, model, boundary) -> tuple[torch.Tensor, callable]:
+    def boundary_gradients(self, losses, step: Step) -> tuple[torch.Tensor, callable]:
         """Fast path: (task gradient norms on W, a function applying the weighted network gradient).
 
         Each task's gradient is taken once with respect to the boundary inputs and every head
         parameter (a parameter a task does not reach gets none), so the result does not depend on
         how the model lists its task modules.
         """
+        model, boundary = step.model, step.boundary
         inputs = list(boundary.inputs)
         shared = {id(p) for p in model.shared_parameters()}
         head_params = [p for p in model.parameters() if p.requires_grad and id(p) not in shared]
         g_inputs, g_params = [], []
         for i in range(self.n_tasks):  # head layers, once per task (scaled gradients: they are applied)
-            grads = torch.autograd.grad(self.scaled(losses[i]), inputs + head_params, retain_graph=True,
+            grads = torch.autograd.grad(step.scaled(losses[i]), inputs + head_params, retain_graph=True,
                                         allow_unused=True)
             g_inputs.append(grads[:len(inputs)])
             g_params.append(grads[len(inputs):])
         W = model.norm_parameters(model.tasks[0])
-        norms = [grad_norm(global_gradients(boundary.trunk_gradients(g_inputs[i], W), self.grad_scale))
+        norms = [grad_norm(global_gradients(boundary.trunk_gradients(g_inputs[i], W), step))
                  for i in range(self.n_tasks)]
 
         def apply(w: torch.Tensor) -> None:
@@ -172,30 +177,31 @@ class GradNorm(Weighting):
 
         return torch.stack(norms).to(losses[0].device), apply
 
-    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
-        L = self._check(losses)
+    def combine(self, losses, step: Step) -> StepInfo:
+        L = torch.stack(losses)
         if self.w.device != L.device:
             self.to(L.device)
-        L_global = all_reduce_mean(L.detach())  # the global batch's losses: ratios and rates
-        ready = self.observe_initial_losses(L_global, model)
-        if boundary is not None:
-            norms, apply = self.boundary_gradients(list(losses), model, boundary)
+        L_global = step.reduce(L.detach())  # the global batch's losses: ratios and rates
+        ready = self.observe_initial_losses(L_global, step.model)
+        if step.boundary is not None:
+            norms, apply = self.boundary_gradients(losses, step)
         else:
-            norms = self.task_gradient_norms(list(losses), model)
+            norms = self.task_gradient_norms(losses, step)
 
             def apply(w):
-                self.scaled((w * L).sum()).backward()
+                step.scaled((w * L).sum()).backward()
 
         w = self.w.detach().clone()
         apply(w)
 
-        G = self.w * norms  # only w carries a gradient
+        w_leaf = self.w.detach().requires_grad_()  # w as it is, the one tensor L_grad is differentiated by
+        G = w_leaf * norms
         gradnorm_loss = None
         if ready:  # else r is undefined: w stays as it is (see the module's note on L_i(0))
             target = (G.mean() * self.relative_inverse_rates(L_global) ** self.alpha).detach()
             gradnorm_loss = (G - target).abs().sum()
-            self.optimizer.zero_grad(set_to_none=True)
-            gradnorm_loss.backward()
+            (self.w.grad,) = torch.autograd.grad(gradnorm_loss, w_leaf)
+            move_optimizer_state(self.optimizer, self.w.device)  # the moments follow w (nn.Module.to moves w only)
             self.optimizer.step()
             self.renormalise()
 
@@ -206,22 +212,23 @@ class GradNorm(Weighting):
 
     def observe_initial_losses(self, L: torch.Tensor, model=None) -> bool:
         """Record L_i(0) for every task that has its first positive loss in ``L``; True once every task has one."""
-        L0 = torch.zeros_like(L) if self.initial_losses is None else self.initial_losses.to(L)
-        self.initial_losses = torch.where(L0 > 0, L0, torch.where(torch.isfinite(L) & (L > 0), L, 0.0))
-        ready = bool((self.initial_losses > 0).all())
+        L0 = self.initial_losses.to(L)
+        L0 = torch.where(L0 > 0, L0, torch.where(torch.isfinite(L) & (L > 0), L, 0.0))
+        self.initial_losses.copy_(L0)
+        ready = bool((L0 > 0).all())
         if not ready and not self._warned:
             self._warned = True
             names = list(getattr(model, "tasks", None) or [])
             names = names if len(names) == self.n_tasks else [str(i) for i in range(self.n_tasks)]
-            waiting = [names[i] for i in (self.initial_losses <= 0).nonzero().flatten().tolist()]
+            waiting = [names[i] for i in (L0 <= 0).nonzero().flatten().tolist()]
             warnings.warn(f"GradNorm: no positive loss yet for task(s) {', '.join(waiting)}, so L_i(0) is not "
                           "known; the weights stay at their initial values, without GradNorm steps, until every "
-                          "task has had a positive loss", RuntimeWarning, stacklevel=3)
+                          "task has had a positive loss", RuntimeWarning, stacklevel=4)
         return ready
 
     def relative_inverse_rates(self, L: torch.Tensor) -> torch.Tensor:
         """r_i = (L_i / L_i(0)) / mean_j (L_j / L_j(0)); all 1 when every loss is 0 (nothing to balance)."""
-        ratio = L / self.initial_losses.to(L.device)
+        ratio = L / self.initial_losses.to(L)
         mean = ratio.mean()
         return torch.where(mean > 0, ratio / mean, torch.ones_like(ratio))
 
@@ -231,21 +238,9 @@ class GradNorm(Weighting):
         self.w.clamp_(min=self.min_weight)
         self.w.mul_(self.n_tasks / self.w.sum())
 
-    def to(self, device) -> "GradNorm":
-        with torch.no_grad():
-            self.w.data = self.w.data.to(device)
-        move_optimizer_state(self.optimizer, device)
-        return self
+    def get_extra_state(self) -> dict:
+        # a copy: torch shares the 'step' tensor between an optimizer and a state_dict loaded from it
+        return {"optimizer": copy.deepcopy(self.optimizer.state_dict())}
 
-    def state_dict(self) -> dict:
-        # deep copy: torch shares the 'step' tensor between an optimizer and a state_dict loaded from it
-        return {"w": self.w.detach().cpu().clone(), "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-                "initial_losses": None if self.initial_losses is None else self.initial_losses.cpu().clone()}
-
-    def load_state_dict(self, state: dict) -> None:
-        device = self.w.device
-        with torch.no_grad():
-            self.w.data = state["w"].clone().to(device)
-        self.optimizer.load_state_dict(state["optimizer"])
-        move_optimizer_state(self.optimizer, device)
-        self.initial_losses = None if state["initial_losses"] is None else state["initial_losses"].clone()
+    def set_extra_state(self, state: dict) -> None:
+        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))  # moves the moments to w's device

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from .base import StepInfo, Weighting, set_shared_gradient, shared_task_gradients, whole_number
+from .step import Step
 
 
 def project_conflicting(grads: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -31,20 +32,20 @@ class PCGrad(Weighting):
     def __init__(self, n_tasks: int = 2, seed: int = 0):
         """``seed``: of the random task order, an integer >= 0 (ValueError otherwise)."""
         super().__init__(n_tasks)
+        # the task order's generator: on the CPU (its state is a CPU tensor), checkpointed as extra state
         self.generator = torch.Generator().manual_seed(whole_number("seed", seed, 0))
 
-    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
-        L = self._check(losses)
-        grads = shared_task_gradients(list(losses), model, self.grad_scale)  # global, unscaled
+    def combine(self, losses, step: Step) -> StepInfo:
+        grads = shared_task_gradients(losses, step)  # global, unscaled
         conflict = 0.0
         if grads.shape[1]:
             if self.n_tasks == 2:
                 conflict = float(torch.dot(grads[0], grads[1]) < 0)
-            set_shared_gradient(model, project_conflicting(grads, self.generator) * self.grad_scale)
+            set_shared_gradient(step.model, project_conflicting(grads, self.generator) * step.scale)
         return StepInfo(weights=[1.0] * self.n_tasks, extra={"pcgrad_conflict": conflict})
 
-    def state_dict(self):
+    def get_extra_state(self) -> dict:
         return {"generator": self.generator.get_state()}
 
-    def load_state_dict(self, state):
+    def set_extra_state(self, state: dict) -> None:
         self.generator.set_state(state["generator"])

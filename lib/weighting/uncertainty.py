@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from .base import StepInfo, Weighting, finite_number
+from .step import Step
 
 
 class Uncertainty(Weighting):
@@ -19,22 +20,14 @@ class Uncertainty(Weighting):
         """``initial_log_var``: s_i at the start (each weight exp(-s_i)), a finite number: ValueError otherwise."""
         super().__init__(n_tasks)
         s0 = finite_number("initial_log_var", initial_log_var)
+        # learned with the network: it requires a gradient, so it joins the model's optimizer
         self.log_var = torch.nn.Parameter(torch.full((n_tasks,), s0))
 
-    def parameters(self):
-        return [self.log_var]
-
-    def backward(self, losses, model, outputs=None, boundary=None) -> StepInfo:
-        L = self._check(losses)
+    def combine(self, losses, step: Step) -> StepInfo:
+        L = torch.stack(losses)
         if self.log_var.device != L.device:
             self.to(L.device)
         precision = torch.exp(-self.log_var)
         # the loop averages log_var's gradient over ranks with the model's: the global batch's
-        self.scaled((precision * L + self.log_var).sum()).backward()
+        step.scaled((precision * L + self.log_var).sum()).backward()
         return StepInfo(weights=precision.detach().tolist(), extra={f"log_var{i}": float(s) for i, s in enumerate(self.log_var.detach())})
-
-    def state_dict(self):
-        return {"log_var": self.log_var.detach().cpu().clone()}
-
-    def load_state_dict(self, state):
-        self.log_var.data = state["log_var"].clone().to(self.log_var.device)
