@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lib.experiments.methods import configs, fetch
+from lib.experiments.batch import get_or_train_all
+from lib.experiments.methods import configs
 from lib.report.context import resolve
 from lib.report.stats import mean_ci
 
@@ -68,7 +69,7 @@ def run(methods=METHODS, seeds=(0, 1, 2), profile: str = "default", levers=None,
     for name, lever in {"fp32": FP32, **levers}.items():
         for (m, s), cfg in configs(base.replace(**lever), methods, seeds).items():
             cfgs[name, m, s] = cfg
-    df = agreement(fetch(cfgs, jobs=jobs), list(levers), methods, seeds)
+    df = agreement(get_or_train_all(cfgs, jobs=jobs), list(levers), methods, seeds)
     df.index.name = (f"levers vs float32 (contiguous), {profile} profile settings, seeds {list(seeds)}; "
                      f"every metric agrees: {verdicts(df)}")
     return write(table, df)

@@ -1,4 +1,5 @@
-"""The disk cache of decoded splits (lib.data.source): read back equal, keyed by the bytes, never trusted broken."""
+"""The disk cache of decoded splits (lib.data.source): read back equal, keyed by the bytes and the code that
+decodes, never trusted broken."""
 import warnings
 
 import torch
@@ -59,3 +60,14 @@ def test_a_cached_split_gives_its_warnings_again(tmp_path, monkeypatch):
     _, first = fresh(yaml)
     _, again = fresh(yaml)
     assert any("duplicate" in m for m in first) and again == first
+
+
+def test_the_decoding_code_keys_the_entry(tmp_path, monkeypatch):
+    """Another version of the code that decodes (its code_fingerprint) is a new entry, decoded again."""
+    monkeypatch.setenv("ECHO_MTL_RUNS", str(tmp_path / "runs"))
+    yaml = ensure_synthetic(SyntheticConfig(n_train=6, n_val=2, n_test=2, seed=2), root=tmp_path / "data")
+    first, _ = fresh(yaml)
+    real = source.code_fingerprint
+    monkeypatch.setattr(source, "code_fingerprint", lambda roots: real(roots) + "-edited")
+    again, _ = fresh(yaml)
+    assert len(cached_files(tmp_path / "runs")) == 2 and torch.equal(again.images, first.images)

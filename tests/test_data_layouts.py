@@ -267,7 +267,7 @@ def test_run_key_changes_with_one_label_or_one_images_bytes(tmp_path, layout):
                 lst.write_text(lst.read_text().replace(files.images[0].name, image.name))
         store, cfg = RunStore(tmp_path / "runs"), TrainConfig(data=str(yaml_path))
         keys = [store.key(cfg)]
-        assert store.key(cfg) == keys[0]  # nothing changed: the same key (digests reused or recomputed)
+        assert store.key(cfg) == keys[0]  # nothing changed: the same key
         label.write_text(label.read_text().replace("0.", "0.0", 1))
         keys.append(store.key(cfg))
         a = np.asarray(Image.open(image)).copy()
@@ -289,33 +289,6 @@ def test_run_key_covers_the_torch_version_and_resolved_device(tmp_path, monkeypa
     assert store.key(cfg.replace(device="cpu")) != before  # the field itself differs: another key
     monkeypatch.setattr(torch, "__version__", "0.0.0")
     assert store.key(cfg) != before
-
-
-def test_digests_are_reused_across_processes_while_size_and_mtime_hold(tmp_path, monkeypatch):
-    import hashlib
-    import os
-    import time
-
-    from lib.data import digest
-
-    f = tmp_path / "frame.png"
-    f.write_bytes(b"first")
-    old = time.time_ns() - 60 * 10**9  # written a minute ago
-    os.utime(f, ns=(old, old))
-    time.sleep(2.1)  # setting the times moved the status-change time: wait past the racy window
-    assert digest.file_digest(f) == hashlib.sha256(b"first").hexdigest()
-    digest.save_digests()
-    monkeypatch.setattr(digest, "_memory", {})  # a new process: only the file on disk is left
-    monkeypatch.setattr(digest, "_loaded_from", set())
-
-    def no_reading(*a, **k):
-        raise AssertionError("the digest was recomputed")
-
-    monkeypatch.setattr(digest, "open", no_reading, raising=False)
-    assert digest.file_digest(f) == hashlib.sha256(b"first").hexdigest()
-    monkeypatch.undo()
-    f.write_bytes(b"other")  # same size, new mtime: hashed again
-    assert digest.file_digest(f) == hashlib.sha256(b"other").hexdigest()
 
 
 def test_cli_on_bad_label_error_names_the_file_and_skip_trains_without_it(tmp_path, capsys):

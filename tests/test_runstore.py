@@ -39,15 +39,30 @@ def test_trains_once_then_reuses(tiny_data, tmp_path):
     assert sum(p.numel() for p in model.parameters()) == run.metrics["parameters"]
 
 
-def test_damaged_entry_is_detected_and_retrained(tiny_data, tmp_path):
+def test_damaged_entry_is_quarantined_not_deleted_and_retrained(tiny_data, tmp_path):
     store = RunStore(tmp_path)
     run = store.get_or_train(cfg(tiny_data), progress=False)
+    model = (run.path / "model.pt").read_bytes()
     metrics = json.loads((run.path / "metrics.json").read_text())
-    (run.path / "metrics.json").write_text(json.dumps({**metrics, "val_mAP50": 0.99}))  # tampered
-    with pytest.warns(UserWarning, match="damaged.*metrics.json"):
+    (run.path / "metrics.json").write_text(json.dumps({**metrics, "val_mAP50": 0.99}))  # edited by hand
+    with pytest.warns(UserWarning, match="damaged.*metrics.json.*moved to") as caught:
         assert store.get(cfg(tiny_data)) is None
-    fresh = store.get_or_train(cfg(tiny_data), progress=False)
-    assert fresh.metrics["val_mAP50"] == metrics["val_mAP50"]
+    [moved] = (tmp_path / ".quarantine").iterdir()
+    assert moved.name.startswith(run.path.name) and str(moved) in str(caught[0].message)
+    assert (moved / "model.pt").read_bytes() == model and json.loads((moved / "metrics.json").read_text())["val_mAP50"] == 0.99
+    assert not run.path.exists()
+    fresh = store.get_or_train(cfg(tiny_data), progress=False)  # trained again
+    assert fresh.path == run.path and fresh.metrics["val_mAP50"] == metrics["val_mAP50"]
+
+
+def test_a_forced_retrain_moves_the_old_run_aside(tiny_data, tmp_path):
+    store = RunStore(tmp_path)
+    run = store.get_or_train(cfg(tiny_data), progress=False)
+    model = (run.path / "model.pt").read_bytes()
+    with pytest.warns(UserWarning, match="force=True.*moved to"):
+        again = store.get_or_train(cfg(tiny_data), force=True, progress=False)
+    [moved] = (tmp_path / ".quarantine").iterdir()
+    assert (moved / "model.pt").read_bytes() == model and (again.path / MANIFEST).is_file()
 
 
 def test_folder_without_manifest_is_not_trusted(tiny_data, tmp_path):
@@ -68,32 +83,6 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_text(target, "new")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["table.csv"]
-
-
-def test_an_isolated_run_equals_the_in_process_run(tiny_data, tmp_path):
-    """The forkserver child (imports done once in the server) trains exactly what the calling process does."""
-    c = cfg(tiny_data, weighting="gradnorm", interference_every=2)
-    here = RunStore(tmp_path / "here").get_or_train(c, progress=False)
-    child = RunStore(tmp_path / "child").get_or_train(c, progress=False, isolate=True)
-    timing = ("seconds", "memory", "time")
-    for k, v in here.metrics.items():
-        if not any(t in k for t in timing) and isinstance(v, float):
-            assert v == child.metrics[k] or (v != v and child.metrics[k] != child.metrics[k]), k
-    cols = [c for c in here.history if not c.endswith("time")]
-    assert here.history[cols].equals(child.history[cols])
-
-
-def test_a_failed_isolated_run_names_its_folder(tiny_data, tmp_path):
-    import shutil
-    from pathlib import Path
-
-    copy = tmp_path / "data"
-    shutil.copytree(Path(tiny_data).parent, copy)
-    label = sorted(copy.rglob("train/labels/*.txt"))[0]
-    label.write_text(label.read_text() + "9 0.5 0.5 0.2 0.2\n")  # a class the data.yaml does not name
-    bad = cfg(str(copy / Path(tiny_data).name))
-    with pytest.raises(RuntimeError, match=r"training run .* failed \(exit 1\); its folder is kept"):
-        RunStore(tmp_path / "s").get_or_train(bad, progress=False, isolate=True)
 
 
 def test_the_run_lock_lets_one_process_at_a_time_train_a_run(tmp_path):
@@ -129,23 +118,31 @@ def test_written_files_get_the_mode_a_plain_open_gives(tmp_path):
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~atomic.UMASK
 
 
-def test_a_relative_run_store_works_for_isolated_runs(tiny_data, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    run = RunStore("relative-runs").get_or_train(cfg(tiny_data), progress=False, isolate=True)
-    assert run.path == tmp_path / "relative-runs" / run.path.name and (run.path / MANIFEST).is_file()
-
-
-def test_an_unguarded_script_that_trains_gets_one_clear_error_not_a_hang(tiny_data, tmp_path):
+def test_two_processes_asking_for_one_run_train_it_once(tiny_data, tmp_path):
+    """The run lock is a ``filelock.FileLock`` (POSIX and Windows): the second process waits, then reads the run."""
     import subprocess
     import sys
 
+    import filelock
+
+    from lib.store.lock import run_lock
     from lib.store.paths import REPO_ROOT
 
-    script = tmp_path / "unguarded.py"
-    script.write_text("from lib.config import TrainConfig\nfrom lib.experiments.methods import fetch\n"
-                      f"cfg = TrainConfig(data={tiny_data!r}, imgsz=64, batch_size=8, epochs=1, threads=1)\n"
-                      f"fetch({{('a', 0): cfg}}, store=__import__('lib.store.runs').store.runs.RunStore({str(tmp_path / 'r')!r}))\n")
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
-    assert out.returncode != 0
-    assert 'if __name__ == "__main__":' in out.stderr and "add that guard" in out.stderr
+    assert isinstance(run_lock(tmp_path / "run-x"), filelock.BaseFileLock)
+    log = tmp_path / "trained.log"
+    script = tmp_path / "ask.py"
+    script.write_text(
+        "import sys\nfrom lib.config import TrainConfig\nfrom lib.store import runs\n"
+        "original = runs.train_into\n"
+        "def logged(path, progress=True):\n"
+        f"    open({str(log)!r}, 'a').write(path.name + '\\n')\n"
+        "    return original(path, progress)\n"
+        "runs.train_into = logged\n"
+        f"cfg = TrainConfig(data={tiny_data!r}, imgsz=64, batch_size=8, epochs=1, interference_every=0, threads=1)\n"
+        f"print(runs.RunStore({str(tmp_path / 'store')!r}).get_or_train(cfg, progress=False).path)\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+             for _ in range(2)]
+    paths = [p.communicate(timeout=300)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0] and paths[0] == paths[1]
+    assert log.read_text().splitlines() == [paths[0].rsplit("/", 1)[-1]]

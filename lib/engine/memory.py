@@ -1,63 +1,70 @@
-"""Peak memory of a block of work: the CUDA allocator's peak on a GPU, else sampled RSS on the CPU.
+"""Peak memory of a block of work, from what the OS and the CUDA allocator already keep (nothing is sampled).
 
-On the CPU the process's resident set includes the interpreter, torch's
-libraries and the cached data set, which dwarf what one training step needs;
-so besides the peak we report the increase over the resident set at entry
-(what the model, its activations and the optimiser state added).
+CUDA: ``torch.cuda.max_memory_allocated`` since the block began (the
+allocator's peak, reset at entry). CPU: the process's peak resident set,
+``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (KiB on Linux, bytes on macOS),
+read at the block's end: it covers the process's whole life up to then, so it
+is the block's peak unless something before the block took more (a run
+trained in a fresh process: nothing but its own set-up came before).
+The resident set includes the interpreter, torch's libraries and the cached
+data set, which dwarf what one training step needs; so besides the peak we
+report the increase over the resident set at entry (what the model's
+activations and the optimiser state added; ``/proc/self/statm`` on Linux,
+elsewhere the peak at entry, a lower baseline bound). Where the OS keeps
+neither (Windows) both are NaN.
 """
 from __future__ import annotations
 
+import math
 import os
-import threading
+import sys
 
 import torch
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def rss_bytes() -> int:
-    """Current resident set size (Linux /proc; elsewhere the peak from getrusage)."""
+def peak_rss_bytes() -> float:
+    """The process's peak resident set so far, in bytes; NaN where ``resource`` does not exist (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return math.nan
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return float(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def rss_bytes() -> float:
+    """The current resident set in bytes (Linux ``/proc``); elsewhere the peak so far (``peak_rss_bytes``)."""
     try:
         with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * _PAGE
+            return float(int(f.read().split()[1]) * _PAGE)
     except OSError:
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return peak_rss_bytes()
 
 
 class PeakMemory:
-    """``with PeakMemory(device) as pm: ...`` then ``pm.peak_mb`` and ``pm.increase_mb``."""
+    """``with PeakMemory(device) as pm: ...`` then ``pm.peak_mb`` and ``pm.increase_mb`` (MiB; see the module)."""
 
-    def __init__(self, device: torch.device | str = "cpu", interval: float = 0.005):
+    def __init__(self, device: torch.device | str = "cpu"):
         self.device = torch.device(device)
-        self.interval = interval
-        self.baseline = self.peak = 0
-        self._stop = threading.Event()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, rss_bytes())
+        self.baseline = self.peak = 0.0
 
     def __enter__(self) -> "PeakMemory":
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
-            self.baseline = torch.cuda.memory_allocated(self.device)
+            self.baseline = float(torch.cuda.memory_allocated(self.device))
         else:
-            self.baseline = self.peak = rss_bytes()
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
+            self.baseline = rss_bytes()
         return self
 
     def __exit__(self, *exc) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
-            self.peak = torch.cuda.max_memory_allocated(self.device)
+            self.peak = float(torch.cuda.max_memory_allocated(self.device))
         else:
-            self._stop.set()
-            self._thread.join()
-            self.peak = max(self.peak, rss_bytes())
+            self.peak = peak_rss_bytes()
 
     @property
     def peak_mb(self) -> float:

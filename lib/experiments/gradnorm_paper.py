@@ -12,6 +12,7 @@ squared loss. Every method sees the same initial network and the same data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from io import StringIO
 
 import numpy as np
 import pandas as pd
@@ -95,25 +96,31 @@ def train_toy(cfg: PaperToyConfig, method: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# the modules the toy's numbers come from (lib.store.codekey follows their imports)
+TOY_MODULES = ("lib.experiments.gradnorm_paper",)
+
+
 def compare(cfg: PaperToyConfig, cache: bool = True) -> pd.DataFrame:
-    """Equal weights and GradNorm on the same data and initialisation (cached on disk by config and code)."""
-    def compute():  # one thread: the cached numbers do not depend on the machine's or the kernel's thread count
-        from ..engine.seeding import torch_settings
-
-        with torch_settings(1):
-            return pd.concat([train_toy(cfg, m) for m in ("equal", "gradnorm")], ignore_index=True)
-
+    """Equal weights and GradNorm on the same data and initialisation; ``cache``: kept on disk
+    (``lib.store.cache``) under the config, the torch version and the code of ``TOY_MODULES``."""
     if not cache:
-        return compute()
-    from dataclasses import asdict
-    from pathlib import Path
+        return _compute(cfg)
+    from ..store.cache import memory
+    from ..store.codekey import code_fingerprint
 
-    from ..store.cache import cached_frame
+    return memory().cache(_cached)(cfg, torch.__version__, code_fingerprint(TOY_MODULES))
 
-    lib = Path(__file__).parents[1]
-    sources = [Path(__file__), lib / "models" / "paper_toy.py", lib / "weighting" / "gradnorm.py",
-               lib / "weighting" / "fixed.py", lib / "weighting" / "base.py", lib / "engine" / "seeding.py"]
-    return cached_frame("paper_toy", {**asdict(cfg), "torch": torch.__version__}, compute, sources)
+
+def _compute(cfg: PaperToyConfig) -> pd.DataFrame:
+    from ..engine.seeding import torch_settings
+
+    with torch_settings(1):  # the numbers do not depend on the machine's or the kernel's thread count
+        return pd.concat([train_toy(cfg, m) for m in ("equal", "gradnorm")], ignore_index=True)
+
+
+def _cached(cfg: PaperToyConfig, torch_version: str, code: str) -> pd.DataFrame:
+    """``_compute`` through CSV, as the cache before joblib kept it; ``torch_version`` and ``code`` key the cache."""
+    return pd.read_csv(StringIO(_compute(cfg).to_csv(index=False)))
 
 
 def ten_task_sigmas(n: int = 10, low: float = 1.0, high: float = 100.0) -> tuple[float, ...]:

@@ -1,13 +1,16 @@
 """The first call of every report notebook: read its profile, check its parameters, give it what it needs.
 
     ctx = start("02_gradnorm", profile=profile, output_dir=output_dir, overrides=overrides,
-                on_bad_label=on_bad_label, methods=[...])
+                on_bad_label=on_bad_label)
+    wanted = requests.gradnorm(ctx.seeds)   # the section's runs, declared in lib/report/requests.py
+    runs = ctx.runs(*wanted["core"])
 
 The training settings come from one place: ``TrainConfig``'s defaults, then
 the profile's ``common`` block, then the notebook's ``overrides``. Bad
-settings (an unknown key, epochs < 1, an unknown method, a data path that
-does not exist) raise ``ValueError`` naming the setting, before anything is
-written or trained.
+settings (an unknown key, epochs < 1, a data path that does not exist) raise
+``ValueError`` naming the setting, before anything is written or trained (an
+unknown method: ``requests``). Without ``output_dir`` (run by hand) the
+section writes to ``scratch/<profile>/``, never to ``reports/`` (``Section``).
 """
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..data import SyntheticConfig, ensure_synthetic, resolve_data
-from ..experiments.methods import configs, fetch, method
+from ..experiments.batch import get_or_train_all
+from ..experiments.methods import configs
 from ..store.paths import data_root
 from .profiles import REPORT_KEYS, check_common, load_profile
 from .section import Section
@@ -34,7 +38,7 @@ class Context:
     def runs(self, methods, seeds=None, **overrides) -> dict:
         """Runs of ``methods`` x ``seeds`` (default: the section's), trained if missing. Keys: (method, seed)."""
         base = self.base.replace(**overrides) if overrides else self.base
-        return fetch(configs(base, methods, self.seeds if seeds is None else seeds), self.store, self.jobs)
+        return get_or_train_all(configs(base, methods, self.seeds if seeds is None else seeds), self.store, self.jobs)
 
     def table(self, df, name, runs=(), index=True):
         return self.section.table(df, name, runs, index)
@@ -80,13 +84,8 @@ def resolve(profile: str = "default", overrides: dict | None = None,
 
 
 def start(section: str, *, profile: str = "default", output_dir: str | None = None, overrides: dict | None = None,
-          on_bad_label: str | None = None, methods=()) -> Context:
-    """The notebook's ``Context``; ``methods`` (the labels it will fetch) are checked first."""
-    for m in methods:
-        try:
-            method(m)
-        except ValueError as e:
-            raise ValueError(f"parameter methods: {e}") from None
+          on_bad_label: str | None = None) -> Context:
+    """The notebook's ``Context``."""
     base, data_yaml, seeds, jobs = resolve(profile, overrides, on_bad_label)
     from ..store.runs import RunStore
 

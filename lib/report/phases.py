@@ -1,11 +1,11 @@
 """Where a report's time goes: seconds per phase, from the runner's clock and the runs it trained.
 
 Wall clock, measured by the runner: the runs of the plan trained before the notebooks
-(``lib.report.plan``), each notebook's execution (kernel start included) and the HTML export. Inside the notebooks, every run trained by this report contributes what it measured itself
+(``lib.report.requests``), each notebook's execution (kernel start included) and the HTML export. Inside the notebooks, every run trained by this report contributes what it measured itself
 (``history.csv``/``epochs.csv``): training steps (``step_time`` + ``data_time``), the gradient-interference
 measurement, validation evaluation (``eval_time``); and the rest of its process (start-up, data
 loading, anchors, BatchNorm recalibration, test evaluation, saving) is its process time
-(``.training.json``, written by ``lib.experiments.methods.fetch``) less those. Runs train side by side (``jobs``), so these
+(``.training.json``, written by ``lib.experiments.batch``) less those. Runs train side by side (``jobs``), so these
 sums can exceed the wall clock; "wall with a run training" is the union of the runs' intervals, and the
 time outside it (kernels, data generation, the paper toy, tables, figures) is the rest.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-MANIFEST = "MANIFEST.json"
+from ..store.paths import MANIFEST
 
 
 def completed_runs(root: Path) -> set[str]:
@@ -27,7 +27,7 @@ def completed_runs(root: Path) -> set[str]:
 def _run_phases(run_dir: Path) -> dict[str, float]:
     h = pd.read_csv(run_dir / "history.csv")
     e = pd.read_csv(run_dir / "epochs.csv")
-    try:  # written by lib.experiments.methods.fetch around the training process
+    try:  # written by lib.experiments.batch around the training
         t = json.loads((run_dir / ".training.json").read_text())
         start, end = float(t["started"]), float(t["ended"])
     except (OSError, ValueError, KeyError):  # trained elsewhere (the CLI): its files' times bound it
@@ -51,7 +51,7 @@ def _union(intervals: list[tuple[float, float]]) -> float:
 def report_phases(notebook_seconds: float, html_seconds: float, runs_root: Path, trained: set[str],
                   prefetch_seconds: float = 0.0) -> dict:
     """Seconds per phase (see the module docstring), rounded to 0.1 s. ``prefetch_seconds``: the runner's
-    training of the planned runs before the first notebook (``lib.report.plan``)."""
+    training of the planned runs before the first notebook (``lib.report.requests``)."""
     runs = [_run_phases(runs_root / name) for name in sorted(trained)]
     steps = sum(r["steps"] for r in runs)
     interference = sum(r["interference"] for r in runs)

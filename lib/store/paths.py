@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = "MANIFEST.json"  # written last into a run folder: its presence marks the run complete
 
 
 def data_root() -> Path:

@@ -6,19 +6,21 @@
 
 The key covers the configuration, the data (``lib.data.data_fingerprint``:
 the bytes of every file the loader reads; computing it generates nothing), the
-source of the code that trains (models, losses, weighting, data, evaluation,
-the loop), the resolved device and the torch version
+code that trains (``codekey.code_fingerprint`` of ``TRAINING_MODULES``: the
+docstring-free syntax of every ``lib`` module they import, found by following
+imports), the resolved device and the torch version
 (``platform_fingerprint``). A run that several
 notebooks need is trained once; a report rerun with nothing changed trains
 nothing. A folder without a manifest (a killed run) is resumed from its
-checkpoint; one whose files do not match their checksums is retrained with a
-warning.
+checkpoint; one whose files do not match their checksums, or one retrained
+with ``force=True``, is moved aside to ``<store>/.quarantine/`` (with a
+warning naming where) and trained again: nothing trained is deleted.
 
 ``RunStore.get_or_train`` is the one path from a configuration to a run, for
-``lib.train.train``, the command line and the notebooks alike; ``isolate=True``
-trains in a child process (``isolated_context``), so a run's peak memory is its
-own and runs can go side by side. ``python -m lib.store.runs <run folder>``
-trains a prepared folder in the calling process.
+``lib.train.train``, the command line and the notebooks alike; it trains in the
+calling process (``lib.experiments.batch.get_or_train_all`` trains many, each in
+a process of its own). ``python -m lib.store.runs <run folder>`` trains a
+prepared folder in the calling process.
 
 Under ``torchrun`` (``lib.engine.distributed``) every rank calls ``get_or_train``:
 rank 0 takes the lock, looks the run up and prepares its folder, every rank
@@ -32,10 +34,9 @@ import contextlib
 import hashlib
 import json
 import math
-import multiprocessing
-import os
 import shutil
 import sys
+import time
 import warnings
 from functools import cached_property
 from pathlib import Path
@@ -44,27 +45,20 @@ import pandas as pd
 import torch
 
 from .atomic import sha256_file, torch_save, write_text
+from .codekey import code_fingerprint
 from ..config import TrainConfig
 from ..data import data_fingerprint, resolve_data
 from ..engine.distributed import barrier, broadcast_object, world
-from .paths import runs_root
+from .paths import MANIFEST, runs_root
 from .lock import run_lock
 from ..engine.seeding import resolve_device
 from ..engine.trainer import Trainer
 
 LIB = Path(__file__).resolve().parents[1]
-CODE_PATHS = ("models", "losses", "weighting", "data", "evaluate", "engine", "upstream", "config.py", "store/runs.py")
-MANIFEST = "MANIFEST.json"
-
-
-def code_fingerprint() -> str:
-    h = hashlib.sha256()
-    for rel in CODE_PATHS:
-        p = LIB / rel
-        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
-            h.update(str(f.relative_to(LIB)).encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()
+# where a run's numbers are computed: the loop, the store that saves it, its configuration; every lib module
+# they import is found from these (lib.store.codekey)
+TRAINING_MODULES = ("lib.engine.trainer", "lib.store.runs", "lib.config")
+QUARANTINE = ".quarantine"
 
 
 def platform_fingerprint(device: str) -> str:
@@ -170,7 +164,7 @@ def save_run(result, run_dir: Path, data_yaml: Path) -> Run:
 
 class RunStore:
     def __init__(self, root: str | Path | None = None):
-        # absolute: an isolated run's process must find the folder whatever its working directory
+        # absolute: a training process (lib.experiments.batch) finds the folder whatever its working directory
         self.root = (Path(root) if root is not None else runs_root()).resolve()
 
     def key(self, cfg: TrainConfig) -> str:
@@ -186,13 +180,13 @@ class RunStore:
 
     @cached_property
     def _code(self) -> str:
-        return code_fingerprint()
+        return code_fingerprint(TRAINING_MODULES, LIB)
 
     def path(self, cfg: TrainConfig) -> Path:
         return self.root / f"{cfg.model}-{cfg.weighting}-{cfg.task}-s{cfg.seed}-{self.key(cfg)}"
 
     def get(self, cfg: TrainConfig) -> Run | None:
-        """The stored run of ``cfg`` if complete and intact; a damaged one is removed with a warning."""
+        """The stored run of ``cfg`` if complete and intact; a damaged one is moved aside (``quarantine``)."""
         path = self.path(cfg)
         if not (path / MANIFEST).is_file():
             return None
@@ -202,50 +196,46 @@ class RunStore:
         except (OSError, ValueError) as e:
             bad = [f"{MANIFEST} ({e})"]
         if bad:
-            warnings.warn(f"run {path.name} is damaged ({', '.join(bad)}): training it again", stacklevel=2)
-            shutil.rmtree(path)
+            moved = self.quarantine(path)
+            warnings.warn(f"run {path.name} is damaged ({', '.join(bad)}): moved to {moved}; training it again",
+                          stacklevel=2)
             return None
         return run
 
-    def get_or_train(self, cfg: TrainConfig, force: bool = False, progress: bool = True,
-                     isolate: bool = False) -> Run:
-        """The stored run of ``cfg``, trained first if missing (resuming a killed one).
+    def quarantine(self, path: Path) -> Path:
+        """Move run folder ``path`` to ``<store>/.quarantine/<run name>-<UTC time>`` and return where it went;
+        nothing is deleted (a hand-edited run keeps its model). Call it under the run's lock."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target = self.root / QUARANTINE / f"{path.name}-{stamp}"
+        n = 1
+        while target.exists():  # twice in one second
+            n += 1
+            target = self.root / QUARANTINE / f"{path.name}-{stamp}-{n}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+        return target
 
-        ``isolate``: train in a child process. Raises what training raises (in process), or
-        ``RuntimeError`` naming the run folder (isolated). Under ``torchrun`` every rank must call it (with
-        ``isolate=False``): see the module's note."""
+    def get_or_train(self, cfg: TrainConfig, force: bool = False, progress: bool = True) -> Run:
+        """The stored run of ``cfg``, trained first in this process if missing (resuming a killed one).
+
+        Raises what training raises. Under ``torchrun`` every rank must call it: see the module's note."""
         if world().size > 1:
-            if isolate:
-                raise ValueError("isolate=True trains in a child process, outside the torchrun process group: "
-                                 "call get_or_train without it under torchrun")
             return self._get_or_train_distributed(cfg, force, progress)
-        if isolate and getattr(multiprocessing.current_process(), "_inheriting", False):
-            # multiprocessing's own check for this case comes later, after the lock the parent holds: a hang
-            raise RuntimeError("a run was asked for while a training process was starting: the script that "
-                               "trains (e.g. calls lib.experiments.methods.fetch) runs again in every training process "
-                               "unless its top level is under `if __name__ == \"__main__\":`; add that guard")
         path = self.path(cfg)
         with run_lock(path):  # two processes asking for one run: one trains, the other then reads it
             run = self._stored_or_prepared(cfg, force)
             if run is not None:
                 return run
-            if not isolate:
-                train_into(path, progress)
-            else:
-                proc = isolated_context().Process(target=_train_child, args=(str(path), progress, os.getcwd()),
-                                                  name=path.name)
-                proc.start()
-                proc.join()
-                if proc.exitcode != 0:
-                    raise RuntimeError(f"training run {path.name} failed (exit {proc.exitcode}); "
-                                       f"its folder is kept for inspection: {path}")
+            train_into(path, progress)
             return Run(path)
 
     def _stored_or_prepared(self, cfg: TrainConfig, force: bool) -> Run | None:
-        """The stored run of ``cfg``, else None with its folder prepared (``force``: removed first); under its lock."""
+        """The stored run of ``cfg``, else None with its folder prepared (``force``: the old folder moved aside
+        first, see ``quarantine``); under its lock."""
         path = self.path(cfg)
         if force and path.exists():
-            shutil.rmtree(path)
+            moved = self.quarantine(path)
+            warnings.warn(f"run {path.name} retrained (force=True): the old folder moved to {moved}", stacklevel=3)
         run = self.get(cfg)
         if run is None:
             path.mkdir(parents=True, exist_ok=True)
@@ -263,25 +253,6 @@ class RunStore:
                 train_into(path, progress)
             barrier()  # rank 0 has saved the run
         return Run(path)
-
-
-def isolated_context():
-    """Where isolated runs start: a fresh process forked from a server that has imported torch and this
-    package once (``multiprocessing``'s forkserver with a preload), instead of a new interpreter that
-    imports them again for every run (about 5 s each on a small CPU). The server never runs a torch op, so
-    no thread pool is forked. On platforms without fork (Windows) a spawned interpreter does the same job."""
-    import multiprocessing as mp
-
-    if "forkserver" not in mp.get_all_start_methods():
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["lib.store.runs"])
-    return ctx
-
-
-def _train_child(run_dir: str, progress: bool, cwd: str) -> None:
-    os.chdir(cwd)  # the caller's: relative $ECHO_MTL_DATA / $ECHO_MTL_RUNS mean what they meant there
-    train_into(Path(run_dir), progress)
 
 
 def train_into(run_dir: Path, progress: bool = True) -> Run:

@@ -1,0 +1,155 @@
+"""Train a batch of runs: every missing one once, ``jobs`` at a time, each in a fresh process.
+
+    runs = get_or_train_all(configs(base, ["original", "gradnorm"], [0, 1]), jobs=2)
+
+The missing runs go to a ``concurrent.futures.ProcessPoolExecutor``
+(``training_pool``) whose processes each train one run in-process
+(``RunStore.get_or_train``; ``max_tasks_per_child=1``) and exit, so a run's
+peak memory is its own. The processes fork from ``multiprocessing``'s
+forkserver, which has imported torch and the run store once (a new interpreter
+per run would import them again: about 5 s each on a small CPU); where there is
+no fork (Windows) they are spawned. A script that calls this needs Python's
+``if __name__ == "__main__":`` guard: the training processes import the
+script again.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from ..config import TrainConfig
+
+# Methods that take one backward pass per task through the shared layers (a step costs about a pass more).
+PER_TASK_BACKWARD = ("pcgrad", "cagrad")
+
+
+class TrainingFailed(RuntimeError):
+    """A run of the batch failed to train. ``run_dir``: its folder, kept for inspection; ``cause``: what
+    training raised (or ``BrokenProcessPool`` where its process died)."""
+
+    def __init__(self, run_dir: Path, cause: BaseException):
+        self.run_dir, self.cause = Path(run_dir), cause
+        if isinstance(cause, BrokenProcessPool):
+            why = ('its process ended without a result: it was killed (out of memory?), or the calling script ran '
+                   'again in it because its top level is not under `if __name__ == "__main__":` (add that guard)')
+        else:
+            why = f"{type(cause).__name__}: {cause}"
+        super().__init__(f"training run {self.run_dir.name} failed ({why}); "
+                         f"its folder is kept for inspection: {self.run_dir}")
+
+    def __reduce__(self):  # raised in a pool process, re-raised here
+        return type(self), (self.run_dir, self.cause)
+
+
+def longest_first(cfg: TrainConfig) -> tuple:
+    """Sort key putting the runs that take longest first, so runs side by side finish close together: two
+    networks or a backward pass per task, then two tasks before one, then more epochs, then larger images."""
+    heavy = cfg.model == "dual" or cfg.weighting in PER_TASK_BACKWARD
+    return (not heavy, cfg.task != "both", -cfg.epochs, -cfg.imgsz)
+
+
+def record_training(run_dir, started: float, ended: float) -> None:
+    """When a run's training started and ended (epoch seconds), beside the run: ``.training.json``
+    (a dot file, outside the run's manifest), read by the report's phase profile (``lib.report.phases``)."""
+    (Path(run_dir) / ".training.json").write_text(json.dumps({"started": started, "ended": ended}))
+
+
+def pool_context():
+    """The ``multiprocessing`` context of the pool: forkserver preloading the run store (torch included);
+    its server never runs a torch op, so no thread pool is forked. Spawn where there is no fork."""
+    import multiprocessing as mp
+
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["lib.store.runs"])
+    return ctx
+
+
+def training_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` processes, each started as the caller is now (``_enter``) and ended after one task, so a
+    run's peak memory is its own; forked from the forkserver (``pool_context``)."""
+    import torch
+
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=pool_context(), max_tasks_per_child=1,
+                               initializer=_enter, initargs=(dict(os.environ), torch.get_num_threads()))
+
+
+def _enter(environ: dict, threads: int) -> None:
+    """A pool process starts as the caller is now: its environment (``$ECHO_MTL_DATA`` as the caller set it,
+    however long ago the forkserver started) and torch's thread count (what a run with ``threads=0`` uses,
+    and its key records). The working directory multiprocessing already carries over."""
+    import torch
+
+    os.environ.clear()
+    os.environ.update(environ)
+    torch.set_num_threads(threads)
+
+
+def _train_one(root: str, cfg: TrainConfig) -> tuple[str, float]:
+    """In a pool process: the run of ``cfg`` in the store at ``root``, trained here; (run folder, seconds).
+    The folder is the one this process keys (the caller's key differs only if the code changed meanwhile)."""
+    from ..store.runs import RunStore
+
+    store = RunStore(root)
+    t0, started = time.perf_counter(), time.time()
+    try:
+        run = store.get_or_train(cfg, progress=False)
+    except Exception as e:
+        raise TrainingFailed(store.path(cfg), e) from e
+    record_training(run.path, started, time.time())
+    return str(run.path), time.perf_counter() - t0
+
+
+def get_or_train_all(cfgs: dict, store=None, jobs: int = 1) -> dict:
+    """The run of every configuration (same keys as ``cfgs``), training the missing ones first.
+
+    One training per distinct configuration (two labels of one run train once), longest first
+    (``longest_first``), ``jobs`` at a time, each in its own process (see the module's note). With
+    jobs > 1 give each run one thread (``TrainConfig.threads``): on a small CPU two one-thread runs side by
+    side train faster than one two-thread run. Progress: a ``tqdm.auto`` bar and a line per trained run,
+    where the caller sees them (the notebook cell, or the terminal). Raises ``TrainingFailed`` naming the
+    folder of a run that failed (runs already going finish; those not started are cancelled).
+    """
+    from ..store.runs import Run, RunStore
+
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    store = store or RunStore()
+    out = {k: store.get(c) for k, c in cfgs.items()}
+    labels: dict[str, list] = {}  # distinct missing configuration -> its labels
+    for k, r in out.items():
+        if r is None:
+            labels.setdefault(cfgs[k].to_json(), []).append(k)
+    missing = sorted((keys[0] for keys in labels.values()), key=lambda k: longest_first(cfgs[k]))
+    if not missing:
+        return out
+    from tqdm.auto import tqdm  # here: a kernel without ipywidgets warns once on import
+
+    distinct = len({c.to_json() for c in cfgs.values()})
+    print(f"training {len(missing)} of {distinct} distinct runs ({len(cfgs)} requests; the rest are stored; "
+          f"{jobs} at a time)", flush=True)
+    pool = training_pool(min(jobs, len(missing)))
+    try:
+        futures = {pool.submit(_train_one, str(store.root), cfgs[k]): k for k in missing}
+        with tqdm(total=len(missing), desc="runs", unit="run") as bar:
+            for fut in as_completed(futures):
+                k = futures[fut]
+                try:
+                    path, secs = fut.result()
+                except TrainingFailed:
+                    raise
+                except Exception as e:  # the process died (BrokenProcessPool)
+                    raise TrainingFailed(store.path(cfgs[k]), e) from e
+                run = Run(path)
+                for label in labels[cfgs[k].to_json()]:
+                    out[label] = run
+                bar.write(f"  trained {k} in {secs:.0f} s")
+                bar.update(1)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return out
