@@ -1,4 +1,5 @@
-"""`make bench`: every benchmark in one run; tables printed and written under reports/bench/.
+"""`make bench`: every benchmark in one run; tables printed and written under reports/bench/, and (a full
+run, not --quick) as markdown pages under docs/bench/, which docs/performance.md links.
 
     python -m benchmarks            # all
     python -m benchmarks --quick    # fewer repeats, no compile or 3-seed agreement runs
@@ -12,7 +13,8 @@ import torch
 
 from . import (compile_cost, ddp_throughput, ema_effect, input_pipeline, lever_agreement, replica_time, report_time, step_costs,
                step_levers, throughput)
-from .common import write_summary
+from . import docs
+from .common import OUT, write_summary
 
 
 def main() -> None:
@@ -20,7 +22,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke check)")
     p.add_argument("--device", default="auto")
     args = p.parse_args()
-    t0 = time.perf_counter()
+    t0, started = time.perf_counter(), time.time()
     rounds = 3 if args.quick else 9
     steps = step_costs.run(rounds=rounds, device=args.device)
     levers, _ = step_levers.run(sizes=(128,) if args.quick else (128, 320), rounds=rounds // 3 + 1)
@@ -55,6 +57,9 @@ def main() -> None:
         "bench_seconds": time.perf_counter() - t0,
     }
     print(f"\nsummary written to {write_summary(summary)} ({summary['bench_seconds']:.0f} s)")
+    if not args.quick:  # a smoke check's few repeats are not figures to cite
+        pages = docs.write_pages(docs.tables_written(OUT, since=started))
+        print(f"{len(pages)} pages written under {docs.DOCS}")
 
 
 if __name__ == "__main__":

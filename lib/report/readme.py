@@ -1,0 +1,102 @@
+"""The README's results block: the default report's headline comparison, written by ``make report``.
+
+    write_results(Path("reports/default"))   # README.md's block and docs/results/headline.png
+
+The README holds one block between ``BEGIN`` and ``END``; this module replaces the text between them
+(the markers and everything outside stay as they are) with the headline table that the report's index
+shows (``site.headline``: ``04_comparison/tables/comparison_numbers.csv``, methods x mAP@0.5, view
+accuracy and Delta-m% with 95% intervals), a link to the headline figure (``figures/pareto.png``, copied
+to ``docs/results/headline.png`` so the README can show it), and one line naming the profile, commit and
+date from the report's ``provenance.json``. The runner calls it after a complete build of the ``default``
+profile only; nobody types the numbers in.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..store.atomic import write_bytes, write_text
+from . import site
+from .profiles import REPO_ROOT
+
+BEGIN = "<!-- results:begin -->"
+END = "<!-- results:end -->"
+README = REPO_ROOT / "README.md"
+FIGURE = REPO_ROOT / "docs" / "results" / "headline.png"
+PROFILE = "default"  # the only profile whose build writes the README
+
+
+class ResultsBlockError(ValueError):
+    """The README cannot take the block: ``path`` lacks ``marker`` (or holds it more than once, or in the wrong order)."""
+
+    def __init__(self, path: Path | str, marker: str, problem: str):
+        self.path, self.marker, self.problem = Path(path), marker, problem
+        super().__init__(f"{path}: {problem} {marker!r}; the results block must sit between one {BEGIN!r} "
+                         f"and one {END!r} line")
+
+
+def markdown_table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
+    """A GitHub pipe table: the first ``left`` columns aligned left, the others right; ``|`` in a cell escaped."""
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    align = [":--" if i < left else "--:" for i in range(len(header))]
+    return "\n".join([line(header), line(align)] + [line(r) for r in rows])
+
+
+def replace_block(text: str, block: str, path: Path | str = "README.md") -> str:
+    """``text`` with what lies between ``BEGIN`` and ``END`` replaced by ``block`` (on lines of its own).
+
+    Raises ``ResultsBlockError`` when a marker is missing, repeated, or ``END`` comes first."""
+    for marker in (BEGIN, END):
+        count = text.count(marker)
+        if count != 1:
+            raise ResultsBlockError(path, marker, "has no" if count == 0 else f"has {count} copies of")
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    if end < start:
+        raise ResultsBlockError(path, END, "has, before its begin marker,")
+    return f"{text[:start]}\n{block.strip(chr(10))}\n{text[end:]}"
+
+
+def render_block(report: Path, figure: str | None) -> str:
+    """The block's markdown for the built report folder ``report``; ``figure``: the image's link, or None.
+
+    Raises ``FileNotFoundError`` when the report has no comparison table (a partial build)."""
+    prov = json.loads((report / "provenance.json").read_text())
+    section = site.Page(site.HEADLINE_SECTION, site.HEADLINE_SECTION)
+    h = site.headline(report, [section])
+    if h is None:
+        raise FileNotFoundError(f"{report / site.HEADLINE_SECTION}: no comparison table "
+                                f"({' or '.join(site.HEADLINE_TABLES)}); build the whole report first")
+    git = prov.get("git") or {}
+    commit = str(git.get("commit") or "unknown")[:12] + (" with uncommitted changes" if git.get("dirty") else "")
+    note = ("Test split; mean over seeds with a 95% Student-t interval in brackets. Δm% is the mean relative "
+            "change of mAP@0.5, mAP@0.5:0.95 and view accuracy against the single-task references "
+            f"({', '.join(site.REFERENCES)}), which therefore have none.")
+    if h.summary:
+        note += f" Point estimates: {'; '.join(h.summary)}."
+    if h.one_seed:
+        note += " One seed per method: the differences are single measurements, not established."
+    parts = [markdown_table(h.header, h.rows), note]
+    if figure:
+        parts.append(f"![Test mAP@0.5 against view accuracy, one point per method; the Pareto front in red]({figure})")
+    parts.append(f"Written by `make report` (profile `{prov.get('profile', PROFILE)}`, commit `{commit}`, "
+                 f"{prov.get('created', 'date unknown')}); every section: `reports/{PROFILE}/index.html`.")
+    return "\n\n".join(parts)
+
+
+def write_results(report: Path, readme: Path | None = None, figure: Path | None = None) -> Path:
+    """Put ``report``'s headline into ``readme`` (default ``README.md``) between the markers, and its figure
+    at ``figure`` (default ``docs/results/headline.png``); both written atomically. Returns ``readme``.
+
+    Raises ``ResultsBlockError`` (markers) before anything is written, ``FileNotFoundError`` (no table)."""
+    readme, figure = Path(readme or README), Path(figure or FIGURE)
+    text = readme.read_text(encoding="utf-8")
+    source = report / site.HEADLINE_SECTION / site.HEADLINE_FIGURE
+    link = Path(os.path.relpath(figure, readme.parent)).as_posix() if source.exists() else None
+    new = replace_block(text, render_block(report, link), readme)  # every check before anything is written
+    if link:
+        write_bytes(figure, source.read_bytes())
+    write_text(readme, new)
+    return readme
