@@ -9,14 +9,19 @@ PROFILE ?= default
 
 .PHONY: install test test-slow report bench lab clean
 
-install: $(VENV)/.installed
+KERNEL := $(VENV)/share/jupyter/kernels/echo-mtl/kernel.json
+
+install: $(VENV)/.installed $(KERNEL)
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
+
+# The notebooks' kernel (lib/report/kernel.py), by a name no user kernelspec shadows as it would `python3`
+$(KERNEL): $(VENV)/.installed
+	$(PY) -m ipykernel install --sys-prefix --name echo-mtl --display-name "Python (echo-mtl)" >/dev/null
 
 test: install
 	$(PY) -m pytest -m "not slow"

@@ -9,7 +9,7 @@ Every step is ``Trainer.train_step`` on one fixed batch (the training loop's own
 GradScaler and CUDA synchronisation), timed after warm-up steps; the median is reported. Peak memory is the
 CUDA allocator's peak over the timed steps (``torch.cuda.max_memory_allocated``), or the process's resident
 set on the CPU (``lib.engine.memory.PeakMemory``). The prediction multiplies each run the ``gpu`` profile plans
-(``lib.report.plan``) by its measured step time and adds its evaluations at the measured seconds per image.
+(``lib.report.requests``) by its measured step time and adds its evaluations at the measured seconds per image.
 It is a lower bound: it leaves out data generation, start-up, the notebooks, assembling each batch (the
 timed steps reuse one), the gradient-interference measurement every ``interference_every`` steps, and it
 times evaluation on an untrained model (few detections to match).
@@ -82,22 +82,18 @@ def evaluation_seconds_per_image(base: dict, data: str, n_val: int) -> float:
 
 
 def planned_runs(profile: str) -> list[TrainConfig]:
-    """Every run the profile's report trains (``lib.report.plan``), without generating its data."""
+    """Every run the profile's report trains (``lib.report.requests``), without generating its data."""
     from lib.experiments.methods import configs
     from lib.report.context import settings
-    from lib.report.plan import notebook_defaults, requests
     from lib.report.profiles import NOTEBOOKS, REPORT_KEYS, load_profile
+    from lib.report.requests import notebook_requests
 
     common = settings(profile)
     base = TrainConfig(**{k: v for k, v in common.items() if k not in REPORT_KEYS})
-    seeds = list(common.get("seeds", [0]))
     notebooks = load_profile(profile).get("notebooks") or {}
     runs = {}
     for nb in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
-        params = {**notebook_defaults(nb), **notebooks.get(nb.stem, {})}
-        if "overrides" not in params:
-            continue
-        for methods, at in requests(nb.stem, params, seeds):
+        for methods, at in notebook_requests(nb, notebooks.get(nb.stem, {}), profile).values():
             for cfg in configs(base, methods, at).values():
                 runs[cfg.to_json()] = cfg
     return list(runs.values())

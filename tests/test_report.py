@@ -9,8 +9,8 @@ import nbformat
 import pandas as pd
 import pytest
 
+from lib.report import requests
 from lib.report.profiles import NOTEBOOKS, ProfileError, load_profile, notebook_paths, parameters_for
-from lib.report.runner import plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = [p.stem for p in notebook_paths()]
@@ -48,8 +48,7 @@ def test_executed_notebooks_embed_their_figures(smoke_report):
 def test_comparison_table_has_every_method(smoke_report):
     out, _ = smoke_report
     table = pd.read_csv(out / "04_comparison" / "tables" / "comparison_numbers.csv", index_col=0)
-    for m in ("original", "equal", "gradnorm", "uw", "dwa", "pcgrad", "cagrad", "famo", "detached", "dual",
-              "det_only", "view_only"):
+    for m in requests.COMPARED:
         assert m in table.index
     assert any(i.startswith("static (tuned") for i in table.index)
 
@@ -68,7 +67,8 @@ def test_a_failing_notebook_stops_the_runner_and_names_the_cell(tmp_path, monkey
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(30)")]), beside)
     later = tmp_path / "03_later.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 2")]), later)
-    monkeypatch.setattr(runner, "plan", lambda profile, only=None: [(bad, {}), (beside, {}), (later, {})])
+    monkeypatch.setattr(runner, "notebook_parameters",
+                        lambda profile, only=None: [(bad, {}), (beside, {}), (later, {})])
     with pytest.raises(runner.NotebookFailed, match=r"01_broken.ipynb failed in cell 3 .*raise RuntimeError.*RuntimeError: boom"):
         runner.run_report("smoke", output_dir=str(tmp_path / "out"))
     assert (tmp_path / "out" / "01_broken.ipynb").exists()  # partial notebook kept
@@ -77,14 +77,14 @@ def test_a_failing_notebook_stops_the_runner_and_names_the_cell(tmp_path, monkey
 
 
 def test_bad_settings_fail_before_anything_is_written(tmp_path, monkeypatch):
-    """Unknown method, epochs < 1, a missing data path, a typo: a clear error before any folder, data or run exists."""
+    """epochs < 1, a missing data path, a typo: a clear error before any folder, data or run exists (an unknown
+    method: tests/test_report_plan)."""
     from lib.report.context import start
 
     monkeypatch.setenv("ECHO_MTL_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("ECHO_MTL_DATA", str(tmp_path / "data"))
     out = tmp_path / "out"
     cases = [({"overrides": {"epochs": -1}}, "epochs must be >= 1"),
-             ({"methods": ["magic"]}, "parameter methods: unknown method 'magic'"),
              ({"overrides": {"data": str(tmp_path / "nope.yaml")}}, "setting data: no such file"),
              ({"overrides": {"epoch": 3}}, "unknown keys \\['epoch'\\]")]
     for kwargs, message in cases:
@@ -100,9 +100,9 @@ def test_a_typo_in_a_profiles_common_block_is_refused_before_any_run(tmp_path, m
     (tmp_path / "badvalue.yaml").write_text("common:\n  epochs: 0\nnotebooks: {}\n")
     monkeypatch.setattr(profiles, "PROFILES", tmp_path)
     with pytest.raises(ProfileError, match="typo.yaml: common: unknown keys \\['eval_evry'\\]"):
-        runner.plan("typo")
+        runner.notebook_parameters("typo")
     with pytest.raises(ProfileError, match="badvalue.yaml: common: invalid TrainConfig: epochs must be >= 1"):
-        runner.plan("badvalue")
+        runner.notebook_parameters("badvalue")
 
 
 def test_one_set_of_defaults_profile_common_over_trainconfig(tmp_path, monkeypatch):
@@ -144,3 +144,50 @@ def test_committed_notebooks_carry_no_outputs_and_one_parameters_cell():
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1 and tagged[0] is code[0], path.name
         assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), path.name
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A repository root with a published smoke report: ``reports/smoke/04_comparison`` with a table."""
+    from lib.report import section
+
+    monkeypatch.setattr(section, "REPO_ROOT", tmp_path)
+    published = tmp_path / "reports" / "smoke" / "04_comparison" / "tables" / "comparison_numbers.csv"
+    published.parent.mkdir(parents=True)
+    published.write_text("published\n")
+    return tmp_path
+
+
+def test_a_section_run_by_hand_writes_scratch_and_leaves_the_published_report_untouched(repo, capsys):
+    from lib.report.context import start
+    from lib.report.section import Section
+
+    before = sorted(p.relative_to(repo) for p in (repo / "reports").rglob("*"))
+    sec = Section("04_comparison", "smoke")  # what start() builds when a notebook runs without output_dir
+    sec.table(pd.DataFrame({"x": [1.0]}), "comparison_numbers")
+    ctx = start("04_comparison", profile="smoke")
+    assert sorted(p.relative_to(repo) for p in (repo / "reports").rglob("*")) == before
+    assert (repo / "reports/smoke/04_comparison/tables/comparison_numbers.csv").read_text() == "published\n"
+    assert sec.dir == ctx.section.dir == repo / "scratch" / "smoke" / "04_comparison"
+    assert str(sec.dir) in capsys.readouterr().out  # the notebook's output says where its tables went
+
+
+def test_the_runner_passes_every_notebook_the_report_folder(repo, monkeypatch):
+    """Only the runner writes reports/<profile>/, and it always says so (``output_dir``)."""
+    import shutil
+
+    from lib.report import runner
+
+    src = repo / "notebooks" / "01_tiny.ipynb"
+    src.parent.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 1. Tiny")]), src)
+    given = []
+
+    def execute(nb, params, out_dir, timeout):  # no kernel: record what the notebook would be given
+        given.append(params)
+        return shutil.copy(nb, out_dir / nb.name) and out_dir / nb.name
+
+    monkeypatch.setattr(runner, "notebook_parameters", lambda profile, only=None: [(src, {"profile": profile})])
+    monkeypatch.setattr(runner, "execute", execute)
+    runner.run_report("smoke")
+    assert given == [{"profile": "smoke", "output_dir": str(repo / "reports" / "smoke")}]

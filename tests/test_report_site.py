@@ -132,8 +132,9 @@ def test_run_report_writes_linked_pages_and_the_headline(tmp_path, monkeypatch):
             fabricate_comparison(out_dir)
         return shutil.copy(nb, out_dir / nb.name) and out_dir / nb.name
 
-    monkeypatch.setattr(runner, "plan", lambda profile, only=None: [(p, {}) for p in sorted(src.glob("*.ipynb"))])
+    monkeypatch.setattr(runner, "notebook_parameters", lambda profile, only=None: [(p, {}) for p in sorted(src.glob("*.ipynb"))])
     monkeypatch.setattr(runner, "execute", execute)
+    monkeypatch.setattr(runner, "prefetch", lambda steps, profile: (0.0, 1))  # stand-ins train no run
     index = runner.run_report("smoke", output_dir=str(out))
     _, rows = headline_cells(index.read_text())
     assert rows["gradnorm"][1] == "0.612 [0.580, 0.644]"

@@ -1,30 +1,116 @@
-"""The runs a report will ask for, known before any notebook starts, so they can train as one batch.
+"""The runs each report section uses, declared once: its notebook fetches them, the runner trains them first.
 
-Each notebook fetches its runs when it reaches them; trained notebook by
-notebook, a notebook with an odd number of missing runs (or one long run)
-leaves one of the ``jobs`` slots idle while the rest of the report waits. The
-runner instead trains the union of every notebook's runs first, longest first
-(``fetch``'s order), then runs the notebooks, which find them in the store.
+One function per notebook (``SECTIONS``). It takes the section's seeds (the profile's) and the notebook's
+own parameters, by the same names, and returns the section's named groups of runs::
 
-``requests(stem, params, seeds)`` mirrors each notebook's ``ctx.runs`` calls
-from its parameters (defaults read from the notebook, the profile's on top).
-It decides only what trains early: a notebook still fetches what it uses, so
-a plan that missed a run costs time, never a result. ``tests/test_report_plan``
-checks that the plan of the smoke report is exactly the set of runs its
-notebooks used.
+    wanted = requests.comparison(ctx.seeds, methods=methods, static_grid=static_grid)
+    runs = ctx.runs(*wanted["compared"])          # Runs(methods, seeds) -> ctx.runs(methods, seeds)
+
+The runner calls the same functions with the same parameters (the notebook's declared defaults, the
+profile's values on top: ``notebook_requests``) and trains the union of every section's runs as one batch
+before the first notebook starts (``report_configs``), so no notebook waits on a half-used ``jobs`` pool.
+A notebook still fetches what it uses: a request the batch missed costs time, never a result.
+``tests/test_report_plan`` checks that every ``ctx.runs`` of a notebook takes a group of its function.
+
+A ``methods`` parameter left at ``None`` means the section's list below, the one place it is written.
+Bad labels raise ``ValueError`` naming the parameter (``ProfileError`` from the runner, before any run).
 """
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
+from typing import NamedTuple
 
-from ..experiments.methods import configs
+from ..experiments.methods import SINGLE_TASK, configs, method
 from .findings import sweep_labels
+from .profiles import ProfileError
 
-# The upstream report's three methods (section 1's test configuration table).
-UPSTREAM_METHODS = ["original", "gradnorm", "dual"]
-# The sweep's references: the original for the reading, the single-task runs for validation Delta-m%.
-SWEEP_REFERENCES = ["original", "det_only", "view_only"]
+# The comparison: every weighting, the architectures, and the single-task references.
+COMPARED = ["original", "equal", "gradnorm", "uw", "dwa", "pcgrad", "cagrad", "famo", "detached", "dual",
+            *SINGLE_TASK]
+MULTI_TASK = [m for m in COMPARED if m not in SINGLE_TASK]  # the runs drawn in section 6
+JUDGED = [*MULTI_TASK, "upstream_rule"]  # the runs section 5 judges by upstream's criteria
+DUAL_BACKBONE = ["dual", "original", *SINGLE_TASK]  # the dual backbone and its references
+UPSTREAM_METHODS = ["original", "gradnorm", "dual"]  # the upstream report's three methods (section 1)
+SWEEP_REFERENCES = ["original", *SINGLE_TASK]  # the sweep's reading, and validation Delta-m%'s references
+
+
+class Runs(NamedTuple):
+    """One group of runs a section uses: ``methods`` x ``seeds``; ``ctx.runs(*group)`` fetches it."""
+    methods: list[str]
+    seeds: list[int]
+
+
+def _labels(name: str, given, default: list[str] | None = None) -> list[str]:
+    """``given`` (or ``default`` where it is None) as a list of method labels, each checked."""
+    labels = default if given is None else given
+    if isinstance(labels, str) or not isinstance(labels, (list, tuple)):
+        raise ValueError(f"parameter {name}: expected a list of method labels, got {labels!r}")
+    for m in labels:
+        try:
+            method(m)
+        except ValueError as e:
+            raise ValueError(f"parameter {name}: {e}") from None
+    return list(labels)
+
+
+def environment(seeds) -> dict[str, Runs]:
+    """Section 1: the upstream report's three methods, for its test-configuration table."""
+    return {"core": Runs(list(UPSTREAM_METHODS), list(seeds[:1]))}
+
+
+def gradnorm(seeds) -> dict[str, Runs]:
+    """Section 2: GradNorm and upstream's rule on the same model, data and schedule."""
+    return {"core": Runs(["gradnorm", "upstream_rule"], list(seeds[:1]))}
+
+
+def dual_backbone(seeds, *, methods) -> dict[str, Runs]:
+    """Section 3: the dual backbone and its references (``methods``; None: ``DUAL_BACKBONE``), every seed."""
+    return {"compared": Runs(_labels("methods", methods, DUAL_BACKBONE), list(seeds))}
+
+
+def comparison(seeds, *, methods, static_grid) -> dict[str, Runs]:
+    """Section 4: ``methods`` (None: ``COMPARED``; must hold both single-task references) and the static
+    weights ``static_<w>`` of ``static_grid``, every seed."""
+    methods = _labels("methods", methods, COMPARED)
+    if not set(SINGLE_TASK) <= set(methods):
+        raise ValueError(f"parameter methods: must include {' and '.join(SINGLE_TASK)} (the Delta-m% references)")
+    grid = [f"static_{w:g}" for w in static_grid]
+    return {"compared": Runs(methods, list(seeds)), "static": Runs(grid, list(seeds))}
+
+
+def validation_criteria(seeds, *, methods) -> dict[str, Runs]:
+    """Section 5: the runs judged by upstream's criteria (None: ``JUDGED``), first seed."""
+    return {"judged": Runs(_labels("methods", methods, JUDGED), list(seeds[:1]))}
+
+
+def visualisation(seeds, *, methods, focus) -> dict[str, Runs]:
+    """Section 6: the drawn runs (None: ``MULTI_TASK``) and the ones shown in detail (``focus``), first seed."""
+    return {"drawn": Runs(_labels("methods", methods, MULTI_TASK), list(seeds[:1])),
+            "focus": Runs(_labels("focus", focus), list(seeds[:1]))}
+
+
+def findings(seeds, *, alphas, weight_optimizers, sweep_seeds, stability_methods,
+             stability_seeds) -> dict[str, Runs]:
+    """Section 7: GradNorm's alpha x (optimizer, lr) sweep and its references (at ``sweep_seeds``; None: the
+    first seed), GradNorm beside upstream's rule (first seed), and the stability study."""
+    at = list(seeds[:1]) if sweep_seeds is None else list(sweep_seeds)
+    return {"sweep": Runs(sweep_labels(alphas, weight_optimizers), at),
+            "references": Runs(list(SWEEP_REFERENCES), list(at)),
+            "collapse": Runs(["upstream_rule", "gradnorm"], list(seeds[:1])),
+            "stability": Runs(_labels("stability_methods", stability_methods), list(stability_seeds))}
+
+
+def conclusions(seeds, *, methods) -> dict[str, Runs]:
+    """Section 8: the comparison's methods (None: ``COMPARED``, as section 4), every seed."""
+    return {"compared": Runs(_labels("methods", methods, COMPARED), list(seeds))}
+
+
+# Each notebook's function; a notebook not named here trains no run (the paper's toy, 02b).
+SECTIONS = {"01_environment": environment, "02_gradnorm": gradnorm, "03_dual_backbone": dual_backbone,
+            "04_comparison": comparison, "05_validation_criteria": validation_criteria,
+            "06_visualisation": visualisation, "07_findings": findings, "08_conclusions": conclusions}
 
 
 def notebook_defaults(notebook: Path) -> dict:
@@ -34,7 +120,7 @@ def notebook_defaults(notebook: Path) -> dict:
 
     try:
         declared = pm.inspect_notebook(str(notebook))
-    except ValueError:  # no kernelspec to read the parameters' language from: nothing planned for it
+    except ValueError:  # no kernelspec to read the parameters' language from
         return {}
     out = {}
     for name, p in declared.items():
@@ -45,44 +131,49 @@ def notebook_defaults(notebook: Path) -> dict:
     return out
 
 
-def requests(stem: str, params: dict, seeds: list[int]) -> list[tuple[list[str], list[int]]]:
-    """(methods, seeds) pairs the notebook ``stem`` fetches with ``params`` (its parameters, defaults filled)."""
-    first = seeds[:1]
-    if stem.startswith("01_"):
-        return [(UPSTREAM_METHODS, first)]
-    if stem.startswith("02_"):
-        return [(["gradnorm", "upstream_rule"], first)]
-    if stem.startswith(("03_", "08_")):
-        return [(list(params["methods"]), seeds)]
-    if stem.startswith("04_"):
-        return [(list(params["methods"]) + [f"static_{w:g}" for w in params["static_grid"]], seeds)]
-    if stem.startswith("05_"):
-        return [(list(params["methods"]), first)]
-    if stem.startswith("06_"):
-        return [(list(dict.fromkeys(list(params["methods"]) + list(params["focus"]))), first)]
-    if stem.startswith("07_"):
-        sweep_at = first if params.get("sweep_seeds") is None else list(params["sweep_seeds"])
-        return [(sweep_labels(params["alphas"], params["weight_optimizers"]) + SWEEP_REFERENCES, sweep_at),
-                (["upstream_rule", "gradnorm"], first),
-                (list(params["stability_methods"]), list(params["stability_seeds"]))]
-    return []
+def parameter_names(stem: str) -> list[str]:
+    """The notebook parameters the section's function takes (every argument but ``seeds``); [] for none."""
+    request = SECTIONS.get(stem)
+    return [] if request is None else [k for k in inspect.signature(request).parameters if k != "seeds"]
+
+
+def notebook_requests(notebook: Path, given: dict, profile: str) -> dict[str, Runs]:
+    """The groups of runs ``notebook`` fetches when run with ``given`` (a profile's parameters for it; its
+    declared defaults fill the rest) on ``profile``; {} for a notebook without runs.
+
+    Raises ``ProfileError`` naming the notebook: a parameter its function takes that it does not declare,
+    or a bad value (an unknown method label)."""
+    from .context import settings
+
+    request = SECTIONS.get(notebook.stem)
+    if request is None:
+        return {}
+    params = {**notebook_defaults(notebook), **given}
+    missing = [k for k in parameter_names(notebook.stem) if k not in params]
+    if missing:
+        raise ProfileError(f"notebook {notebook.name} does not declare {missing}, which "
+                           f"requests.{request.__name__} takes")
+    try:
+        seeds = settings(given.get("profile", profile), params.get("overrides")).get("seeds", [0])
+        return request(list(seeds), **{k: params[k] for k in parameter_names(notebook.stem)})
+    except ValueError as e:
+        raise ProfileError(f"notebook {notebook.name}: {e}") from None
 
 
 def report_configs(steps: list[tuple[Path, dict]], profile: str) -> dict:
-    """Every configuration the planned notebooks fetch, keyed ``(notebook, method, seed)``.
-
-    Each notebook's base comes from ``context.resolve`` with its own parameters (``overrides``,
-    ``on_bad_label``), as its ``start`` will build it."""
+    """Every configuration the notebooks of ``steps`` (``runner.notebook_parameters``) fetch, keyed
+    ``(notebook, method, seed)``. Each notebook's base comes from ``context.resolve`` with its own
+    parameters (``overrides``, ``on_bad_label``), as its ``start`` builds it."""
     from .context import resolve
 
     out: dict = {}
     for notebook, given in steps:
-        params = {**notebook_defaults(notebook), **given}
-        if "overrides" not in params:  # a notebook without runs (the paper's toy)
+        groups = notebook_requests(notebook, given, profile)
+        if not groups:
             continue
-        base, _, seeds, _ = resolve(params.get("profile", profile), params.get("overrides"),
-                                    params.get("on_bad_label"))
-        for methods, at in requests(notebook.stem, params, seeds):
+        params = {**notebook_defaults(notebook), **given}
+        base, _, _, _ = resolve(given.get("profile", profile), params.get("overrides"), params.get("on_bad_label"))
+        for methods, at in groups.values():
             for key, cfg in configs(base, methods, at).items():
                 out[(notebook.stem, *key)] = cfg
     return out

@@ -6,10 +6,11 @@ Writes under ``reports/<profile>/``: executed notebooks, one HTML per notebook
 (code hidden unless --show-code; each links to the index and to the previous and
 next section), ``index.html`` (the headline comparison first, then the sections;
 see ``site``), each section's tables and figures, and ``provenance.json``. The
-runs come first, as one batch (``plan``, ``prefetch``); then the notebooks
+runs come first, as one batch (``requests``, ``prefetch``); then the notebooks
 execute, the profile's ``jobs`` at a time. A failing notebook stops the run with
 a non-zero exit naming the notebook and the cell; its partial output is kept and
-no further notebook starts.
+no further notebook starts. A complete build of the ``default`` profile (no ``--only``, no
+``--output-dir``) also rewrites README.md's results block and ``docs/results/headline.png`` (``readme``).
 """
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ import time
 from pathlib import Path
 
 from ..store.atomic import write_text
-from . import phases, provenance, site
-from .kernel import KernelMismatch, interpreter_kernel
+from . import phases, provenance, readme, site
+from . import kernel
+from .kernel import KernelMismatch
 from .profiles import REPO_ROOT, ProfileError, available_profiles, load_profile, notebook_paths, parameters_for
 from .section import report_dir
 
@@ -33,8 +35,9 @@ class NotebookFailed(RuntimeError):
     pass
 
 
-def plan(profile_name: str, only: list[str] | None = None) -> list[tuple[Path, dict]]:
-    """Notebooks and their parameters, checked against what each notebook declares, before anything runs."""
+def notebook_parameters(profile_name: str, only: list[str] | None = None) -> list[tuple[Path, dict]]:
+    """The notebooks to run and the profile's parameters for each, checked against what each notebook
+    declares, before anything runs."""
     import papermill as pm
 
     profile = load_profile(profile_name)
@@ -58,10 +61,9 @@ def execute(notebook: Path, params: dict, out_dir: Path, timeout: int | None) ->
     output = out_dir / notebook.name
     os.environ.pop("MPLBACKEND", None)  # 'agg' would silently drop every figure from the report
     try:
-        with interpreter_kernel() as kernel_name:  # not whatever 'python3' the user's kernelspecs name
-            pm.execute_notebook(str(notebook), str(output), parameters=params, kernel_name=kernel_name,
-                                language="python", cwd=str(notebook.parent), progress_bar=False, log_output=False,
-                                execution_timeout=timeout, start_timeout=120)
+        pm.execute_notebook(str(notebook), str(output), parameters=params, kernel_name=kernel.ready(),
+                            language="python", cwd=str(notebook.parent), progress_bar=False, log_output=False,
+                            execution_timeout=timeout, start_timeout=120)
     except KernelMismatch as e:
         raise NotebookFailed(f"notebook {notebook.name} not run: {e}") from None
     except PapermillExecutionError as e:
@@ -102,17 +104,17 @@ def to_html(executed: Path, show_code: bool, pages: list[site.Page] | None = Non
 
 
 def prefetch(steps: list[tuple[Path, dict]], profile: str) -> tuple[float, int]:
-    """Train every run the planned notebooks will fetch (``plan``), as one batch: (seconds taken, the
-    profile's ``jobs``)."""
-    from ..experiments.methods import fetch
-    from .plan import report_configs
+    """Train every run the notebooks of ``steps`` will fetch (``requests.report_configs``), as one batch:
+    (seconds taken, the profile's ``jobs``)."""
+    from ..experiments.batch import get_or_train_all
+    from .requests import report_configs
 
     t0 = time.perf_counter()
     cfgs = report_configs(steps, profile)
     jobs = int(load_profile(profile)["common"].get("jobs", 1))
     if cfgs:
         print(f"[0/{len(steps)}] training the runs the notebooks use first ({len(cfgs)} requests)", flush=True)
-        fetch(cfgs, jobs=jobs)
+        get_or_train_all(cfgs, jobs=jobs)
     return time.perf_counter() - t0, jobs
 
 
@@ -160,8 +162,11 @@ def execute_all(steps: list[tuple[Path, dict]], out_dir: Path, timeout: int | No
         return executed, secs
 
     failed: dict[int, NotebookFailed] = {}
-    with interpreter_kernel(), kernel_threads(1 if jobs > 1 else None), \
-            ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    try:
+        kernel.ready()  # installed (where missing) once, before notebooks start side by side
+    except KernelMismatch as e:
+        raise NotebookFailed(f"no notebook run: {e}") from None
+    with kernel_threads(1 if jobs > 1 else None), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(one, i, nb, params) for i, (nb, params) in enumerate(steps, 1)]
         for fut in as_completed(futures):
             if fut.cancelled():
@@ -177,7 +182,7 @@ def execute_all(steps: list[tuple[Path, dict]], out_dir: Path, timeout: int | No
 
 def run_report(profile: str, only: list[str] | None = None, show_code: bool = False,
                timeout: int | None = None, output_dir: str | None = None) -> Path:
-    steps = plan(profile, only)
+    steps = notebook_parameters(profile, only)
     out_dir = report_dir(profile, output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     prov = provenance.collect()
@@ -191,7 +196,7 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     t_all, html_seconds, notebook_seconds = time.perf_counter(), 0.0, 0.0
     prefetch_seconds, jobs = prefetch(steps, profile)
     planned = [site.Page(nb.stem, site.title_of(nb)) for nb, _ in steps]  # nav links follow the plan
-    steps = [(nb, {**params, **({"output_dir": str(out_dir)} if output_dir else {})}) for nb, params in steps]
+    steps = [(nb, {**params, "output_dir": str(out_dir)}) for nb, params in steps]  # by hand they write scratch/
     t_notebooks = time.perf_counter()
     done = execute_all(steps, out_dir, timeout, jobs)
     notebook_seconds = time.perf_counter() - t_notebooks
@@ -216,6 +221,8 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     print(f"where the time went (seconds; sums over runs trained side by side can exceed the wall clock):\n"
           f"{phases.summary(prov['phases'])}")
     print(f"report written: {index} ({prov['seconds']:.0f} s)")
+    if profile == readme.PROFILE and not only and output_dir is None:  # the README shows the default build only
+        print(f"results block written: {readme.write_results(out_dir)}")
     return index
 
 
@@ -231,5 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         run_report(args.profile, args.only, args.show_code, args.timeout, args.output_dir)
     except (ProfileError, NotebookFailed) as e:
         print(f"report failed: {e}", file=sys.stderr)
+        return 1
+    except readme.ResultsBlockError as e:
+        print(f"report written, README not updated: {e}", file=sys.stderr)
         return 1
     return 0

@@ -1,8 +1,14 @@
 """What a report notebook writes: tables (CSV) and figures (PNG), each with the runs behind it.
 
-    sec = Section("02_gradnorm", profile="default")
+    sec = Section("02_gradnorm", profile="default", output_dir="reports/default")
     sec.table(df, "core_metrics", runs=[run])     # reports/default/02_gradnorm/tables/core_metrics.csv
     sec.figure(fig, "weight_curves", runs=[run])  # reports/default/02_gradnorm/figures/weight_curves.png
+
+Only the runner writes the published report: it always passes ``output_dir``
+(``reports/<profile>/`` unless told otherwise). A notebook run by hand (no
+``output_dir``) writes to ``scratch/<profile>/`` (git-ignored) and says so, so
+it never replaces tables that the report's index and ``provenance.json``
+describe.
 
 ``sources.json`` beside them maps every artefact to the run keys it came from
 (rewritten atomically after each artefact, so a failed notebook leaves a
@@ -24,13 +30,24 @@ from .tables import Shown
 
 
 def report_dir(profile: str, output_dir: str | None = None) -> Path:
+    """Where the runner writes the report of ``profile``: ``output_dir``, or ``reports/<profile>/``."""
     return Path(output_dir) if output_dir else REPO_ROOT / "reports" / profile
+
+
+def scratch_dir(profile: str) -> Path:
+    """Where a notebook run by hand writes: ``scratch/<profile>/``, outside ``reports/``."""
+    return REPO_ROOT / "scratch" / profile
 
 
 class Section:
     def __init__(self, name: str, profile: str = "default", output_dir: str | None = None):
         self.name = name
-        self.dir = report_dir(profile, output_dir) / name
+        if output_dir is None:  # run by hand: never over the published report
+            self.dir = scratch_dir(profile) / name
+            print(f"run by hand (no output_dir): tables and figures go to {self.dir}; "
+                  f"reports/{profile}/ is written only by `python -m lib.report`")
+        else:
+            self.dir = Path(output_dir) / name
         for kind in ("tables", "figures"):  # a rebuilt section keeps nothing from an earlier build
             folder = self.dir / kind
             if folder.is_dir():
