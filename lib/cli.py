@@ -33,7 +33,7 @@ from .store.paths import runs_root
 from .store.runs import RunStore
 from .models.yolo import SCALES
 from .engine.seeding import resolve_device
-from .engine.trainer import NonFiniteLossError
+from .engine.nonfinite import NonFiniteLossError
 from .weighting import WEIGHTINGS
 
 SUMMARY = ("mAP50", "mAP50_95", "precision", "recall", "f1", "view_accuracy", "view_macro_f1")

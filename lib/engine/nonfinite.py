@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 
 class NonFiniteLossError(FloatingPointError):
     """A task loss became NaN or infinite; names the step and the task."""
@@ -23,3 +25,17 @@ class NonFiniteWeightingError(NonFiniteLossError):
                                           f"{step} (epoch {epoch + 1}): training stopped{kept}")
         self.step, self.epoch, self.task, self.value = step, epoch, None, value
         self.weighting, self.quantity = weighting, quantity
+
+
+def check_losses(tasks, losses, step: int, epoch: int, checkpoint: Path | None) -> None:
+    """``NonFiniteLossError`` naming the first task whose loss is NaN or infinite."""
+    for task, loss in zip(tasks, losses):
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(step, epoch, task, float(loss.detach()), checkpoint)
+
+
+def check_weighting(weighting, info, cfg, step: int, epoch: int, checkpoint: Path | None) -> None:
+    """``NonFiniteWeightingError`` naming the weighting's first NaN or infinite quantity (``Weighting.nonfinite``)."""
+    problem = weighting.nonfinite(info, cfg.tasks)
+    if problem:
+        raise NonFiniteWeightingError(step, epoch, cfg.weighting, *problem, checkpoint)

@@ -46,7 +46,7 @@ import contextlib
 
 import torch
 
-from ..config import AMP_MODES, MEMORY_FORMATS, check_amp  # noqa: F401  (re-exported)
+from ..config import check_amp
 
 
 def autocast(device: torch.device, amp: str):

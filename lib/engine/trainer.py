@@ -1,11 +1,10 @@
 """One training loop for every model x weighting: ``Trainer(cfg, run_dir).fit() -> RunResult``.
 
-The trainer keeps setup, the step and the loop; the optimizer and schedule
-are ``lib.engine.optim``'s, checkpoints ``lib.engine.checkpoint``'s, the logged columns and
-final figures ``lib.engine.history``'s. It changes nothing in the process around it:
-thread count and deterministic mode are set only while it works
-(``lib.engine.seeding.torch_settings``), and its random generators are its own
-(``lib.engine.seeding.own_rng``), saved in every checkpoint.
+The trainer keeps setup, the step and the loop; the optimizer and schedule are ``lib.engine.optim``'s,
+checkpoints ``lib.engine.checkpoint``'s, the logged columns and final figures ``lib.engine.history``'s. It
+changes nothing in the process around it: thread count and deterministic mode are set only while it works
+(``seeding.torch_settings``), and its random generators are its own (``seeding.own_rng``), saved in every
+checkpoint.
 
 Under ``torchrun`` (``lib.engine.distributed``) every rank runs this loop on its
 shard of each batch (``batch_size`` stays the global batch: each rank takes
@@ -14,9 +13,6 @@ is ``lib.engine.update.apply_update``'s, identical on every rank. Rank 0 alone
 evaluates and writes checkpoints; every rank resumes from them. With
 ``amp='fp16'`` the step runs under a ``GradScaler``; with ``ema_decay`` > 0
 evaluation and the saved model use the weights' moving average (``lib.engine.ema``).
-
-Length: setup, step, loop, evaluation and checkpoints of one run stay in one class, so the order of
-every operation of a run (what a resumed or multi-process run must repeat exactly) reads in one place.
 """
 from __future__ import annotations
 
@@ -32,20 +28,19 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from ..evaluate import interference
-from .checkpoint import TrainState
+from .checkpoint import TrainState, resume
 from ..config import TrainConfig
 from ..data import load_split, make_loader, read_data_yaml, resolve_data
 from .distributed import all_reduce_mean, barrier, broadcast_module, check_global_batch, cuda_device_of, prepare_solo_group, solo_batchnorm, sync_batchnorm, world
 from .ema import ModelEMA
-from ..evaluate import evaluate
+from ..evaluate import evaluate, interference
 from ..evaluate.batchnorm import recalibrate_batchnorm
 from .history import summarise
 from ..losses import DetectionLoss, view_loss
 from .memory import PeakMemory
-from ..models import build_model, default_anchors, fit_anchors, forward_with_boundary
+from ..models import build_model, forward_with_boundary, run_anchors
 from ..models.base import MultiTaskModel
-from .nonfinite import NonFiniteLossError, NonFiniteWeightingError
+from .nonfinite import check_losses, check_weighting
 from .optim import build_optimizer, build_scheduler
 from .precision import autocast, grad_scaler, to_memory_format
 from .seeding import capture_rng, own_rng, resolve_device, restore_rng, seed_everything, torch_settings
@@ -92,7 +87,8 @@ class Trainer:
         self.names, self.view_names = self.train_set.names, self.train_set.view_names
         self.n_train = min(cfg.max_train_images, len(self.train_set)) if cfg.max_train_images else len(self.train_set)
         tasks = cfg.tasks
-        self.anchors = self._anchors()
+        boxes = [rec.boxes[:, 3:5] for rec in self.train_set.labels[: self.n_train] if len(rec.boxes)]
+        self.anchors = run_anchors(cfg.anchors, np.concatenate(boxes) if boxes else np.zeros((0, 2)), cfg.imgsz)
         self.model = build_model(cfg.model, len(self.names), len(self.view_names), self.anchors, cfg.scale, tasks)
         if "det" in tasks:
             self.model.detect.initialize_biases(cfg.imgsz)
@@ -119,16 +115,6 @@ class Trainer:
         self.step = 0
         self.last_val = None  # EvalResult of the latest validation
         self._calibrated_at = None  # optimizer step at which BatchNorm statistics were last recalibrated
-
-    def _anchors(self) -> torch.Tensor:
-        if self.cfg.anchors == "default":
-            return default_anchors(self.cfg.imgsz)
-        boxes = [rec.boxes[:, 3:5] for rec in self.train_set.labels[: self.n_train] if len(rec.boxes)]
-        wh = np.concatenate(boxes) if boxes else np.zeros((0, 2))
-        if len(wh) < 9:  # too few labels to fit 9 anchors
-            warnings.warn(f"only {len(wh)} labelled boxes: using YOLOv5's default anchors scaled to {self.cfg.imgsz} px")
-            return default_anchors(self.cfg.imgsz)
-        return fit_anchors(wh * self.cfg.imgsz)
 
     def _loader(self, epoch: int):
         subset = self.train_set
@@ -159,17 +145,11 @@ class Trainer:
         return losses, items
 
     def check_finite(self, losses, epoch: int) -> None:
-        for task, loss in zip(self.cfg.tasks, losses):
-            if not torch.isfinite(loss):
-                ckpt = self.checkpoint_path if self.checkpoint_path and self.checkpoint_path.exists() else None
-                raise NonFiniteLossError(self.step, epoch, task, float(loss.detach()), ckpt)
+        check_losses(self.cfg.tasks, losses, self.step, epoch, self.last_checkpoint)
 
     def check_weighting_finite(self, info, epoch: int) -> None:
         """Stop, before the optimizer steps, on a NaN or infinite weight, weighting loss or weighting state."""
-        problem = self.weighting.nonfinite(info, self.cfg.tasks)
-        if problem:
-            ckpt = self.checkpoint_path if self.checkpoint_path and self.checkpoint_path.exists() else None
-            raise NonFiniteWeightingError(self.step, epoch, self.cfg.weighting, *problem, ckpt)
+        check_weighting(self.weighting, info, self.cfg, self.step, epoch, self.last_checkpoint)
 
     def train_step(self, batch, epoch: int) -> dict:
         t0 = time.perf_counter()
@@ -215,6 +195,11 @@ class Trainer:
     @property
     def checkpoint_path(self) -> Path | None:
         return self.run_dir / "checkpoint.pt" if self.run_dir else None
+
+    @property
+    def last_checkpoint(self) -> Path | None:
+        """The checkpoint written so far, if any (named when a run stops on a non-finite value)."""
+        return self.checkpoint_path if self.checkpoint_path and self.checkpoint_path.exists() else None
 
     def fit(self) -> RunResult:
         with torch_settings(self.cfg.threads), own_rng():
@@ -286,53 +271,14 @@ class Trainer:
         """The weights that are evaluated and saved: the moving average with ``ema_decay``, else the model's."""
         return self.ema.module if self.ema is not None else self.model
 
-    # -- checkpoints ---------------------------------------------------------
+    # -- checkpoints (lib.engine.checkpoint) ------------------------------------
     def save_checkpoint(self, epoch: int) -> None:
-        if not self.run_dir or not self.world.main:
-            return
-        TrainState(config=self.cfg.to_json(), epoch=epoch, step=self.step, model=self.model.state_dict(),
-                   optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
-                   weighting=self.weighting.state_dict(), history=self.history, epochs=self.epoch_rows,
-                   rng=self.capture_rng(), world_size=self.world.size,
-                   ema=self.ema.state_dict() if self.ema is not None else None,
-                   scaler=self.scaler.state_dict() if self.scaler is not None else None,
-                   skipped_steps=self.skipped_steps).save(self.checkpoint_path)
-
-    def capture_rng(self) -> dict:
-        """``lib.engine.seeding.capture_rng`` and, on CUDA, the generator of the run's own GPU under ``run_device``
-        (dropout draws from it; with several GPUs each rank's is rank 0's, so rank 0's state resumes them all)."""
-        state = capture_rng()
-        if self.device.type == "cuda":
-            state["run_device"] = torch.cuda.get_rng_state(self.device)
-        return state
+        if self.run_dir and self.world.main:
+            TrainState.of(self, epoch).save(self.checkpoint_path)
 
     def maybe_resume(self) -> None:
-        path = self.checkpoint_path
-        if not path or not path.exists():
-            return
-        state = TrainState.load(path)
-        if state.config != self.cfg.to_json():
-            raise ValueError(f"{path} belongs to another configuration; delete it or use another run folder")
-        if state.world_size != self.world.size:
-            raise ValueError(f"{path} was written by a run of {state.world_size} process(es), this one has "
-                             f"{self.world.size}: the data shards and batch statistics differ; resume with "
-                             f"{state.world_size} or use another run folder")
-        self.model.load_state_dict(state.model)
-        if self.ema is not None:
-            self.ema.load_state_dict(state.ema)
-        if self.scaler is not None:
-            self.scaler.load_state_dict(state.scaler)
-        self.skipped_steps = state.skipped_steps
-        self.weighting.load_state_dict(state.weighting)  # before the optimizer: its tensors keep their device
-        self.optimizer.load_state_dict(state.optimizer)
-        self.scheduler.load_state_dict(state.scheduler)
-        self.history, self.epoch_rows = list(state.history), list(state.epochs)
-        restore_rng(state.rng)
-        if "run_device" in state.rng:  # rank 0's generator of its GPU: every rank's GPU draws the same numbers
-            torch.cuda.set_rng_state(state.rng["run_device"], self.device)
-        self.start_epoch, self.step = state.epoch + 1, state.step
-        if self.world.main:
-            print(f"resumed from {path} after epoch {state.epoch + 1}/{self.cfg.epochs}", file=sys.stderr)
+        if self.checkpoint_path and self.checkpoint_path.exists():
+            resume(self, TrainState.load(self.checkpoint_path))
 
     # -- results -------------------------------------------------------------
     def finish(self) -> RunResult | None:

@@ -1,6 +1,6 @@
 """Architectures. Each is a ``MultiTaskModel``: it says which parameters are shared."""
 from ..config import MODELS
-from .anchors import best_possible_recall, default_anchors, fit_anchors
+from .anchors import best_possible_recall, default_anchors, fit_anchors, run_anchors
 from .base import MultiTaskModel, count_parameters
 from .boundary import Boundary, forward_with_boundary
 from .dual import DualBackbone, ViewClassifier
@@ -26,5 +26,5 @@ def build_model(name: str, nc: int, n_views: int, anchors, scale: str = "p",
 __all__ = [
     "MODELS", "build_model", "MultiTaskModel", "Boundary", "forward_with_boundary", "count_parameters", "YOLOv5WithClassification", "YOLODetector",
     "ClassificationHead", "DualBackbone", "ViewClassifier", "PaperToyModel", "SCALES", "Scale",
-    "default_anchors", "fit_anchors", "best_possible_recall",
+    "default_anchors", "fit_anchors", "run_anchors", "best_possible_recall",
 ]

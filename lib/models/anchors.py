@@ -7,6 +7,8 @@ our single-object data plain k-means already reaches full best-possible recall.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -50,3 +52,15 @@ def best_possible_recall(anchors: torch.Tensor, wh: np.ndarray, thr: float = 4.0
     r = wh / a
     worst = np.maximum(r, 1 / r).max(2)
     return float((worst.min(1) < thr).mean()) if len(wh) else float("nan")
+
+
+def run_anchors(mode: str, wh: np.ndarray, imgsz: int) -> torch.Tensor:
+    """A run's anchors (3, 3, 2) in pixels: ``mode`` "default" (YOLOv5's, scaled to ``imgsz``) or "fit" (k-means
+    on the train boxes' normalised widths and heights ``wh`` (N, 2); YOLOv5's defaults, with a warning, when
+    fewer than 9 boxes are labelled)."""
+    if mode == "default":
+        return default_anchors(imgsz)
+    if len(wh) < 9:  # too few labels to fit 9 anchors
+        warnings.warn(f"only {len(wh)} labelled boxes: using YOLOv5's default anchors scaled to {imgsz} px")
+        return default_anchors(imgsz)
+    return fit_anchors(wh * imgsz)

@@ -9,7 +9,7 @@ A weighting (``lib.weighting``) never looks inside a model. It reads:
 * the trunk/head boundary: ``forward_trunk(x)`` returns the tensors every head reads, and
   ``forward_heads(features)`` computes every output from those tensors alone.
 
-Rules every model keeps (``tests/model_contract.py`` checks them for each model):
+Rules every model keeps (``tests/helpers/model_contract.py`` checks them for each model):
 
 1. ``forward(x) == forward_heads(forward_trunk(x))``.
 2. Shared and task parameters partition the model's trainable parameters: their union is every
