@@ -1,11 +1,8 @@
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))  # tests import shared helpers from each other
-
 import os
 import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 

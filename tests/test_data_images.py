@@ -3,7 +3,6 @@
 Expected pixels come from numpy (np.rot90, hand-computed scalings) or from the EXIF spec,
 not from the function under test.
 """
-import re
 import struct
 import warnings
 import zlib
@@ -135,8 +134,10 @@ def test_int32_in_16bit_range_scaled(tmp_path):
 def test_int32_outside_16bit_range_is_an_error(tmp_path, bad):
     p = tmp_path / "x.tif"
     Image.fromarray(np.array([[0, bad]], np.int32)).save(p)
-    with pytest.raises(LabelError, match=rf"x\.tif: .*values {min(0, bad)}\.\.{max(0, bad)}.*0\.\.65535"):
+    with pytest.raises(LabelError) as e:
         load_rgb(p)
+    assert (e.value.path, e.value.line, e.value.kind) == (p, None, "integer image outside 0..65535")
+    assert f"{min(0, bad)}..{max(0, bad)}" in e.value.what  # the values found
 
 
 @pytest.mark.parametrize("suffix", [".tif", ".pfm"])
@@ -149,13 +150,15 @@ def test_float_in_unit_range_scaled(tmp_path, suffix):
     assert out[:, :, 0].tolist() == [[0, 64, 1, 255], [128, 191, 26, 0]]  # rows not flipped (PFM is bottom-up)
 
 
-@pytest.mark.parametrize("values,found", [([0.0, 2.0], r"0\.\.2"), ([-0.5, 1.0], r"-0\.5\.\.1"),
+@pytest.mark.parametrize("values,found", [([0.0, 2.0], "0..2"), ([-0.5, 1.0], "-0.5..1"),
                                           ([0.0, float("nan")], "NaN")])
 def test_float_outside_unit_range_is_an_error(tmp_path, values, found):
     p = tmp_path / "x.tif"
     Image.fromarray(np.array([values], np.float32)).save(p)
-    with pytest.raises(LabelError, match=rf"x\.tif: float image .*{found}.*\[0, 1\]"):
+    with pytest.raises(LabelError) as e:
         load_rgb(p)
+    assert (e.value.path, e.value.kind) == (p, "float image outside [0, 1]")
+    assert found in e.value.what  # the values found
 
 
 def test_bilevel_is_0_or_255(tmp_path):
@@ -247,9 +250,10 @@ def test_yolov5_format_pil_cannot_decode_says_so(tmp_path, suffix):
         pytest.skip(f"this PIL decodes {suffix}")
     p = tmp_path / f"x{suffix}"
     p.write_bytes(b"II*\x00 any bytes")
-    with pytest.raises(LabelError, match=rf"x\{suffix}: image format \{suffix} is accepted by YOLOv5 but cannot be "
-                                         "decoded by PIL here; convert it to PNG or TIFF"):
+    with pytest.raises(LabelError) as e:
         load_rgb(p)
+    assert (e.value.path, e.value.kind) == (p, "image format PIL cannot decode")
+    assert "convert it to PNG or TIFF" in e.value.what  # the way out
 
 
 @pytest.mark.parametrize("name", ["x.gif", "x.xyz", "x"])
@@ -257,21 +261,21 @@ def test_unknown_suffix_is_an_error_naming_it(tmp_path, name):
     p = tmp_path / name
     Image.new("RGB", (W, H)).save(p, format="GIF" if name.endswith(".gif") else "PNG")  # decodable content
     suffix = name[1:] or "(none)"
-    with pytest.raises(LabelError, match=re.escape(f"{name}: image suffix '{suffix}' is not one YOLOv5 accepts")):
+    with pytest.raises(LabelError) as e:
         load_rgb(p)
+    assert (e.value.path, e.value.kind) == (p, "image suffix not accepted")
+    assert repr(suffix) in e.value.what  # names the suffix
 
 
 def test_truncated_empty_and_missing_files_name_the_file(tmp_path):
     p = tmp_path / "cut.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (60, 80, 3), dtype=np.uint8)).save(p)
     p.write_bytes(p.read_bytes()[:-2000])
-    with pytest.raises(LabelError, match=r"cut\.png: cannot decode image \("):
-        load_rgb(p)
     (tmp_path / "empty.jpg").write_bytes(b"")
-    with pytest.raises(LabelError, match=r"empty\.jpg: image file is empty \(0 bytes\)"):
-        load_rgb(tmp_path / "empty.jpg")
-    with pytest.raises(LabelError, match=r"gone\.png: image file not found"):
-        load_rgb(tmp_path / "gone.png")
     (tmp_path / "junk.png").write_bytes(b"not an image at all")
-    with pytest.raises(LabelError, match=r"junk\.png: cannot decode image \(UnidentifiedImageError"):
-        load_rgb(tmp_path / "junk.png")
+    for name, kind in [("cut.png", "cannot decode image"), ("empty.jpg", "image file is empty (0 bytes)"),
+                       ("gone.png", "image file not found"), ("junk.png", "cannot decode image")]:
+        with pytest.raises(LabelError) as e:
+            load_rgb(tmp_path / name)
+        assert (e.value.path, e.value.line, e.value.kind) == (tmp_path / name, None, kind)
+    assert "UnidentifiedImageError" in e.value.what  # junk.png: PIL's own reason is kept

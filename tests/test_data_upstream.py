@@ -1,6 +1,6 @@
 """The upstream echo project's data set, as exported (834/208/306 frames), trains with only ``--data``.
 
-Layout, key names, file names and label variants are the real ones (``tests/datasets.upstream``;
+Layout, key names, file names and label variants are the real ones (``tests.helpers.datasets.upstream``;
 ``../shared/seed/UPSTREAM_FINDINGS.md``): a Roboflow export whose ``train: ../train/images`` points
 outside the export, ``num_cls``/``cls_names`` for the views, ``<patient>-<clip>.mp4-<frame>.png``
 frames whose clips straddle the splits, polygon lines, a blank line and a one-hot view line.
@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 
-from datasets import VIEWS, upstream
+from tests.helpers.datasets import VIEWS, upstream
 from lib.data import leakage_report, leakage_summary, read_data_yaml, split_files
 
 COUNTS = (834, 208, 306)  # the real data's split sizes

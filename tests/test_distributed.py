@@ -27,7 +27,7 @@ def env(**extra) -> dict:
 
 def test_two_processes_equal_one_process_on_the_global_batch_for_every_weighting(tmp_path):
     one, two = tmp_path / "one.pt", tmp_path / "two.pt"
-    script = str(ROOT / "tests" / "ddp_equivalence.py")
+    script = str(ROOT / "tests" / "helpers" / "ddp_equivalence.py")
     subprocess.run([sys.executable, script, str(one)], env=env(), check=True, timeout=120, cwd=ROOT)
     proc = subprocess.run([*TORCHRUN, script, str(two)], env=env(ECHO_MTL_CHECK_RANKS="1"), timeout=120, cwd=ROOT,
                           capture_output=True, text=True)

@@ -1,17 +1,16 @@
-"""Every model of the project passes the model contract (tests/model_contract.py); the fast GradNorm path
+"""Every model of the project passes the model contract (tests/helpers/model_contract.py); the fast GradNorm path
 cannot depend on how a model lists its modules, and no model keeps graph tensors on itself."""
 import copy
 
 import pytest
 import torch
-from torch import nn
 
 from lib.losses import DetectionLoss, view_loss
 from lib.upstream.toy import UpstreamToyModel
 from lib.models import PaperToyModel, build_model, default_anchors, forward_with_boundary
 from lib.models.yolo import YOLOv5WithClassification
 from lib.weighting import GradNorm
-from model_contract import check_boundary_gradients, check_model_contract
+from tests.helpers.model_contract import check_boundary_gradients, check_model_contract
 
 IMGSZ = 64
 TARGETS = torch.tensor([[i, i % 4, 0.3 + 0.1 * i, 0.5, 0.3, 0.25] for i in range(4)])

@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from lib.upstream.toy import UpstreamToyModel
-from lib.models import (DualBackbone, YOLOv5WithClassification, build_model, count_parameters,
-                        default_anchors)
+from lib.models import (YOLOv5WithClassification, build_model, count_parameters, default_anchors)
 from lib.models.detect import Detect
 
 ANCHORS = default_anchors(128)

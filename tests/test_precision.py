@@ -3,7 +3,7 @@ agreement with float32 to the precision each allows, every weighting method unde
 import pytest
 import torch
 
-from lib.config import TrainConfig
+from lib.config import ConfigError, TrainConfig
 from lib.data import SyntheticConfig, ensure_synthetic
 from lib.engine.seeding import own_rng, restore_rng
 from lib.engine.trainer import Trainer
@@ -84,14 +84,11 @@ def test_every_weighting_trains_under_bf16_and_channels_last(data, weighting):
 
 def test_amp_on_an_unsupported_device_or_an_unknown_mode_is_refused_by_name():
     assert TrainConfig(amp="fp16").amp == "fp16"
-    with pytest.raises(ValueError, match="amp='fp16' runs on cpu or cuda, not mps"):
-        TrainConfig(amp="fp16", device="mps")
-    with pytest.raises(ValueError, match="amp='bf16' runs on cpu or cuda, not mps"):
-        TrainConfig(amp="bf16", device="mps")
-    with pytest.raises(ValueError, match="amp must be one of off, bf16, fp16;"):
-        TrainConfig(amp="half")
-    with pytest.raises(ValueError, match="memory_format must be one of contiguous, channels_last"):
-        TrainConfig(memory_format="nhwc")
+    for changes, field in [({"amp": "fp16", "device": "mps"}, "amp"), ({"amp": "bf16", "device": "mps"}, "amp"),
+                           ({"amp": "half"}, "amp"), ({"memory_format": "nhwc"}, "memory_format")]:
+        with pytest.raises(ConfigError) as e:
+            TrainConfig(**changes)
+        assert set(e.value.problems) == {field}, changes
 
 
 def _grads(model) -> list[torch.Tensor]:

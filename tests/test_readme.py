@@ -3,8 +3,9 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def readme_python_blocks() -> list[str]:

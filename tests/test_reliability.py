@@ -43,41 +43,48 @@ def image(root):
     return root / "train" / "images" / "P1-1.mp4-1.png"
 
 
-# (name, mutation, expected message as a regex); each breaks one thing of a valid data set
+# (name, mutation, what is wrong): (file under the data set, line, kind) for a ``LabelError``, or the regex a
+# ``DataError``'s message must match (it carries no fields); each breaks one thing of a valid data set
+LABEL, IMAGE = "train/labels/P1-1.mp4-1.txt", "train/images/P1-1.mp4-1.png"
 BROKEN = [
     ("missing data.yaml key", lambda r: (r / "data.yaml").write_text("\n".join(
         line for line in (r / "data.yaml").read_text().splitlines() if not line.startswith("val:"))),
      r"data\.yaml: missing key 'val'"),
-    ("image without label", lambda r: (r / "train" / "labels" / "P1-1.mp4-1.txt").unlink(),
-     r"P1-1\.mp4-1\.png: image has no label file"),
+    ("image without label", lambda r: (r / LABEL).unlink(), (IMAGE, None, "image has no label file")),
     ("label without image", lambda r: (r / "train" / "labels" / "ghost.txt").write_text(GOOD_LABEL),
-     r"ghost\.txt: label file has no image"),
-    ("token not a number", lambda r: label(r, "0 0.5 x 0.2 0.2\n0 0 1"), r"P1-1\.mp4-1\.txt:1: token 'x' is not a number"),
-    ("coordinate outside [0, 1]", lambda r: label(r, "0 0.5 1.5 0.2 0.2\n0 0 1"), r"\.txt:1: coordinate 1\.5 outside"),
-    ("box of zero width", lambda r: label(r, "0 0.5 0.5 0 0.2\n0 0 1"), r"\.txt:1: box has zero or negative size"),
-    ("class >= nc", lambda r: label(r, "4 0.5 0.5 0.2 0.2\n0 0 1"), r"\.txt:1: class 4 out of range"),
+     ("train/labels/ghost.txt", None, "label file has no image")),
+    ("token not a number", lambda r: label(r, "0 0.5 x 0.2 0.2\n0 0 1"), (LABEL, 1, "not a number")),
+    ("coordinate outside [0, 1]", lambda r: label(r, "0 0.5 1.5 0.2 0.2\n0 0 1"), (LABEL, 1, "coordinate outside [0, 1]")),
+    ("box of zero width", lambda r: label(r, "0 0.5 0.5 0 0.2\n0 0 1"), (LABEL, 1, "empty box")),
+    ("class >= nc", lambda r: label(r, "4 0.5 0.5 0.2 0.2\n0 0 1"), (LABEL, 1, "class out of range")),
     ("polygon with odd coordinates", lambda r: label(r, "0 0.1 0.1 0.2 0.1 0.2 0.2 0.1\n0 0 1"),
-     r"\.txt:1: polygon has an odd number of coordinates"),
-    ("one-hot without a 1", lambda r: label(r, "0 0.5 0.5 0.2 0.2\n0 0 0"), r"\.txt:2: view line has no 1"),
-    ("one-hot with two 1s", lambda r: label(r, "0 0.5 0.5 0.2 0.2\n1 0 1"), r"\.txt:2: view line has 2 ones"),
-    ("one-hot of the wrong length", lambda r: label(r, "0 0.5 0.5 0.2 0.2\n0 0 1 0"), r"\.txt:2: view line has 4 values"),
-    ("empty label file", lambda r: label(r, ""), r"\.txt: empty label file"),
-    ("truncated PNG", lambda r: image(r).write_bytes(image(r).read_bytes()[:60]), r"P1-1\.mp4-1\.png: cannot decode image"),
-    ("zero-byte image", lambda r: image(r).write_bytes(b""), r"P1-1\.mp4-1\.png: image file is empty"),
+     (LABEL, 1, "bad polygon")),
+    ("one-hot without a 1", lambda r: label(r, "0 0.5 0.5 0.2 0.2\n0 0 0"), (LABEL, 2, "bad view line")),
+    ("one-hot with two 1s", lambda r: label(r, "0 0.5 0.5 0.2 0.2\n1 0 1"), (LABEL, 2, "bad view line")),
+    ("one-hot of the wrong length", lambda r: label(r, "0 0.5 0.5 0.2 0.2\n0 0 1 0"), (LABEL, 2, "bad view line")),
+    ("empty label file", lambda r: label(r, ""), (LABEL, None, "empty label file")),
+    ("truncated PNG", lambda r: image(r).write_bytes(image(r).read_bytes()[:60]), (IMAGE, None, "cannot decode image")),
+    ("zero-byte image", lambda r: image(r).write_bytes(b""), (IMAGE, None, "image file is empty (0 bytes)")),
 ]
 
 
-@pytest.mark.parametrize("name, mutate, message", BROKEN, ids=[b[0] for b in BROKEN])
-def test_broken_dataset_gives_one_clear_error(tmp_path, name, mutate, message, capsys):
+@pytest.mark.parametrize("name, mutate, wrong", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_dataset_gives_one_clear_error(tmp_path, name, mutate, wrong, capsys):
     yaml_path = make_dataset(tmp_path)
     mutate(tmp_path)
-    with pytest.raises((LabelError, DataError), match=message):
+    with pytest.raises((LabelError, DataError)) as e:
         EchoDataset(read_data_yaml(yaml_path), "train", 32)
+    if isinstance(wrong, tuple):
+        path, line, kind = wrong
+        assert isinstance(e.value, LabelError)
+        assert (e.value.path, e.value.line, e.value.kind) == (tmp_path / path, line, kind)
+    else:
+        assert isinstance(e.value, DataError) and re.search(wrong, str(e.value))
     # the command line prints the same message, no traceback, exit status 2
     code = main(["--data", str(yaml_path), "--epochs", "1", "--imgsz", "32", "--runs", str(tmp_path / "runs"),
                  "--no-progress"])
     err = capsys.readouterr().err
-    assert code == 2 and re.search(message, err) and "Traceback" not in err
+    assert code == 2 and f"error: {e.value}" in err and "Traceback" not in err
 
 
 def test_skip_mode_counts_bad_files(tmp_path):

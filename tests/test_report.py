@@ -1,8 +1,5 @@
 """The report: every notebook runs on the smoke profile; the runner fails loudly; notebooks stay clean."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -10,7 +7,7 @@ import pandas as pd
 import pytest
 
 from lib.report import requests
-from lib.report.profiles import NOTEBOOKS, ProfileError, load_profile, notebook_paths, parameters_for
+from lib.report.profiles import ProfileError, load_profile, notebook_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = [p.stem for p in notebook_paths()]

@@ -1,7 +1,6 @@
 """Run store: stable keys, reuse, damaged entries, atomic writes."""
 import json
 import os
-import warnings
 
 import pytest
 
@@ -111,7 +110,6 @@ def test_the_run_lock_lets_one_process_at_a_time_train_a_run(tmp_path):
 
 
 def test_written_files_get_the_mode_a_plain_open_gives(tmp_path):
-    import os
     from lib.store import atomic
 
     write_text(tmp_path / "a.txt", "x")

@@ -8,12 +8,10 @@ from torch import nn
 
 from lib.engine.distributed import flat_state
 from lib.models import build_model, default_anchors
-from lib.weighting import (CAGrad, DWA, FAMO, PCGrad, Step, Uncertainty, WEIGHTINGS, build_weighting,
-                           shared_task_gradients)
+from lib.weighting import (DWA, FAMO, PCGrad, Step, Uncertainty, WEIGHTINGS, build_weighting, shared_task_gradients)
 from lib.weighting.cagrad import cagrad_direction, project_to_simplex
 from lib.weighting.pcgrad import project_conflicting
-
-from test_weighting_gradnorm import TwoHead
+from tests.helpers.two_head import TwoHead
 
 
 def two_task_grads(model, x, targets):

@@ -27,7 +27,7 @@ from ..store.atomic import write_text
 from . import phases, provenance, readme, site
 from . import kernel
 from .kernel import KernelMismatch
-from .profiles import REPO_ROOT, ProfileError, available_profiles, load_profile, notebook_paths, parameters_for
+from .profiles import ProfileError, available_profiles, load_profile, notebook_paths, parameters_for
 from .section import report_dir
 
 

@@ -1,7 +1,7 @@
 """Train every weighting a few steps on GradNorm's toy network, in one process or under torchrun.
 
-    python tests/ddp_equivalence.py OUT.pt                         # one process, the global batch
-    torchrun --nproc_per_node 2 tests/ddp_equivalence.py OUT.pt   # two processes, half the batch each
+    python tests/helpers/ddp_equivalence.py OUT.pt                         # one process, the global batch
+    torchrun --nproc_per_node 2 tests/helpers/ddp_equivalence.py OUT.pt   # two processes, half the batch each
 
 Both see the same global batch at every step (rank r takes rows r, r + N, ...,
 as ``DistributedSampler`` deals them) and step with ``lib.engine.update.apply_update``,
