@@ -20,7 +20,7 @@ from ..config import ON_BAD_LABEL
 from .errors import DataError, LabelError
 from .files import split_files
 from .images import IMAGE_SUFFIXES, load_rgb
-from .labels import LabelRecord, parse_label_file
+from .labels import parse_label_file
 from .letterbox import boxes_to_letterbox, letterbox
 from .notes import SplitNotes
 from .spec import DataSpec

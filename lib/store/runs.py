@@ -138,8 +138,6 @@ def _strict(d: dict) -> dict:
 
 def save_run(result, run_dir: Path, data_yaml: Path) -> Run:
     """Write a finished ``RunResult`` into ``run_dir``; the manifest last."""
-    from ..evaluate import EvalResult  # noqa: F401  (documents the type of result.evals)
-
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text(run_dir / "config.json", json.dumps(result.config.to_dict(), indent=2, sort_keys=True))
     write_text(run_dir / "history.csv", result.history.to_csv(index=False))
