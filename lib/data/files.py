@@ -1,14 +1,9 @@
 """Which images a split holds, and which label file goes with each (the YOLOv5 convention).
 
-A split source is a folder (every image under it, recursively) or a ``.txt``
-list (one image path per line; a relative path is taken from the list's
-folder, as YOLOv5 does for ``./x``, else from the data set root). An image
-``.../images/a.png`` has its label at ``.../labels/a.txt``: the last
-``/images/`` of the path becomes ``/labels/`` (no ``images`` folder: the label
-sits next to the image); YOLOv5's ``img2label_paths``. Images are the
-suffixes of ``lib.data.images`` (those YOLOv5 accepts that PIL decodes, plus
-the ones it cannot, so that those are named rather than missed), sorted by path
-as YOLOv5 sorts them.
+A split source is a folder (every image under it, recursively) or a ``.txt`` list (one image path per line,
+relative to the list's folder for ``./x``, else to the root). ``.../images/a.png`` has its label at
+``.../labels/a.txt`` (the last ``/images/`` becomes ``/labels/``; no ``images`` folder: beside the image),
+YOLOv5's ``img2label_paths``; images sorted by path as YOLOv5 sorts them (suffixes: ``lib.data.images``).
 
 Listing also finds what a loader must not miss silently: label files without an
 image (``orphan_labels``), listed images that do not exist (``problems``, each a

@@ -14,12 +14,9 @@ report), under the same per-split fingerprint and the code that decodes, so an
 edited file is read again (a long-lived JupyterLab kernel never serves stale
 data).
 
-Measured on the default set (``benchmarks/data_caches.py``): files are hashed
-every time (the three splits in about 0.16 s, once per run's process; a cache
-of digests saved 0.06 s of it and is gone); decoding costs about 1.5 s a run
-against 0.2 s to read a decoded split back with ``torch.load``, so that is
-cached (``joblib.Memory`` reads it back in 0.55 s: its pure-Python unpickler
-loads each label tensor on its own).
+Files are hashed every time (a cache of digests did not pay); decoded splits are cached because reading one
+back costs a fraction of decoding it, with ``torch.load`` rather than ``joblib.Memory`` (slower to read back
+here): ``benchmarks/data_caches.py`` measures all three.
 """
 from __future__ import annotations
 

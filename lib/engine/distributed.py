@@ -1,34 +1,16 @@
 """Data-parallel training over processes: ``torchrun --nproc_per_node N -m lib.train ...``.
 
-Each of the N processes (ranks) holds a full copy of the model and reads its
-own shard of every batch (``torch.utils.data.DistributedSampler``). What a
-step computes is defined on the *global batch*: a task loss is the mean of
-the ranks' losses (``L_i = mean_r L_i^r``, as PyTorch's DDP and YOLOv5's
-``train.py`` define it; for a loss that is a mean over equally many samples
-per rank, that is the loss of the whole batch), and so every gradient is the
-mean of the ranks' gradients.
+Each rank holds the whole model and reads its shard of every batch (``DistributedSampler``). A step is
+defined on the global batch: a task loss is the mean of the ranks' losses, so every gradient is the mean
+of the ranks' gradients. A weighting reduces what it reads with ``all_reduce_mean`` before it combines
+(``DistributedDataParallel``'s one reduction per backward cannot serve methods that combine several
+gradients non-linearly), and the loop averages the parameters' gradients once (``average_gradients``).
+CUDA runs of several ranks use ``SyncBatchNorm`` (``sync_batchnorm``); rank 0 evaluates alone
+(``solo_batchnorm``). With one process every function here is the identity. Why and what is tested:
+docs/distributed.md.
 
-Why not ``torch.nn.parallel.DistributedDataParallel``: its reducer averages
-gradients once, during the one backward pass of one summed loss. The
-balancing methods take several gradients per step (one per task, on the last
-shared layer or on every shared parameter) and combine them non-linearly
-(GradNorm's norms, PCGrad's projections, CAGrad's dual problem), so each
-must see the *globally* reduced quantity before it combines: a method reduces
-what it reads with ``all_reduce_mean`` (task losses, per-task gradients),
-and the training loop then averages the parameters' gradients once with
-``average_gradients``. With one process every function here is the identity
-and costs nothing.
-
-Batch statistics: ``torch.nn.SyncBatchNorm`` needs CUDA (or another
-accelerator) tensors, so only CUDA runs with more than one rank convert to
-it (``sync_batchnorm``); on the CPU each rank normalises with the statistics
-of its own shard (as YOLOv5 does without ``--sync-bn``). Evaluation, and the
-BatchNorm recalibration before it, run on rank 0 alone (``solo_batchnorm``
-stops SyncBatchNorm from waiting for the other ranks there).
-
-Source: PyTorch's ``torch.distributed`` collectives and ``torchrun``
-environment (RANK, WORLD_SIZE, LOCAL_RANK); YOLOv5 ``train.py`` (rank 0
-evaluates and writes, ``--sync-bn``).
+Source: PyTorch's ``torch.distributed`` collectives and ``torchrun`` environment (RANK, WORLD_SIZE,
+LOCAL_RANK); YOLOv5 ``train.py`` (rank 0 evaluates and writes, ``--sync-bn``).
 """
 from __future__ import annotations
 

@@ -5,40 +5,15 @@
         losses = ...
     weighting.backward(losses, ...)    # outside, as YOLOv5's train.py does it
 
-``amp`` (``TrainConfig.amp``):
+``amp`` (``TrainConfig.amp``): ``"off"`` is float32 throughout (the reference numerics); ``"bf16"``
+autocasts the forward pass and the losses to bfloat16 (no loss scaling: float32's exponent range);
+``"fp16"`` autocasts to float16 with a ``torch.amp.GradScaler`` (``grad_scaler``). Parameters, optimizer
+state and everything a weighting reads stay float32; evaluation always runs in float32. ``memory_format``
+``"channels_last"`` stores 4-d weights and batches NHWC. What each means for the weighting methods and how
+it is tested: docs/distributed.md (Mixed precision).
 
-- ``"off"``: float32 throughout (the reference numerics; the tests against
-  YOLOv5 run here).
-- ``"bf16"``: ``torch.autocast(device_type, dtype=torch.bfloat16)`` over the
-  forward pass and the losses, on the CPU (AMX-BF16/AVX-512-BF16 where the CPU
-  has them) or on CUDA. Parameters, optimizer state, gradients of parameters
-  and everything a weighting method reads (its losses, gradient norms on
-  parameters) stay float32: autocast casts the weights for each op and
-  autograd casts the gradient back. bfloat16 has float32's exponent range, so
-  no loss scaling is needed.
-- ``"fp16"``: ``torch.autocast(device_type, dtype=torch.float16)`` with a
-  ``torch.amp.GradScaler`` (``grad_scaler``): float16's narrow range would
-  flush small gradients to zero, so the objective is multiplied by the
-  scaler's scale S before backward and the gradients divided by S
-  (``unscale_``) before clipping and the step; a step whose gradients
-  overflow is skipped and S halved. Weighting methods read unscaled
-  quantities and a skipped step skips their update too (``lib.weighting.base``).
-  Meant for CUDA; it also runs on the CPU (slowly), where the tests check it.
-
-The CUDA path is the same code; it has not been run on a GPU in this
-project yet.
-
-Evaluation (BatchNorm recalibration, validation and test metrics) always runs
-in float32, so a run's scores measure its weights, not the arithmetic of its
-steps.
-
-``memory_format`` (``TrainConfig.memory_format``): ``"channels_last"`` stores
-the model's 4-d weights and the input batch NHWC, the layout oneDNN's CPU
-convolutions and cuDNN's tensor-core kernels prefer; values are the same,
-the order of floating-point operations inside a convolution may differ.
-
-Source: PyTorch's automatic mixed precision recipe (``torch.amp``) and
-YOLOv5 ``train.py`` (autocast around forward and loss, backward outside).
+Source: PyTorch's automatic mixed precision recipe (``torch.amp``) and YOLOv5 ``train.py`` (autocast around
+forward and loss, backward outside).
 """
 from __future__ import annotations
 

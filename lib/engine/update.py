@@ -2,30 +2,15 @@
 
     info, skipped = apply_update(weighting, losses, model, optimizer, scaler=scaler, grad_clip=10.0)
 
-In order:
+In order: the weighting's ``backward`` with a ``lib.weighting.Step`` built here (model, boundary, outputs,
+the GradScaler's scale, ``all_reduce_mean``); ``average_gradients`` over ranks; with a scaler ``unscale_``,
+and on a non-finite gradient the weighting's ``state_dict`` from before the step is put back (the scaler
+skips the step), otherwise ``before_step(info)``; clipping (YOLOv5's max-norm 10); the optimizer step.
+With ``ECHO_MTL_CHECK_RANKS=1`` the weights, the weighting's state and torch's generator are compared
+across ranks after the step (``RuntimeError`` on a difference).
 
-1. ``weighting.backward(losses, step)`` leaves its gradient on the parameters,
-   scaled by the GradScaler's scale where there is one, having read the global
-   batch's losses and task gradients (``lib.weighting.base``); ``step`` is the
-   ``lib.weighting.Step`` built here: the model, boundary and outputs, the
-   scale, and ``all_reduce_mean`` as the mean over ranks;
-2. ``lib.engine.distributed.average_gradients``: every parameter's gradient becomes
-   its mean over ranks, in one all-reduce (nothing with one process);
-3. with a scaler, ``unscale_``; a non-finite gradient means the scaler will
-   skip this step, and the weighting's state is put back as it was before
-   the step (``nn.Module``'s ``state_dict``/``load_state_dict``), so a skipped step changes
-   nothing; otherwise ``before_step(info)`` runs (the training loop's check
-   for non-finite weights);
-4. gradient clipping (YOLOv5's max-norm 10), then the optimizer step
-   (``scaler.step`` and ``scaler.update`` with a scaler).
-
-With ``ECHO_MTL_CHECK_RANKS=1`` (``lib.engine.distributed.checking_ranks``) the
-weights the step used, the weighting's state and torch's random generator
-(dropout; rank 0's is what a checkpoint keeps for every rank) are compared
-across ranks after the step: ``RuntimeError`` if any rank differs.
-
-Source: PyTorch's AMP recipe (``torch.amp.GradScaler``: scale, unscale_ before
-clipping, step, update) and YOLOv5 ``train.py`` (the order of the same calls).
+Source: PyTorch's AMP recipe (``torch.amp.GradScaler``: scale, unscale_ before clipping, step, update) and
+YOLOv5 ``train.py`` (the order of the same calls).
 """
 from __future__ import annotations
 

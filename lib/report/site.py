@@ -33,6 +33,8 @@ from ..experiments.methods import SINGLE_TASK
 from ..store.atomic import write_text
 from .stats import NA, bounds_of, format_ci
 
+TEMPLATES = Path(__file__).with_name("templates")  # index.html.j2; page.html.j2 (nbconvert's lab
+# template with the nav inside <main>, before the first cell and after the last); nav.css
 HEADLINE_SECTION = "04_comparison"
 HEADLINE_TABLES = ("tables/comparison_numbers.csv", "tables/comparison.csv")  # numbers first; shown strings as fallback
 HEADLINE_FIGURE = "figures/pareto.png"
@@ -70,17 +72,6 @@ def title_of(notebook: Path) -> str:
 
 # ---- section pages -------------------------------------------------------------------------------------
 
-NAV_CSS = """.report-nav{font-family:system-ui,sans-serif;font-size:.95em;padding:.6em 1em;background:#f6f6f6}
-.report-nav.top{border-bottom:1px solid #ddd;margin-bottom:1em}
-.report-nav.bottom{border-top:1px solid #ddd;margin-top:1em}"""
-
-# nbconvert's lab template with the nav inside <main>, before the first cell and after the last
-PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
-{% block extra_css %}{{ super() }}<style type="text/css">{{ resources.report_nav_css }}</style>{% endblock extra_css %}
-{%- block body_header -%}{{ super() }}{{ resources.report_nav_top }}{%- endblock body_header -%}
-{% block body_footer %}{{ resources.report_nav_bottom }}{{ super() }}{% endblock body_footer %}
-"""
-
 
 def nav(pages: list[Page], i: int, where: str = "top") -> Markup:
     """``Index · ← previous · next →`` for page ``i`` (no previous on the first page, no next on the last)."""
@@ -97,9 +88,11 @@ def render_page(nb, show_code: bool, pages: list[Page], i: int) -> str:
     """HTML of executed notebook ``nb`` as section ``pages[i]``: code hidden unless ``show_code``, nav added."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab", raw_template=PAGE_TEMPLATE, exclude_input=not show_code,
+    exporter = HTMLExporter(template_name="lab", raw_template=(TEMPLATES / "page.html.j2").read_text(),
+                            exclude_input=not show_code,
                             exclude_input_prompt=True, exclude_output_prompt=True)
-    resources = {"metadata": {"name": pages[i].title}, "report_nav_css": Markup(NAV_CSS),
+    css = Markup((TEMPLATES / "nav.css").read_text())
+    resources = {"metadata": {"name": pages[i].title}, "report_nav_css": css,
                  "report_nav_top": nav(pages, i, "top"), "report_nav_bottom": nav(pages, i, "bottom")}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return body
@@ -167,57 +160,11 @@ def headline(out_dir: Path, pages: list[Page]) -> Headline | None:
     return Headline(header, rows, summary, bool(len(seeds.dropna())) and seeds.max() < 2, figure, section)
 
 
-INDEX_TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>Gradient interference report ({{ profile }})</title>
-<style>body{font-family:system-ui,sans-serif;max-width:56em;margin:2em auto;padding:0 1em;line-height:1.5}
-.t,.note{color:#666} code{background:#f4f4f4;padding:0 .2em}
-table.headline{border-collapse:collapse;margin:1em 0}
-table.headline th,table.headline td{padding:.25em .7em;border-bottom:1px solid #ddd;text-align:right}
-table.headline th:first-child,table.headline td:first-child{text-align:left}
-figure{margin:1em 0} figure img{max-width:100%;height:auto}</style></head>
-<body>
-<h1>YOLOv5WithClassification <span lang="zh-Hant">梯度干擾</span> / gradient interference: measured report</h1>
-<p class="provenance">Profile <code>{{ profile }}</code>; commit <code>{{ commit }}</code>{{ dirty }};
-created {{ created }}; {{ seconds }} in all; torch {{ torch }}, Python {{ python }}.
-Every table and figure below was computed by the notebooks from logged runs
-(<code>provenance.json</code>, and each section's <code>sources.json</code>, name the runs).</p>
-<h2>Headline: detection, view classification and their balance</h2>
-{% if h %}
-<table class="headline">
-<thead><tr>{% for c in h.header %}<th>{{ c }}</th>{% endfor %}</tr></thead>
-<tbody>{% for r in h.rows %}
-<tr>{% for v in r %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}
-</tbody></table>
-<p class="note">Test split; mean over seeds with a 95% Student-t interval in brackets where there are several
-seeds. Δm% is the mean relative change of mAP@0.5, mAP@0.5:0.95 and view accuracy against the single-task
-references (det_only, view_only), which therefore have none.
-{% if h.summary %}Point estimates: {{ h.summary | join("; ") }}.{% endif %}
-{% if h.one_seed %}One seed per method: the differences are single measurements, not established.{% endif %}</p>
-{% if h.figure %}<figure>
-<img src="{{ h.figure }}" alt="Test mAP@0.5 against view accuracy, one point per method; the Pareto front in red">
-<figcaption>Each method's detection (mAP@0.5) against view classification (accuracy) on the test split;
-red points and line: the Pareto front (no other method better on both).</figcaption></figure>
-{% else %}<p class="note">The comparison section wrote no figure.</p>{% endif %}
-<p>All columns, costs and the applicability analysis: <a href="{{ h.section.href }}">{{ h.section.title }}</a>.</p>
-{% else %}
-<p class="note">The headline comparison is not available: this report did not run the comparison section
-(<code>{{ headline_section }}</code>), or it wrote no comparison table. The sections it ran are listed below.</p>
-{% endif %}
-<h2>Sections</h2>
-<ul>
-{% for p in pages %}<li><a href="{{ p.href }}">{{ p.title }}</a>
-{%- if p.seconds is not none %} <span class="t">({{ "%.0f" | format(p.seconds) }} s)</span>{% endif %}</li>
-{% endfor %}</ul>
-</body></html>
-"""
-
-
 def index_html(out_dir: Path, pages: list[Page], profile: str, prov: dict) -> str:
     git = prov.get("git") or {}
     seconds = prov.get("seconds")
-    template = Environment(autoescape=True, keep_trailing_newline=True).from_string(INDEX_TEMPLATE)
+    source = (TEMPLATES / "index.html.j2").read_text(encoding="utf-8")
+    template = Environment(autoescape=True, keep_trailing_newline=True).from_string(source)
     return template.render(
         profile=profile, commit=str(git.get("commit")), created=prov.get("created", "?"),
         dirty=" (uncommitted changes)" if git.get("dirty") else "",

@@ -29,25 +29,12 @@ before anything is created. After every ``backward`` the training loop asks
 ``nonfinite(info, tasks)`` whether a weight, a reported value or the method's
 own state is NaN or infinite, and stops naming the step and the quantity.
 
-Mixed precision (float16 with ``torch.amp.GradScaler``). ``step.scale`` is the
-scaler's current scale S, a power of two: a method leaves S x its gradient on
-every parameter it trains through the model's optimizer (``step.scaled``
-multiplies the objective it differentiates; the scaler's ``unscale_`` divides
-by S), while everything it *reads* (loss values, per-task gradients and their
-norms) is unscaled, so its weights do not depend on S. A step the scaler
-skips (an infinite or NaN gradient) is undone for the method too: the loop
-puts back the ``state_dict`` it had before the step. With S = 1 (float32,
-bfloat16) nothing changes.
-
-Several processes (``lib.engine.distributed``). Everything a method reads is the
-global batch's: task losses and per-task gradients go through ``step.reduce``
-(the mean over ranks) before the method combines them (GradNorm's norms and
-loss ratios, PCGrad's and CAGrad's task gradients, DWA's and FAMO's losses),
-so its weights and state are the same on every rank. The gradient it leaves
-is this rank's share, linear in this rank's losses given the global weights
-(e.g. the gradient of ``sum_i w_i L_i^r``), or the global gradient itself
-(PCGrad's and CAGrad's combined shared gradient, the same on every rank); the
-loop averages the parameters' gradients over ranks afterwards.
+Mixed precision and several processes (docs/distributed.md). A method leaves ``step.scale`` x its gradient on
+every parameter the model's optimizer trains (``step.scaled``) and reads only unscaled values, so its weights
+do not depend on the GradScaler's scale; a skipped step restores its ``state_dict``. Everything it reads
+(losses, per-task gradients) goes through ``step.reduce``, the mean over ranks, before it combines them, so its
+weights and state are the same on every rank; the gradient it leaves is this rank's share (or the global
+combined gradient), and the loop averages the parameters' gradients afterwards.
 """
 from __future__ import annotations
 
