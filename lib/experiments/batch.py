@@ -54,7 +54,7 @@ def longest_first(cfg: TrainConfig) -> tuple:
 
 def record_training(run_dir, started: float, ended: float) -> None:
     """When a run's training started and ended (epoch seconds), beside the run: ``.training.json``
-    (a dot file, outside the run's manifest), read by the report's phase profile (``lib.report.phases``)."""
+    (a dot file, outside the run's manifest), read by the report runner (the runs' training time)."""
     (Path(run_dir) / ".training.json").write_text(json.dumps({"started": started, "ended": ended}))
 
 

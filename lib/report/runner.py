@@ -24,15 +24,34 @@ import time
 from pathlib import Path
 
 from ..store.atomic import write_text
-from . import phases, provenance, readme, site
+from . import provenance, readme, site
 from . import kernel
 from .kernel import KernelMismatch
 from .profiles import ProfileError, available_profiles, load_profile, notebook_paths, parameters_for
 from .section import report_dir
+from ..store.paths import MANIFEST
 
 
 class NotebookFailed(RuntimeError):
     pass
+
+
+def completed_runs(root: Path) -> set[str]:
+    """Names of the completed run folders under ``root`` (a manifest marks a run complete)."""
+    return {p.parent.name for p in root.glob(f"*/{MANIFEST}")} if root.exists() else set()
+
+
+def training_seconds(root: Path, names: set[str]) -> float:
+    """The runs' training time: seconds from start to end of each run's training process
+    (``.training.json``, written by ``lib.experiments.batch``), summed; a run trained elsewhere counts 0."""
+    total = 0.0
+    for name in names:
+        try:
+            t = json.loads((root / name / ".training.json").read_text())
+            total += float(t["ended"]) - float(t["started"])
+        except (OSError, ValueError, KeyError):
+            pass
+    return round(total, 1)
 
 
 def notebook_parameters(profile_name: str, only: list[str] | None = None) -> list[tuple[Path, dict]]:
@@ -192,7 +211,7 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     from ..store.runs import RunStore
 
     store_root = RunStore().root
-    before = phases.completed_runs(store_root)
+    before = completed_runs(store_root)
     t_all, html_seconds, notebook_seconds = time.perf_counter(), 0.0, 0.0
     prefetch_seconds, jobs = prefetch(steps, profile)
     planned = [site.Page(nb.stem, site.title_of(nb)) for nb, _ in steps]  # nav links follow the plan
@@ -212,14 +231,16 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
         }
     prov["seconds"] = round(time.perf_counter() - t_all, 1)
     used = {k for nb in prov["notebooks"].values() for keys in nb["sources"].values() for k in keys}
-    trained = phases.completed_runs(store_root) - before
+    trained = completed_runs(store_root) - before
     prov["runs_trained"] = len(trained)
     prov["runs_reused"] = max(len(used) - prov["runs_trained"], 0)
-    prov["phases"] = phases.report_phases(notebook_seconds, html_seconds, store_root, trained, prefetch_seconds)
+    prov["training_seconds"] = training_seconds(store_root, trained)
+    prov["wall_seconds"] = {"runs before the notebooks": round(prefetch_seconds, 1),
+                            "notebooks": round(notebook_seconds, 1), "HTML": round(html_seconds, 1)}
     write_text(out_dir / "provenance.json", json.dumps(prov, indent=2, sort_keys=True))
     index = site.write_index(out_dir, pages, profile, prov)
-    print(f"where the time went (seconds; sums over runs trained side by side can exceed the wall clock):\n"
-          f"{phases.summary(prov['phases'])}")
+    print(f"runs trained: {len(trained)}, {prov['training_seconds']:.0f} s of training processes (summed over runs "
+          f"side by side); wall: {prov['wall_seconds']}")
     print(f"report written: {index} ({prov['seconds']:.0f} s)")
     if profile == readme.PROFILE and not only and output_dir is None:  # the README shows the default build only
         print(f"results block written: {readme.write_results(out_dir)}")
