@@ -24,13 +24,18 @@ def test_mean_ci_of_one_run_has_no_interval_and_ignores_missing_values():
     assert all(math.isnan(v) for v in mean_ci([]))
 
 
-def test_delta_m_known_answer_and_direction():
-    ref = {"mAP50": 0.5, "view_accuracy": 0.8}
-    # +10% on detection, -25% on classification: mean -7.5%
-    assert delta_m({"mAP50": 0.55, "view_accuracy": 0.6}, ref, {"mAP50": True, "view_accuracy": True}) == pytest.approx(-7.5)
+def test_delta_m_averages_each_task_before_the_tasks():
+    ref = {"mAP50": 0.5, "mAP50_95": 0.2, "view_accuracy": 0.8}
+    tasks = {"det": {"mAP50": True, "mAP50_95": True}, "view": {"view_accuracy": True}}
+    # detection +10% and +20% -> +15% for the task; view -25%: (15 - 25) / 2 = -5%
+    # (the mean over the three metrics would be (10 + 20 - 25) / 3 = +1.67%)
+    assert delta_m({"mAP50": 0.55, "mAP50_95": 0.24, "view_accuracy": 0.6}, ref, tasks) == pytest.approx(-5.0)
     # a lower-is-better metric counts a decrease as a gain
-    assert delta_m({"loss": 0.5}, {"loss": 1.0}, {"loss": False}) == pytest.approx(50.0)
-    assert math.isnan(delta_m({"mAP50": 0.5}, {}, {"mAP50": True}))
+    assert delta_m({"loss": 0.5}, {"loss": 1.0}, {"t": {"loss": False}}) == pytest.approx(50.0)
+    assert math.isnan(delta_m({"mAP50": 0.5}, {}, {"det": {"mAP50": True}}))
+    assert math.isnan(delta_m({"mAP50": 0.5}, {"mAP50": 0.0}, {"det": {"mAP50": True}}))
+    with pytest.raises(ValueError, match="'det' has no metrics"):
+        delta_m({}, {}, {"det": {}})
 
 
 def test_format_ci_cuts_bounded_metrics_only():

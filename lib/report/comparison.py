@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .. import weighting
-from .analysis import DELTA_M_METRICS, reference_metrics
+from .analysis import DELTA_M_TASKS, reference_metrics
 from .claims import upstream_claims
 from .stats import NA, bounds_of, delta_m, format_ci, mean_ci, relative_change
 
@@ -19,8 +19,8 @@ def val_delta_m(runs: dict, method: str) -> float:
     vals = []
     for (m, s), r in runs.items():
         if m == method:
-            row = {k: r.metrics[f"val_{k}"] for k in DELTA_M_METRICS}
-            vals.append(delta_m(row, refs.get(s, {}), DELTA_M_METRICS))
+            row = {k: r.metrics[f"val_{k}"] for task in DELTA_M_TASKS.values() for k in task}
+            vals.append(delta_m(row, refs.get(s, {}), DELTA_M_TASKS))
     vals = [v for v in vals if not math.isnan(v)]
     return float(np.mean(vals)) if vals else math.nan
 
