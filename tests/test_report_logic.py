@@ -10,7 +10,7 @@ from lib.config import TrainConfig
 from lib.experiments.methods import gradnorm_label, method
 from lib.report import analysis, criteria, findings
 from lib.report.comparison import select_on_validation, select_static
-from lib.report.conclusions import applicability, methods_table
+from lib.report.conclusions import applicability, methods_table, pairwise
 from lib.report.configs import config_table
 
 
@@ -161,3 +161,22 @@ def test_the_recommendation_names_the_cheapest_method_whose_interval_reaches_the
     assert "2. Every cheaper method is separated from it by the 95% intervals." in recommendation(apart, None)
     one = numbers(1, dual=(1.0, float("nan"), float("nan"), 7.0), equal=(-40.0, float("nan"), float("nan"), 5.0))
     assert "2. One seed: no intervals" in recommendation(one, None)
+
+
+def test_pairwise_tests_the_pairs_as_one_holm_family_and_withholds_below_five_seeds():
+    def runs(n):
+        out = {}
+        for s in range(n):
+            for label, det, view in (("original", 0.5 + 0.01 * s, 0.8), ("gradnorm", 0.55 + 0.011 * s,
+                                                                          0.8 + 0.01 * (-1) ** s)):
+                r = fake_run(label, seed=s, test=(det, view))
+                r.metrics["peak_memory_mb"] = 100.0
+                out[(label, s)] = r
+        return out
+
+    table = pairwise(runs(5), [("gradnorm", "original")]).set_index("metric")
+    assert table.loc["mAP@0.5", "verdict"] == "established" and table.loc["mAP@0.5", "n"] == 5
+    assert table.loc["mAP@0.5", "mean"] == pytest.approx(0.05 + 0.001 * 2)
+    assert table.loc["view accuracy", "verdict"] == "not established"
+    three = pairwise(runs(3), [("gradnorm", "original")]).set_index("metric")
+    assert three.loc["mAP@0.5", "verdict"] == "withheld: n = 3 seeds < 5"

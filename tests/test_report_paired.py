@@ -87,11 +87,11 @@ def test_paired_tests_pair_by_common_seeds_only():
 def test_paired_tests_name_bad_input():
     table = tidy({"a": {"x": BASE}})
     with pytest.raises(ValueError, match=r"lacks columns \['y'\]"):
-        paired_tests(table, ["a"], {"a": ["y"]})
+        paired_tests(pd.concat([table, table.assign(method="ref")]), ["a"], {"ref": ["y"]})
     with pytest.raises(ValueError, match=r"no runs of \['ref'\]"):
         paired_tests(table, ["a"], {"ref": ["x"]})
     with pytest.raises(ValueError, match="several rows"):
-        paired_tests(pd.concat([table, table]), ["a"], {"a": ["x"]})
+        paired_tests(pd.concat([table, table, table.assign(method="ref")]), ["a"], {"ref": ["x"]})
 
 
 def test_pareto_from_intervals_a_clear_dominance_and_an_overlap():

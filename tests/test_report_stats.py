@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.report.conclusions import verdict
 from lib.report.section import Section
 from lib.report.stats import (bounds_of, delta_m, format_ci, format_number, intervals_separate, mean_ci,
                               relative_change)
@@ -63,8 +62,6 @@ def test_undefined_values_read_n_a_for_readers():
     assert format_ci(0.5, None, None) == "0.500"
     assert format_number(0.25) == "0.250" and format_number(-0.05, "+.3f") == "-0.050"
     assert relative_change(0.55, 0.5) == "+10.0%" and relative_change(0.5, 0.0) == "n/a"
-    assert verdict(math.nan, math.nan, math.nan) == "n/a: metric undefined"
-    assert verdict(0.1, 0.05, 0.2) == "established (interval above 0)"
 
 
 def test_tables_show_n_a_but_their_csv_keeps_an_empty_cell(tmp_path):

@@ -72,25 +72,32 @@ def _one(table: pd.DataFrame, method: str, reference: str, metric: str, min_n: i
             "low": low, "high": high, "p": p, "converged": converged, "reason": reason}
 
 
-def paired_tests(table: pd.DataFrame, methods: Sequence[str], references: Mapping[str, Sequence[str]],
-                 alpha: float = 0.05, min_n: int = 5, level: float = 0.95) -> pd.DataFrame:
-    """Every method against every reference on that reference's metrics, paired by seed.
+def compare(table: pd.DataFrame, comparisons: Iterable[tuple[str, str, str]], alpha: float = 0.05,
+            min_n: int = 5, level: float = 0.95) -> pd.DataFrame:
+    """One row per (method, reference, metric) in ``comparisons``, the family Holm's adjustment runs over.
 
     ``table``: one row per (method, seed) with the metric columns and, optionally, a boolean ``converged``
-    (``analysis.per_seed`` gives this shape). ``references``: reference method -> the metrics it is
-    compared on (the single-task detection reference on detection metrics only, say); a method is not
-    compared with itself. Returns one row per comparison with ``COLUMNS``: n (common seeds with the metric
-    defined), mean difference (method - reference) and its ``level`` t interval, two-sided paired p, Holm-adjusted
-    p over all comparisons returned, converged (None without the column), and status: ``withheld``
+    (``analysis.per_seed`` gives this shape). Returns ``COLUMNS``: n (common seeds with the metric
+    defined), mean difference (method - reference) and its ``level`` t interval, two-sided paired p,
+    Holm-adjusted p over all comparisons, converged (None without the column), and status: ``withheld``
     (``reason``: a run behind it not converged, n < ``min_n``, or no spread), else ``established`` when
     p_holm < ``alpha``, else ``not established``.
     Raises ``ValueError`` for a missing column, an unknown method or a repeated (method, seed)."""
-    metrics = list(dict.fromkeys(m for ms in references.values() for m in ms))
-    _check(table, [*methods, *references], metrics)
-    rows = [_one(table, m, ref, k, min_n, level) for ref, ks in references.items() for m in methods if m != ref
-            for k in ks]
+    comparisons = list(comparisons)
+    _check(table, [n for c in comparisons for n in c[:2]], list(dict.fromkeys(c[2] for c in comparisons)))
+    rows = [_one(table, m, ref, k, min_n, level) for m, ref, k in comparisons]
     out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("p_holm", "status")])
     out["p_holm"] = holm(out["p"].to_numpy()) if len(out) else []
     out["status"] = [WITHHELD if r else (ESTABLISHED if p < alpha else NOT_ESTABLISHED)
                      for r, p in zip(out["reason"], out["p_holm"])]
     return out[list(COLUMNS)]
+
+
+def paired_tests(table: pd.DataFrame, methods: Sequence[str], references: Mapping[str, Sequence[str]],
+                 alpha: float = 0.05, min_n: int = 5, level: float = 0.95) -> pd.DataFrame:
+    """Every method against every reference on that reference's metrics (``compare``'s rows, one family).
+
+    ``references``: reference method -> the metrics it is compared on (the single-task detection
+    reference on detection metrics only, say); a method is not compared with itself."""
+    return compare(table, [(m, ref, k) for ref, ks in references.items() for m in methods if m != ref
+                           for k in ks], alpha, min_n, level)
