@@ -10,7 +10,7 @@ from lib.config import TrainConfig
 from lib.experiments.methods import gradnorm_label, method
 from lib.report import analysis, criteria, findings
 from lib.report.comparison import select_on_validation, select_static
-from lib.report.conclusions import applicability, methods_table
+from lib.report.conclusions import applicability, methods_table, pairwise
 from lib.report.configs import config_table
 
 
@@ -69,12 +69,13 @@ def test_criteria_judge_and_reading():
 def test_one_selection_rule_for_static_weights_and_gradnorm_settings():
     refs = {("det_only", 0): fake_run("det_only", val=(0.5, math.nan)),
             ("view_only", 0): fake_run("view_only", val=(math.nan, 0.8))}
-    # Delta-m% on val against (0.5, 0.25, 0.8): static_0.1 has +10% mAP, -12.5% view -> about +2.5%
+    # Delta-m% on val against (0.5, 0.25, 0.8): static_0.1 has +10% on both detection metrics (one task)
+    # and -12.5% view -> (10 - 12.5) / 2
     runs = {**refs, ("static_0.01", 0): fake_run("static_0.01", val=(0.5, 0.6)),
             ("static_0.1", 0): fake_run("static_0.1", val=(0.55, 0.7))}
     best, grid = select_static(runs, ["static_0.01", "static_0.1"])
     assert best == "static_0.1" and grid["classification weight"].tolist() == [0.01, 0.1]
-    assert grid.loc["static_0.1", "val delta_m %"] == pytest.approx(100 * (0.1 + 0.1 - 0.125) / 3)
+    assert grid.loc["static_0.1", "val delta_m %"] == pytest.approx(100 * ((0.1 + 0.1) / 2 - 0.125) / 2)
     labels = [gradnorm_label(1.5), gradnorm_label(1.5, "sgd", 0.1)]
     gruns = {**refs, (labels[0], 0): fake_run(labels[0], val=(0.5, 0.8)), (labels[1], 0): fake_run(labels[1], val=(0.6, 0.8))}
     assert select_on_validation(gruns, labels)[0] == labels[1]
@@ -160,3 +161,22 @@ def test_the_recommendation_names_the_cheapest_method_whose_interval_reaches_the
     assert "2. Every cheaper method is separated from it by the 95% intervals." in recommendation(apart, None)
     one = numbers(1, dual=(1.0, float("nan"), float("nan"), 7.0), equal=(-40.0, float("nan"), float("nan"), 5.0))
     assert "2. One seed: no intervals" in recommendation(one, None)
+
+
+def test_pairwise_tests_the_pairs_as_one_holm_family_and_withholds_below_five_seeds():
+    def runs(n):
+        out = {}
+        for s in range(n):
+            for label, det, view in (("original", 0.5 + 0.01 * s, 0.8), ("gradnorm", 0.55 + 0.011 * s,
+                                                                          0.8 + 0.01 * (-1) ** s)):
+                r = fake_run(label, seed=s, test=(det, view))
+                r.metrics["peak_memory_mb"] = 100.0
+                out[(label, s)] = r
+        return out
+
+    table = pairwise(runs(5), [("gradnorm", "original")]).set_index("metric")
+    assert table.loc["mAP@0.5", "verdict"] == "established" and table.loc["mAP@0.5", "n"] == 5
+    assert table.loc["mAP@0.5", "mean"] == pytest.approx(0.05 + 0.001 * 2)
+    assert table.loc["view accuracy", "verdict"] == "not established"
+    three = pairwise(runs(3), [("gradnorm", "original")]).set_index("metric")
+    assert three.loc["mAP@0.5", "verdict"] == "withheld: n = 3 seeds < 5"

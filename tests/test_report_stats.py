@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.report.conclusions import verdict
 from lib.report.section import Section
 from lib.report.stats import (bounds_of, delta_m, format_ci, format_number, intervals_separate, mean_ci,
                               relative_change)
@@ -24,13 +23,18 @@ def test_mean_ci_of_one_run_has_no_interval_and_ignores_missing_values():
     assert all(math.isnan(v) for v in mean_ci([]))
 
 
-def test_delta_m_known_answer_and_direction():
-    ref = {"mAP50": 0.5, "view_accuracy": 0.8}
-    # +10% on detection, -25% on classification: mean -7.5%
-    assert delta_m({"mAP50": 0.55, "view_accuracy": 0.6}, ref, {"mAP50": True, "view_accuracy": True}) == pytest.approx(-7.5)
+def test_delta_m_averages_each_task_before_the_tasks():
+    ref = {"mAP50": 0.5, "mAP50_95": 0.2, "view_accuracy": 0.8}
+    tasks = {"det": {"mAP50": True, "mAP50_95": True}, "view": {"view_accuracy": True}}
+    # detection +10% and +20% -> +15% for the task; view -25%: (15 - 25) / 2 = -5%
+    # (the mean over the three metrics would be (10 + 20 - 25) / 3 = +1.67%)
+    assert delta_m({"mAP50": 0.55, "mAP50_95": 0.24, "view_accuracy": 0.6}, ref, tasks) == pytest.approx(-5.0)
     # a lower-is-better metric counts a decrease as a gain
-    assert delta_m({"loss": 0.5}, {"loss": 1.0}, {"loss": False}) == pytest.approx(50.0)
-    assert math.isnan(delta_m({"mAP50": 0.5}, {}, {"mAP50": True}))
+    assert delta_m({"loss": 0.5}, {"loss": 1.0}, {"t": {"loss": False}}) == pytest.approx(50.0)
+    assert math.isnan(delta_m({"mAP50": 0.5}, {}, {"det": {"mAP50": True}}))
+    assert math.isnan(delta_m({"mAP50": 0.5}, {"mAP50": 0.0}, {"det": {"mAP50": True}}))
+    with pytest.raises(ValueError, match="'det' has no metrics"):
+        delta_m({}, {}, {"det": {}})
 
 
 def test_format_ci_cuts_bounded_metrics_only():
@@ -58,8 +62,6 @@ def test_undefined_values_read_n_a_for_readers():
     assert format_ci(0.5, None, None) == "0.500"
     assert format_number(0.25) == "0.250" and format_number(-0.05, "+.3f") == "-0.050"
     assert relative_change(0.55, 0.5) == "+10.0%" and relative_change(0.5, 0.0) == "n/a"
-    assert verdict(math.nan, math.nan, math.nan) == "n/a: metric undefined"
-    assert verdict(0.1, 0.05, 0.2) == "established (interval above 0)"
 
 
 def test_tables_show_n_a_but_their_csv_keeps_an_empty_cell(tmp_path):

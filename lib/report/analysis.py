@@ -25,7 +25,8 @@ HEADLINE = {  # metric -> (label, higher is better)
     "view_accuracy": ("view accuracy", True),
     "view_macro_f1": ("view macro-F1", True),
 }
-DELTA_M_METRICS = {"mAP50": True, "mAP50_95": True, "view_accuracy": True}
+# task -> {metric: higher is better}; Delta-m% averages within a task first (``stats.delta_m``)
+DELTA_M_TASKS = {"det": {"mAP50": True, "mAP50_95": True}, "view": {"view_accuracy": True}}
 
 
 def weight_columns(history: pd.DataFrame) -> list[str]:
@@ -174,7 +175,7 @@ def comparison(runs: dict, split: str = "test", order=None) -> tuple[pd.DataFram
     table = per_seed(runs, split)
     refs = reference_metrics(runs, split)
     table["delta_m %"] = [
-        delta_m(row, refs.get(row["seed"], {}), DELTA_M_METRICS) if row["method"] not in SINGLE_TASK
+        delta_m(row, refs.get(row["seed"], {}), DELTA_M_TASKS) if row["method"] not in SINGLE_TASK
         else math.nan for row in table.to_dict("records")]
     cols = list(HEADLINE) + ["delta_m %", "mean grad cosine", "conflict rate", "parameters", "time per epoch (s)",
                              "peak memory (MiB)", "training memory (MiB)"]

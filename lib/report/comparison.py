@@ -1,4 +1,4 @@
-"""Comparison helpers: the tuned static weight, the upstream report's three-column table, paired differences."""
+"""Comparison helpers: the tuned static weight and the upstream report's three-column table."""
 from __future__ import annotations
 
 import inspect
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from .. import weighting
-from .analysis import DELTA_M_METRICS, reference_metrics
+from .analysis import DELTA_M_TASKS, reference_metrics
 from .claims import upstream_claims
-from .stats import NA, bounds_of, delta_m, format_ci, mean_ci, relative_change
+from .stats import NA, bounds_of, delta_m, format_ci, relative_change
 
 
 def val_delta_m(runs: dict, method: str) -> float:
@@ -19,8 +19,8 @@ def val_delta_m(runs: dict, method: str) -> float:
     vals = []
     for (m, s), r in runs.items():
         if m == method:
-            row = {k: r.metrics[f"val_{k}"] for k in DELTA_M_METRICS}
-            vals.append(delta_m(row, refs.get(s, {}), DELTA_M_METRICS))
+            row = {k: r.metrics[f"val_{k}"] for task in DELTA_M_TASKS.values() for k in task}
+            vals.append(delta_m(row, refs.get(s, {}), DELTA_M_TASKS))
     vals = [v for v in vals if not math.isnan(v)]
     return float(np.mean(vals)) if vals else math.nan
 
@@ -50,13 +50,6 @@ def select_static(runs: dict, grid_methods: list[str]) -> tuple[str, pd.DataFram
     weights = {m: r.config.weighting_options["weights"][1] for (m, _), r in runs.items() if m in grid_methods}
     grid.insert(0, "classification weight", [weights[m] for m in grid.index])
     return best, grid
-
-
-def paired_difference(runs: dict, a: str, b: str, metric: str, split: str = "test") -> tuple[float, float, float]:
-    """Mean and 95% interval of (a - b) over the seeds both methods share."""
-    seeds = sorted({s for (m, s) in runs if m == a} & {s for (m, s) in runs if m == b})
-    diffs = [runs[(a, s)].metrics[f"{split}_{metric}"] - runs[(b, s)].metrics[f"{split}_{metric}"] for s in seeds]
-    return mean_ci(diffs)
 
 
 def source_lines(obj) -> int:

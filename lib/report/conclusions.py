@@ -1,8 +1,9 @@
 """Conclusions written from the measured comparison, never in advance.
 
 Every sentence is a template filled from ``analysis.comparison`` numbers and
-paired differences; a difference is called established only when its 95%
-interval (over seeds, paired by seed) excludes zero.
+paired differences; a difference is called established only when its paired
+t test survives Holm's adjustment over the comparisons made, with enough seeds
+(``paired.compare``).
 """
 from __future__ import annotations
 
@@ -11,24 +12,13 @@ import math
 import pandas as pd
 
 from ..experiments.methods import SINGLE_TASK
+from .analysis import per_seed
 from .claims import upstream_claims
-from .comparison import paired_difference
-from .stats import NA, bounds_of, format_ci, format_number, is_missing, relative_change
+from .paired import compare
+from .stats import bounds_of, format_ci, format_number, relative_change
 
 METRIC_LABELS = {"mAP50": "mAP@0.5", "mAP50_95": "mAP@0.5:0.95", "view_accuracy": "view accuracy",
                  "view_macro_f1": "view macro-F1", "delta_m %": "Delta-m%"}
-
-
-def verdict(mean: float, low: float, high: float) -> str:
-    if is_missing(mean):
-        return f"{NA}: metric undefined"
-    if math.isnan(low):
-        return "one seed: not established"
-    if low > 0:
-        return "established (interval above 0)"
-    if high < 0:
-        return "established (interval below 0)"
-    return "not established (interval contains 0)"
 
 
 def winners(numbers: pd.DataFrame) -> pd.DataFrame:
@@ -50,14 +40,18 @@ def winners(numbers: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("metric")
 
 
-def pairwise(runs: dict, pairs: list[tuple[str, str]], metrics=("mAP50", "mAP50_95", "view_accuracy")) -> pd.DataFrame:
-    rows = []
-    for a, b in pairs:
-        for m in metrics:
-            mean, lo, hi = paired_difference(runs, a, b, m)
-            rows.append({"comparison": f"{a} - {b}", "metric": METRIC_LABELS[m], "difference": format_ci(mean, lo, hi),
-                         "verdict": verdict(mean, lo, hi), "mean": mean})
-    return pd.DataFrame(rows)
+def pairwise(runs: dict, pairs: list[tuple[str, str]], metrics=("mAP50", "mAP50_95", "view_accuracy"),
+             min_n: int = 5) -> pd.DataFrame:
+    """Paired differences (a - b, test split) for each pair and metric, tested as one family
+    (``paired.compare``: paired t interval, Holm-adjusted p; withheld below ``min_n`` seeds)."""
+    tests = compare(per_seed(runs), [(a, b, m) for a, b in pairs for m in metrics], min_n=min_n)
+    return pd.DataFrame({
+        "comparison": tests["method"] + " - " + tests["reference"],
+        "metric": tests["metric"].map(METRIC_LABELS),
+        "difference": [format_ci(m, lo, hi) for m, lo, hi in zip(tests["difference"], tests["low"], tests["high"])],
+        "n": tests["n"], "p (Holm)": [format_number(p) for p in tests["p_holm"]],
+        "verdict": [f"{s}: {r}" if r else s for s, r in zip(tests["status"], tests["reason"])],
+        "mean": tests["difference"]})
 
 
 def upstream_claims_checked(numbers: pd.DataFrame) -> pd.DataFrame:

@@ -69,18 +69,28 @@ def format_ci(mean: float, low: float, high: float, digits: int = 3, bounds: tup
     return f"{mean:,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
 
 
-def delta_m(metrics: dict[str, float], reference: dict[str, float], higher_is_better: dict[str, bool]) -> float:
-    """Delta_m% (Maninis et al. 2019): mean over metrics of the signed relative change vs the single-task reference.
+def delta_m(metrics: dict[str, float], reference: dict[str, float],
+            tasks: dict[str, dict[str, bool]]) -> float:
+    """Delta_m% averaged per task: each task's mean signed relative change vs its single-task reference,
+    then the mean over tasks, so a task scored by two metrics counts once.
 
-    100/K * sum_k (-1)^{l_k} (M_k - M_ref,k) / M_ref,k, with l_k = 1 where lower is better.
+    100/T * sum_t 1/K_t * sum_k (-1)^{l_k} (M_k - M_ref,k) / M_ref,k, with l_k = 1 where lower is better
+    (Maninis et al. 2019, Vandenhende et al. 2021 average over metrics; grouping by task is ours).
+    ``tasks``: task -> {metric: higher is better}. NaN when a metric or its reference is missing or the
+    reference is 0. Raises ``ValueError`` for a task without metrics.
     """
-    terms = []
-    for k, higher in higher_is_better.items():
-        m, ref = metrics.get(k, math.nan), reference.get(k, math.nan)
-        if math.isnan(m) or math.isnan(ref) or ref == 0:
-            return math.nan
-        terms.append((m - ref) / ref * (1 if higher else -1))
-    return 100.0 * float(np.mean(terms))
+    per_task = []
+    for task, higher_is_better in tasks.items():
+        if not higher_is_better:
+            raise ValueError(f"delta_m: task {task!r} has no metrics")
+        terms = []
+        for k, higher in higher_is_better.items():
+            m, ref = metrics.get(k, math.nan), reference.get(k, math.nan)
+            if is_missing(m) or is_missing(ref) or ref == 0:
+                return math.nan
+            terms.append((m - ref) / ref * (1 if higher else -1))
+        per_task.append(np.mean(terms))
+    return 100.0 * float(np.mean(per_task))
 
 
 def intervals_separate(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:

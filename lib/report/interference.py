@@ -1,0 +1,60 @@
+"""Does the shared trunk see interference, and of which kind? Read from the runs' histories over seeds.
+
+Per run (one seed): the mean over logged steps of the shared-gradient cosine ``grad_cos`` and of
+log(|g_det| / |g_view|) from ``grad_norm_det`` / ``grad_norm_view`` (columns of
+``lib.engine.history``, measured by ``lib.evaluate.interference``). Over runs: the mean and Student-t
+interval of each (``stats.mean_ci``), the run being the unit, not the step (steps of one run are not
+independent). The evidence is
+
+- "conflicting directions": the cosine's interval lies below zero (the tasks' gradients oppose on average);
+- "loss-scale imbalance": the log norm ratio's interval excludes zero while the cosine's does not lie
+  below zero (the directions agree or are unrelated, but one task's gradient dominates the update);
+- "no interference shown": neither (including fewer than two runs, where no interval exists).
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .stats import mean_ci
+
+CONFLICT, IMBALANCE, NONE_SHOWN = "conflicting directions", "loss-scale imbalance", "no interference shown"
+COLUMNS = ("grad_cos", "grad_norm_det", "grad_norm_view")
+
+
+def run_interference(history: pd.DataFrame) -> tuple[float, float]:
+    """(mean cosine, mean log norm ratio ln(|g_det| / |g_view|)) over the steps of one run where they were
+    measured (rows with the columns empty are steps between measurements); NaN where none was. Raises
+    ``ValueError`` naming the missing columns."""
+    missing = [c for c in COLUMNS if c not in history.columns]
+    if missing:
+        raise ValueError(f"run_interference: the history lacks {missing} (see lib.engine.history)")
+    cos = history["grad_cos"].dropna()
+    det, view = history["grad_norm_det"].to_numpy(float), history["grad_norm_view"].to_numpy(float)
+    ok = (det > 0) & (view > 0)  # NaN compares False: unmeasured steps drop out
+    ratio = np.log(det[ok] / view[ok])
+    return (float(cos.mean()) if len(cos) else math.nan, float(ratio.mean()) if len(ratio) else math.nan)
+
+
+def classify(cos: tuple[float, float, float], log_ratio: tuple[float, float, float]) -> str:
+    """The evidence from the two (mean, low, high) intervals (see the module docstring)."""
+    if cos[2] < 0:
+        return CONFLICT
+    if log_ratio[1] > 0 or log_ratio[2] < 0:
+        return IMBALANCE
+    return NONE_SHOWN
+
+
+def interference_summary(histories: Iterable[pd.DataFrame], level: float = 0.95) -> dict:
+    """Over runs (one history per seed): n (runs with a measured cosine), the cosine and log norm ratio as
+    mean with ``level`` t interval (keys ``cos``, ``cos low``, ``cos high``, ``log norm ratio``,
+    ``log norm ratio low``, ``log norm ratio high``) and ``evidence`` (``classify``)."""
+    per_run = [run_interference(h) for h in histories]
+    cos = mean_ci([c for c, _ in per_run], level)
+    ratio = mean_ci([r for _, r in per_run], level)
+    n = sum(not math.isnan(c) for c, _ in per_run)
+    return {"n": n, "cos": cos[0], "cos low": cos[1], "cos high": cos[2], "log norm ratio": ratio[0],
+            "log norm ratio low": ratio[1], "log norm ratio high": ratio[2], "evidence": classify(cos, ratio)}

@@ -1,0 +1,147 @@
+"""Verdict records, their withholding rules, the JSON file and the sentences; the interference evidence."""
+import json
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.report import verdicts as V
+from lib.report.interference import (CONFLICT, IMBALANCE, NONE_SHOWN, interference_summary, run_interference)
+from lib.report.paired import paired_tests
+from lib.report.stats import mean_ci
+
+TEMPLATE = ("{method} changes {metric} by {difference:+.3f} [{low:+.3f}, {high:+.3f}] against {reference} "
+            "over {n} seeds (Holm-adjusted p = {p_holm:.3f}).")
+
+
+def tidy(per_method: dict, seeds, converged=None) -> pd.DataFrame:
+    rows = [{"method": m, "seed": s, **{k: v[i] for k, v in metrics.items()}}
+            for m, metrics in per_method.items() for i, s in enumerate(seeds)]
+    out = pd.DataFrame(rows)
+    if converged is not None:
+        out["converged"] = converged
+    return out
+
+
+def verdicts_of(table, supported=True) -> list:
+    rows = paired_tests(table, ["gradnorm"], {"static": ["mAP50", "view_accuracy"]})
+    return [V.from_paired(r, f"gradnorm_vs_static.{r['metric']}", TEMPLATE, "table paired_differences",
+                          supported=supported) for _, r in rows.iterrows()]
+
+
+BASE = np.array([0.50, 0.52, 0.48, 0.51, 0.49])
+
+
+def clear_case() -> pd.DataFrame:
+    """n = 5: gradnorm clearly ahead on mAP50, no different on view accuracy."""
+    return tidy({"static": {"mAP50": BASE, "view_accuracy": BASE},
+                 "gradnorm": {"mAP50": BASE + [0.04, 0.05, 0.06, 0.05, 0.05],
+                              "view_accuracy": BASE + [0.03, -0.02, 0.01, -0.03, 0.01]}}, range(5))
+
+
+def test_a_clear_case_with_five_seeds_establishes_one_claim_and_not_another():
+    by = {v.claim: v for v in verdicts_of(clear_case())}
+    det, view = by["gradnorm_vs_static.mAP50"], by["gradnorm_vs_static.view_accuracy"]
+    assert det.status == "established" and view.status == "not established"
+    assert det.n == 5 and det.converged is None and det.reason == ""
+    assert det.interval == pytest.approx(mean_ci([0.04, 0.05, 0.06, 0.05, 0.05])[1:])
+    assert det.render().startswith("gradnorm changes mAP50 by +0.050 [")
+
+
+def test_the_smoke_like_case_withholds_every_verdict():
+    one = tidy({"static": {"mAP50": [0.1], "view_accuracy": [0.3]},
+                "gradnorm": {"mAP50": [0.2], "view_accuracy": [0.4]}}, [0], converged=[False, False])
+    out = verdicts_of(one)
+    assert [v.status for v in out] == ["withheld"] * 2
+    assert out[0].reason == "run not converged: gradnorm seed 0, static seed 0" and out[0].converged is False
+    assert out[0].render() == "gradnorm_vs_static.mAP50: withheld: run not converged: gradnorm seed 0, static seed 0"
+    # converged but one seed: withheld for n; and a profile that cannot support verdicts withholds all
+    one["converged"] = True
+    assert {v.reason for v in verdicts_of(one)} == {"n = 1 seeds < 5"}
+    assert {(v.status, v.reason) for v in verdicts_of(clear_case(), supported=False)} == {
+        ("withheld", "this profile cannot support verdicts")}
+
+
+def test_verdicts_round_trip_through_strict_json(tmp_path):
+    vs = verdicts_of(clear_case()) + verdicts_of(tidy({"static": {"mAP50": [0.1], "view_accuracy": [0.3]},
+                                                      "gradnorm": {"mAP50": [0.2], "view_accuracy": [0.4]}}, [0]))
+    assert any(math.isnan(v.interval[0]) for v in vs)  # one seed: no interval, written as null
+    path = V.write_verdicts(vs, tmp_path / "reports" / "smoke" / "verdicts.json")
+    text = path.read_text()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+    assert "NaN" not in text and "null" in text
+    back = V.read_verdicts(path)
+    assert [V.to_dict(v) for v in back] == [V.to_dict(v) for v in vs]
+    assert [v.render() for v in back] == [v.render() for v in vs]
+    assert V.verdicts_path("smoke").parts[-3:] == ("reports", "smoke", "verdicts.json")
+
+
+def numbers(text: str) -> list[str]:
+    return re.findall(r"(?<![\w.])[-+]?\d+(?:\.\d+)?", text)  # not the 50 of "mAP50"
+
+
+def test_the_answer_holds_only_numbers_present_in_the_verdicts():
+    vs = verdicts_of(clear_case())
+    claims = ["gradnorm_vs_static.mAP50", "gradnorm_vs_static.view_accuracy"]
+    sentences = V.answer(vs, claims)
+    assert len(sentences) == 2
+    for v, s in zip(vs, sentences):
+        present = [x for x in (*v.values.values(), *v.interval, v.n) if isinstance(x, (int, float))]
+        for token in numbers(s):
+            digits = len(token.split(".")[1]) if "." in token else 0
+            assert any(round(x, digits) == pytest.approx(float(token)) for x in present), (token, s)
+    with pytest.raises(KeyError, match="no verdict for claims"):
+        V.answer(vs, ["interference"])
+
+
+def test_a_verdict_names_its_bad_input():
+    with pytest.raises(ValueError, match="status 'maybe'"):
+        V.Verdict("c", "x", {}, "t", (0.0, 1.0), 5, True, "maybe")
+    with pytest.raises(ValueError, match="withheld without a reason"):
+        V.Verdict("c", "x", {}, "t", (0.0, 1.0), 5, True, "withheld")
+    with pytest.raises(ValueError, match="does not fill"):
+        V.Verdict("c", "{missing}", {}, "t", (0.0, 1.0), 5, True, "established")
+
+
+def history(cos, det, view, every=2) -> pd.DataFrame:
+    """A run's history measuring interference every ``every`` steps (empty cells between)."""
+    rows = []
+    for i, (c, d, v) in enumerate(zip(cos, det, view)):
+        rows.append({"step": i * every, "grad_cos": c, "grad_norm_det": d, "grad_norm_view": v})
+        rows += [{"step": i * every + k, "grad_cos": math.nan, "grad_norm_det": math.nan,
+                  "grad_norm_view": math.nan} for k in range(1, every)]
+    return pd.DataFrame(rows)
+
+
+def test_run_interference_averages_measured_steps_only():
+    cos, ratio = run_interference(history([0.2, -0.4], [2.0, 8.0], [1.0, 1.0]))
+    assert cos == pytest.approx(-0.1) and ratio == pytest.approx((math.log(2) + math.log(8)) / 2)
+    with pytest.raises(ValueError, match=r"lacks \['grad_norm_view'\]"):
+        run_interference(pd.DataFrame({"grad_cos": [0.1], "grad_norm_det": [1.0]}))
+
+
+def test_interference_evidence_known_answers():
+    seeds = range(5)
+    # cosines below zero in every seed: conflicting directions
+    conflict = interference_summary(history([-0.3 - 0.01 * s, -0.2], [1, 1], [1, 1]) for s in seeds)
+    assert conflict["evidence"] == CONFLICT and conflict["n"] == 5
+    assert conflict["cos"] == pytest.approx(np.mean([(-0.5 - 0.01 * s) / 2 for s in seeds]))
+    # cosines around zero, detection gradient 10x the view one: loss-scale imbalance
+    imbalance = interference_summary(history([0.1 * (-1) ** s, 0.0], [10 + s, 10], [1, 1]) for s in seeds)
+    assert imbalance["evidence"] == IMBALANCE and imbalance["log norm ratio low"] > 0
+    assert imbalance["cos low"] < 0 < imbalance["cos high"]
+    # cosines around zero, balanced norms: nothing shown; one run: no interval, nothing shown
+    balanced = interference_summary(history([0.1 * (-1) ** s], [1 + 0.1 * (-1) ** s], [1]) for s in seeds)
+    assert balanced["evidence"] == NONE_SHOWN
+    single = interference_summary([history([-0.5, -0.6], [1, 1], [1, 1])])
+    assert single["evidence"] == NONE_SHOWN and single["n"] == 1 and math.isnan(single["cos low"])
+
+
+def test_an_interference_verdict_is_withheld_below_min_n():
+    hs = [history([-0.3 - 0.01 * s, -0.2], [1, 1], [1, 1]) for s in range(5)]
+    v = V.from_interference(interference_summary(hs), "interference", "figure interference", converged=True)
+    assert v.status == "established" and v.sentence.startswith("Over 5 seeds the shared trunk shows conflicting")
+    v3 = V.from_interference(interference_summary(hs[:3]), "interference", "figure interference")
+    assert v3.status == "withheld" and v3.render() == "interference: withheld: n = 3 seeds < 5"
