@@ -1,5 +1,8 @@
 """Split statistics, the leakage report (injected leaks are found) and the leak-free re-split."""
 import shutil
+from collections import Counter
+
+import numpy as np
 
 import pytest
 
@@ -121,3 +124,49 @@ def test_split_by_group_rejects_bad_arguments(generated, tmp_path):
         split_by_group(spec, tmp_path, by="study")
     with pytest.raises(ValueError, match="fractions"):
         split_by_group(spec, tmp_path, fractions=(0.5, 0.2))
+
+
+def test_split_by_group_stratifies_whole_clips_with_known_counts(tmp_path):
+    # 8 clips of 2 frames: 4 PSAX clips with PR, 4 A4C clips with AR; a 50/50 split must give
+    # each side 2 of each, whatever the seed (an image-count deal puts them anywhere)
+    from lib.data import format_label, write_data_yaml
+    for folder in ("train", "valid"):
+        (tmp_path / folder / "images").mkdir(parents=True)
+        (tmp_path / folder / "labels").mkdir(parents=True)
+    for clip in range(8):
+        view, cls = (0, 2) if clip % 2 else (2, 0)
+        for frame in range(2):
+            folder = tmp_path / ("train" if clip < 4 else "valid")
+            name = f"P{clip}-1.mp4-{frame}"
+            (folder / "images" / f"{name}.png").write_bytes(b"")
+            (folder / "labels" / f"{name}.txt").write_text(
+                format_label(np.array([[cls, 0.5, 0.5, 0.2, 0.2]]), view, 3, "box"))
+    spec = read_data_yaml(write_data_yaml(tmp_path / "data.yaml", {"train": "train/images", "val": "valid/images"},
+                                          ("AR", "MR", "PR", "TR"), ("PSAX", "PLAX", "A4C"), root="."))
+    for seed in range(4):
+        new = read_data_yaml(split_by_group(spec, tmp_path / f"s{seed}", by="clip", fractions=(0.5, 0.5), seed=seed))
+        for split in ("train", "val"):
+            recs = [parse_label_file(p, 4, 3) for p in split_files(new, split).labels]
+            assert Counter(r.view for r in recs) == {0: 4, 2: 4}, (seed, split)
+        train = {parse_frame_name(p).clip for p in split_files(new, "train").images}
+        val = {parse_frame_name(p).clip for p in split_files(new, "val").images}
+        assert not train & val and len(train | val) == 8
+
+
+def test_group_dealer_deals_strata_evenly_and_fills_sizes():
+    from lib.data.stratify import GroupDealer, strata_counts
+    assert strata_counts(1, [2], 3, 4, frames=3).tolist() == [0] * 5 + [0, 0, 3, 0, 0] + [0] * 5
+    assert strata_counts(2, [], 3, 4)[-1] == 1  # no jet: the view's "none" cell
+    d = GroupDealer([4, 2], 2)
+    got = []
+    for g in [[1, 0]] * 3 + [[0, 1]] * 3:  # one image each: 3 of stratum A, then 3 of stratum B
+        k = d.choose(np.array(g))
+        d.add(k, np.array(g), 1)
+        got.append(k)
+    # worked by hand: both splits end half A, half B (dealing by image count alone gives 3A+1B / 2B)
+    assert got == [0, 1, 0, 0, 1, 0] and d.strata.tolist() == [[2, 2], [1, 1]] and d.images.tolist() == [4, 2]
+    assert len(d.open) == 0
+    with pytest.raises(ValueError, match="full"):
+        d.choose(np.array([1, 0]))
+    with pytest.raises(ValueError, match="sizes"):
+        GroupDealer([-1, 2], 2)

@@ -5,6 +5,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from lib.data import (EchoDataset, SyntheticConfig, ensure_synthetic, generate, parse_label_file, plan,
                       read_data_yaml, split_files)
@@ -86,23 +87,97 @@ def test_frames_look_like_colour_doppler_echo():
             assert (sat > 80).mean() > 0.3
 
 
-def test_plan_marginals_follow_the_config():
-    cfg = SyntheticConfig()
+IID = dict(frames_per_clip=1, max_clips_per_patient=1, p_two_jets=0.0, p_no_jet=0.0)  # one jet per clip
+
+
+def drawn_table(cfg):
+    """Class x view counts of the jets of a plan, (4, 3)."""
+    t = np.zeros((4, 3))
+    for fp in plan(cfg):
+        for j in fp.jets:
+            t[j.cls, fp.clip.view] += 1
+    return t
+
+
+def test_default_coupling_is_the_real_sample_with_the_real_margins():
+    t = SyntheticConfig().class_view_table()
+    assert t.shape == (4, 3) and t.sum() == pytest.approx(1)
+    assert t.sum(1) == pytest.approx(np.array([426, 407, 104, 409]) / 1346)  # real label counts
+    assert t.sum(0) == pytest.approx(np.array([217, 612, 517]) / 1346)      # real view counts
+    # iterative proportional fitting keeps the sample's odds ratios (counts + 0.5)
+    c = np.array(synthetic.REAL_CLASS_VIEW_COUNTS, float) + 0.5
+    for (a, b), (x, y) in [((0, 1), (0, 2)), ((2, 3), (1, 2)), ((1, 2), (0, 1))]:
+        assert t[a, x] * t[b, y] / (t[a, y] * t[b, x]) == pytest.approx(c[a, x] * c[b, y] / (c[a, y] * c[b, x]))
+    # strength 0: the product of the margins; strength 2: stronger (larger top class share per view)
+    t0 = SyntheticConfig(view_coupling=0).class_view_table()
+    assert t0 == pytest.approx(np.outer(t.sum(1), t.sum(0)))
+    t2 = SyntheticConfig(view_coupling=2).class_view_table()
+    assert ((t2 / t2.sum(0)).max(0) > (t / t.sum(0)).max(0)).all()
+
+
+def test_drawn_jets_reproduce_the_coupling_table_at_strength_one():
+    cfg = SyntheticConfig(n_train=6000, n_val=0, n_test=0, seed=7, **IID)
+    observed = drawn_table(cfg).ravel()
+    expected = cfg.class_view_table().ravel() * observed.sum()
+    keep = expected > 5  # chi-square needs expected counts >= 5; the rest are checked in total
+    assert stats.chisquare(observed[keep], expected[keep] * observed[keep].sum() / expected[keep].sum()).pvalue > 1e-3
+    assert abs(observed[~keep].sum() - expected[~keep].sum()) < 4 * np.sqrt(expected[~keep].sum()) + 2
+
+
+def test_view_is_independent_of_class_at_strength_zero():
+    cfg = SyntheticConfig(n_train=4000, n_val=0, n_test=0, seed=8, view_coupling=0.0, **IID)
+    table = drawn_table(cfg)
+    assert stats.chi2_contingency(table).pvalue > 1e-3
+    real = drawn_table(SyntheticConfig(n_train=4000, n_val=0, n_test=0, seed=8, **IID))
+    assert stats.chi2_contingency(real).pvalue < 1e-12  # the default is strongly coupled
+
+
+def shares(fps, split):
+    """View shares (3,) and jet-class shares (4,) of one split's frames."""
+    f = [fp for fp in fps if fp.split == split]
+    views = np.bincount([fp.clip.view for fp in f], minlength=3) / len(f)
+    cls = np.bincount([j.cls for fp in f for j in fp.clip.jets], minlength=4)
+    return views, cls / cls.sum()
+
+
+SPREAD = 0.06  # the stated tolerance: ~1.5 patients (8 frames each at most) of the 208-frame val split
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_default_splits_are_stratified_with_whole_patients_and_clips(seed):
+    cfg = SyntheticConfig(seed=seed)
     fps = plan(cfg)
     assert Counter(fp.split for fp in fps) == {"train": 834, "val": 208, "test": 306}
-    view_p = np.array(cfg.view_freq) / sum(cfg.view_freq)
-    views = np.bincount([fp.view_label for fp in fps], minlength=3) / len(fps)
-    assert np.abs(views - view_p).max() < 0.05
-    table = np.array(cfg.class_given_view, float)
-    class_p = table.sum(0) / table.sum()
-    classes = np.bincount([j.cls for fp in fps for j in fp.jets], minlength=4)
-    assert np.abs(classes / classes.sum() - class_p).max() < 0.04
-    # the jet class is strongly tied to the view: the top class of each view is the configured one
-    for v in range(3):
-        cls = Counter(j.cls for fp in fps if fp.clip.view == v for j in fp.jets)
-        assert cls.most_common(1)[0][0] == int(np.argmax(table[v]))
+    for key in (lambda fp: fp.clip.patient, lambda fp: (fp.clip.patient, fp.clip.clip)):
+        where = {}
+        for fp in fps:
+            where.setdefault(key(fp), set()).add(fp.split)
+        assert all(len(s) == 1 for s in where.values())
+    per_split = [shares(fps, s) for s in ("train", "val", "test")]
+    for i in (0, 1):  # views, then classes
+        table = np.array([p[i] for p in per_split])
+        assert np.ptp(table, axis=0).max() < SPREAD, table
+    # PR is in every split at its share, and the set's PR share is the real one within sampling error
+    pr = np.array([p[1][2] for p in per_split])
+    assert (pr > 0.04).all()
+    clips = {(fp.clip.patient, fp.clip.clip): fp.clip for fp in fps}
+    pr_all = np.mean([j.cls == 2 for c in clips.values() for j in c.jets])
+    assert abs(pr_all - 104 / 1346) < 3 * np.sqrt(0.077 * 0.923 / len(clips))
+    assert plan(cfg) == fps  # deterministic
+
+
+def test_plan_has_single_and_double_jets_and_empty_frames():
+    fps = plan(SyntheticConfig())
     n_obj = Counter(len(fp.jets) for fp in fps)
     assert n_obj[1] / len(fps) > 0.85 and n_obj[0] > 0 and n_obj[2] > 0
+
+
+def test_bad_coupling_settings_are_refused():
+    with pytest.raises(ValueError, match="view_coupling"):
+        SyntheticConfig(view_coupling=-1)
+    with pytest.raises(ValueError, match="class_view_counts"):
+        SyntheticConfig(class_view_counts=((1, 2, 3),) * 3)
+    assert SyntheticConfig(view_coupling=0.5).short_hash() != SyntheticConfig().short_hash()
 
 
 def test_split_by_patient_no_leakage():

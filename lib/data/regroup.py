@@ -4,7 +4,8 @@ Frames of one clip are near-duplicates; if they sit in train and test, the test
 score measures memory, not generalisation. ``split_by_group`` pools every
 image of a ``DataSpec``, groups frames by patient or clip (file-name pattern of
 ``leakage.py``; an unparsed name is its own group), shuffles the groups with a
-seed and deals them out to reach the target fractions of images. The result is
+seed and deals them out (``stratify.GroupDealer``) to reach the target fractions
+of images with the same view x jet-class mix in every split. The result is
 a new ``data.yaml`` whose splits are ``.txt`` lists of absolute image paths;
 labels stay where they are.
 """
@@ -14,9 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import LabelError
 from .files import split_files
+from .labels import parse_label_file
 from .leakage import parse_frame_name
 from .spec import SPLITS, DataSpec, write_data_yaml
+from .stratify import GroupDealer, strata_counts
 
 GROUPS = ("patient", "clip")
 
@@ -32,26 +36,39 @@ def split_by_group(spec: DataSpec, out_dir: str | Path, by: str = "patient",
                    fractions: tuple[float, ...] = (0.62, 0.155, 0.225), seed: int = 0) -> Path:
     """Write ``out_dir/{train,val,test}.txt`` and ``out_dir/data.yaml``; return the yaml's path.
 
-    ``fractions`` are image shares for train, val (and test, if three are given).
+    ``fractions`` are image shares for train, val (and test, if three are given); each split
+    gets whole groups, stratified by view and jet class (an unreadable label counts for size
+    only). Deterministic for a seed. Raises ValueError for an unknown ``by`` or bad fractions.
     """
     if by not in GROUPS:
         raise ValueError(f"by={by!r}; expected one of {GROUPS}")
     if len(fractions) not in (2, 3) or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
         raise ValueError(f"fractions={fractions}: expected 2 or 3 non-negative shares summing to 1")
-    images = sorted({p.resolve() for split in spec.splits for p in split_files(spec, split).images})
+    n_strata = spec.n_views * (spec.nc + 1)
+    strata: dict[Path, np.ndarray] = {}
+    for split in spec.splits:
+        files = split_files(spec, split)
+        for img, lbl in zip(files.images, files.labels):
+            try:
+                rec = parse_label_file(lbl, spec.nc, spec.n_views)
+                strata[img.resolve()] = strata_counts(rec.view, rec.boxes[:, 0].astype(int), spec.n_views, spec.nc)
+            except LabelError:
+                strata[img.resolve()] = np.zeros(n_strata)  # no label: dealt by size alone
+    images = sorted(strata)
     groups: dict[str, list[Path]] = {}
     for img in images:
         groups.setdefault(group_key(img, by), []).append(img)
     keys = sorted(groups)
     order = np.random.default_rng(seed).permutation(len(keys))
     names = SPLITS[:len(fractions)]
-    target = np.asarray(fractions) * len(images)
-    have = np.zeros(len(names))
+    dealer = GroupDealer(np.asarray(fractions) * len(images), n_strata)
     assigned: dict[str, list[Path]] = {n: [] for n in names}
-    for i in order:  # deal each group to the split furthest below its target
-        k = int(np.argmax(target - have))
-        assigned[names[k]].extend(groups[keys[i]])
-        have[k] += len(groups[keys[i]])
+    for i in order:
+        members = groups[keys[i]]
+        counts = sum(strata[p] for p in members)
+        k = dealer.choose(counts)
+        dealer.add(k, counts, len(members))
+        assigned[names[k]].extend(members)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for n in names:

@@ -2,9 +2,11 @@
 
 Real frames cannot be shipped, so the default data set is generated here with
 the real data's shape: the same split sizes (834/208/306), the same label
-format (both variants), class and view frequencies close to the real counts,
-jet classes strongly (not perfectly) tied to the view, and the real file
-names ``<patient>-<clip>.mp4-<frame>.png`` (split by patient: no leakage).
+format (both variants), the real class and view counts, the real data's
+class x view rates (``coupling_table``; a knob weakens or strengthens them), and
+the real file names ``<patient>-<clip>.mp4-<frame>.png``. Splits take whole
+patients (so whole clips: no leakage) and are stratified by view and jet class
+(``stratify.GroupDealer``), so train, val and test hold the same mix.
 
 Generation is two steps. ``plan`` draws, from the config alone, every patient,
 clip, view and jet (cheap, so tests can check marginals on the full-size plan);
@@ -30,15 +32,49 @@ from PIL import Image
 
 from .labels import format_label
 from .spec import write_data_yaml
+from .stratify import GroupDealer, strata_counts
 from .synthetic_anatomy import CLASSES, JET_SHAPE, VALVES, VIEWS, Geometry, Grid, anatomy, make_grid, random_geometry, scan, sector_mask
 from .synthetic_doppler import JetSpec, colour_box, colour_speckle, composite, flow_clutter, overlays, render_jet, soften
 
-GENERATOR_VERSION = 1  # bump when drawing code changes, so cached sets are regenerated
+GENERATOR_VERSION = 2  # bump when drawing code changes, so cached sets are regenerated
 SPLIT_DIRS = {"train": "train", "val": "valid", "test": "test"}  # data.yaml key -> folder (real layout)
 
 # Jet size per class in template units (sector radius = 1): (length, width). Chosen so the
 # label boxes match the real data's statistics (mean area ~0.034 of the image).
 JET_SIZE = {"AR": (0.25, 0.24), "MR": (0.22, 0.21), "PR": (0.28, 0.20), "TR": (0.25, 0.21)}
+
+
+# Class x view counts of the real data's sample of 127 label files (UPSTREAM_FINDINGS.md, "Label
+# geometry"): rows AR, MR, PR, TR; columns the one-hot view index 0, 1, 2, which this generator
+# names VIEWS = (PSAX, PLAX, A4C), the order it writes the view line in. The sample's index
+# frequencies (28/59/40) follow the real view counts in that order (PSAX 217 < A4C 517 < PLAX 612).
+REAL_CLASS_VIEW_COUNTS = ((1, 4, 31), (18, 10, 7), (1, 10, 0), (8, 35, 2))
+
+
+def coupling_table(counts, class_freq, view_freq, strength: float = 1.0, tol: float = 1e-12) -> np.ndarray:
+    """P(class, view), shape (n_classes, n_views), summing to 1: the association of ``counts`` at ``strength``.
+
+    Log-linear model: every odds ratio of ``counts`` (plus 0.5 per cell, the Haldane-Anscombe
+    correction, so that a cell unseen in a small sample stays possible) is raised to the power
+    ``strength``, then the margins are fitted to ``class_freq`` and ``view_freq`` by iterative
+    proportional fitting (Deming & Stephan 1940), which keeps the odds ratios. So ``strength`` 0
+    gives the independent table outer(class_freq, view_freq) (normalised), 1 the sample's
+    association with the given margins, > 1 a stronger one. Raises ValueError for a negative
+    strength.
+    """
+    if not strength >= 0:
+        raise ValueError(f"strength={strength}: expected >= 0")
+    p = np.asarray(counts, dtype=float) + 0.5
+    p /= p.sum()
+    indep = np.outer(p.sum(1), p.sum(0))
+    t = indep * (p / indep) ** strength
+    rows, cols = _probs(class_freq), _probs(view_freq)
+    for _ in range(10_000):
+        t *= _ratio(rows, t.sum(1))[:, None]
+        t *= _ratio(cols, t.sum(0))
+        if np.abs(t.sum(1) - rows).max() < tol:
+            break
+    return t / t.sum()
 
 
 @dataclass(frozen=True)
@@ -55,33 +91,41 @@ class SyntheticConfig:
     max_clips_per_patient: int = 2     # each patient has 1..this many clips (views may differ)
     # Relative view frequencies, in VIEWS order (PSAX, PLAX, A4C): the real counts 217/612/517.
     view_freq: tuple[float, ...] = (217, 612, 517)
-    # P(jet class | view) as relative counts; rows follow VIEWS, columns CLASSES (AR, MR, PR, TR).
-    # Row sums are the real view counts and column sums the real class counts (AR 426, MR 407,
-    # PR 104, TR 409), with the anatomically usual views dominating each class.
-    class_given_view: tuple[tuple[float, ...], ...] = (
-        (60, 10, 80, 67),     # PSAX: PR and TR at the great-vessel level, AR en face
-        (330, 200, 20, 62),   # PLAX: AR and MR
-        (36, 197, 4, 280),    # A4C: TR and MR
-    )
+    # Relative class frequencies, in CLASSES order (AR, MR, PR, TR): the real label counts.
+    class_freq: tuple[float, ...] = (426, 407, 104, 409)
+    # Class x view counts that set the coupling (rows CLASSES, columns VIEWS); see coupling_table.
+    class_view_counts: tuple[tuple[float, ...], ...] = REAL_CLASS_VIEW_COUNTS
+    # Strength of the view-jet coupling: 0 = view independent of class, 1 = the real rates, > 1 stronger.
+    view_coupling: float = 1.0
     p_no_jet: float = 0.03             # a frame without any jet (e.g. the wrong cardiac phase)
     p_two_jets: float = 0.04           # a clip with a second jet of another class
     box_label_fraction: float = 0.2    # share of label files in the converted box variant (rest polygons)
     # Difficulty knobs.
     speckle: float = 1.0               # speckle strength (0 = smooth tissue, 1 = fully developed)
     anatomy_jitter: float = 1.8        # per-clip variation of probe placement and shape (view difficulty)
-    jet_opacity: float = 0.7           # colour alpha of jets (lower = fainter jets over the grey image)
+    jet_opacity: float = 0.7           # jet contrast: colour alpha of jets (lower = fainter over the grey image)
     jet_size: float = 1.0              # scale of jet length and width (smaller = harder, smaller boxes)
     clutter: float = 1.3               # normal (non-jet) colour flow in chambers inside the colour box
     colour_noise: float = 0.04        # fraction of colour-box blocks with random colour speckle
     view_label_noise: float = 0.0      # probability a frame's view label is replaced by another view
 
     def __post_init__(self):
-        if len(self.view_freq) != len(VIEWS) or len(self.class_given_view) != len(VIEWS):
-            raise ValueError(f"view_freq and class_given_view need one entry per view {VIEWS}")
-        if any(len(row) != len(CLASSES) or sum(row) <= 0 for row in self.class_given_view):
-            raise ValueError(f"each class_given_view row needs {len(CLASSES)} weights {CLASSES} with a positive sum")
+        if len(self.view_freq) != len(VIEWS) or len(self.class_freq) != len(CLASSES):
+            raise ValueError(f"view_freq needs one weight per view {VIEWS} and class_freq one per class {CLASSES}")
+        table = np.asarray(self.class_view_counts, dtype=float)
+        if table.shape != (len(CLASSES), len(VIEWS)) or (table < 0).any():
+            raise ValueError(f"class_view_counts needs {len(CLASSES)} rows {CLASSES} of {len(VIEWS)} "
+                             f"non-negative counts {VIEWS}; got shape {table.shape}")
+        if min(self.view_freq) < 0 or min(self.class_freq) < 0 or sum(self.view_freq) <= 0 or sum(self.class_freq) <= 0:
+            raise ValueError("view_freq and class_freq need non-negative weights with a positive sum")
+        if not self.view_coupling >= 0:
+            raise ValueError(f"view_coupling={self.view_coupling}: expected >= 0 (0 independent, 1 real rates)")
         if min(self.n_train, self.n_val, self.n_test) < 0 or self.frames_per_clip < 1:
             raise ValueError("split sizes must be >= 0 and frames_per_clip >= 1")
+
+    def class_view_table(self) -> np.ndarray:
+        """P(class, view) of a jet, shape (len(CLASSES), len(VIEWS)); see ``coupling_table``."""
+        return coupling_table(self.class_view_counts, self.class_freq, self.view_freq, self.view_coupling)
 
     def short_hash(self) -> str:
         blob = json.dumps({"version": GENERATOR_VERSION, **asdict(self)}, sort_keys=True)
@@ -113,6 +157,11 @@ def _probs(row) -> np.ndarray:
     return p / p.sum()
 
 
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b, 0 where b is 0 (a class or view with zero frequency)."""
+    return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+
+
 def _sample_jet(rng: np.random.Generator, view: int, cls: int, size: float) -> JetSpec:
     origin, direction = VALVES[(VIEWS[view], CLASSES[cls])]
     ang = np.arctan2(direction[1], direction[0]) + np.deg2rad(rng.normal(0, 10))
@@ -131,40 +180,54 @@ def _sample_jet(rng: np.random.Generator, view: int, cls: int, size: float) -> J
     )
 
 
+def _draw_clip(rng: np.random.Generator, cfg: SyntheticConfig, joint: np.ndarray) -> tuple[int, tuple[int, ...]]:
+    """The view and jet classes of one clip: (view, class) from ``joint``, maybe a second class of that view."""
+    view, cls = divmod(int(rng.choice(joint.size, p=joint.T.ravel())), len(CLASSES))
+    classes = [cls]
+    cls_p = joint[:, view] / joint[:, view].sum()
+    if rng.random() < cfg.p_two_jets and cls_p[cls] < 1:
+        rest = cls_p.copy()
+        rest[cls] = 0
+        classes.append(int(rng.choice(len(CLASSES), p=rest / rest.sum())))
+    return view, tuple(classes)
+
+
 def plan(cfg: SyntheticConfig) -> list[FramePlan]:
-    """Every frame of every split (train, val, test), drawn from the config alone."""
+    """Every frame of every split (train, val, test), drawn from the config alone.
+
+    Patients (1..``max_clips_per_patient`` clips of ``frames_per_clip`` frames) are drawn one
+    by one and dealt whole to a split by ``GroupDealer`` (stratified by view and jet class);
+    the patient that fills a split is cut to fit, so split sizes are exact.
+    """
     rng = np.random.default_rng([cfg.seed, 1])
-    view_p = _probs(cfg.view_freq)
+    joint = cfg.class_view_table()
+    nv, nc = len(VIEWS), len(CLASSES)
+    names = list(cfg.split_sizes())
+    dealer = GroupDealer(list(cfg.split_sizes().values()), nv * (nc + 1))
     frames, patient_no = [], 0
-    for split, n in cfg.split_sizes().items():
-        done = 0
-        while done < n:
-            patient_no += 1
-            patient = f"SYN{patient_no:04d}"
-            for clip_no in range(1, int(rng.integers(1, cfg.max_clips_per_patient + 1)) + 1):
-                view = int(rng.choice(len(VIEWS), p=view_p))
-                cls_p = _probs(cfg.class_given_view[view])
-                classes = [int(rng.choice(len(CLASSES), p=cls_p))]
-                if rng.random() < cfg.p_two_jets and cls_p[classes[0]] < 1:
-                    rest = cls_p.copy()
-                    rest[classes[0]] = 0
-                    classes.append(int(rng.choice(len(CLASSES), p=rest / rest.sum())))
-                jets = tuple(_sample_jet(rng, view, c, cfg.jet_size) for c in classes)
-                clip = ClipPlan(patient, clip_no, view, jets, int(rng.integers(2 ** 62)))
-                frame_no, step = int(rng.integers(0, 30)), int(rng.integers(1, 4))
-                for _ in range(cfg.frames_per_clip):
-                    if done == n:
-                        break
-                    visible = () if rng.random() < cfg.p_no_jet else jets
-                    label = view
-                    if rng.random() < cfg.view_label_noise:
-                        label = int(rng.choice([v for v in range(len(VIEWS)) if v != view]))
-                    name = f"{patient}-{clip_no}.mp4-{frame_no}"
-                    frames.append(FramePlan(split, name, clip, visible, label, int(rng.integers(2 ** 62))))
-                    frame_no += step
-                    done += 1
-                if done == n:
-                    break
+    while len(dealer.open):
+        patient_no += 1
+        patient = f"SYN{patient_no:04d}"
+        clips = [_draw_clip(rng, cfg, joint) for _ in range(int(rng.integers(1, cfg.max_clips_per_patient + 1)))]
+        counts = sum(strata_counts(v, cl, nv, nc, cfg.frames_per_clip) for v, cl in clips)
+        k = dealer.choose(counts)
+        room = min(dealer.room(k), len(clips) * cfg.frames_per_clip)
+        dealer.add(k, counts, room)  # a cut patient counts whole: its strata shares are close enough
+        for clip_no, (view, classes) in enumerate(clips, start=1):
+            if room == 0:
+                break
+            jets = tuple(_sample_jet(rng, view, c, cfg.jet_size) for c in classes)
+            clip = ClipPlan(patient, clip_no, view, jets, int(rng.integers(2 ** 62)))
+            frame_no, step = int(rng.integers(0, 30)), int(rng.integers(1, 4))
+            for _ in range(min(room, cfg.frames_per_clip)):
+                visible = () if rng.random() < cfg.p_no_jet else jets
+                label = view
+                if rng.random() < cfg.view_label_noise:
+                    label = int(rng.choice([v for v in range(nv) if v != view]))
+                name = f"{patient}-{clip_no}.mp4-{frame_no}"
+                frames.append(FramePlan(names[k], name, clip, visible, label, int(rng.integers(2 ** 62))))
+                frame_no += step
+                room -= 1
     return frames
 
 
