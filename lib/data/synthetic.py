@@ -32,6 +32,7 @@ from PIL import Image
 
 from .labels import format_label
 from .spec import write_data_yaml
+from .coupling import REAL_CLASS_VIEW_COUNTS, coupling_table
 from .stratify import GroupDealer, strata_counts
 from .synthetic_anatomy import CLASSES, JET_SHAPE, VALVES, VIEWS, Geometry, Grid, anatomy, make_grid, random_geometry, scan, sector_mask
 from .synthetic_doppler import JetSpec, colour_box, colour_speckle, composite, flow_clutter, overlays, render_jet, soften
@@ -42,39 +43,6 @@ SPLIT_DIRS = {"train": "train", "val": "valid", "test": "test"}  # data.yaml key
 # Jet size per class in template units (sector radius = 1): (length, width). Chosen so the
 # label boxes match the real data's statistics (mean area ~0.034 of the image).
 JET_SIZE = {"AR": (0.25, 0.24), "MR": (0.22, 0.21), "PR": (0.28, 0.20), "TR": (0.25, 0.21)}
-
-
-# Class x view counts of the real data's sample of 127 label files (UPSTREAM_FINDINGS.md, "Label
-# geometry"): rows AR, MR, PR, TR; columns the one-hot view index 0, 1, 2, which this generator
-# names VIEWS = (PSAX, PLAX, A4C), the order it writes the view line in. The sample's index
-# frequencies (28/59/40) follow the real view counts in that order (PSAX 217 < A4C 517 < PLAX 612).
-REAL_CLASS_VIEW_COUNTS = ((1, 4, 31), (18, 10, 7), (1, 10, 0), (8, 35, 2))
-
-
-def coupling_table(counts, class_freq, view_freq, strength: float = 1.0, tol: float = 1e-12) -> np.ndarray:
-    """P(class, view), shape (n_classes, n_views), summing to 1: the association of ``counts`` at ``strength``.
-
-    Log-linear model: every odds ratio of ``counts`` (plus 0.5 per cell, the Haldane-Anscombe
-    correction, so that a cell unseen in a small sample stays possible) is raised to the power
-    ``strength``, then the margins are fitted to ``class_freq`` and ``view_freq`` by iterative
-    proportional fitting (Deming & Stephan 1940), which keeps the odds ratios. So ``strength`` 0
-    gives the independent table outer(class_freq, view_freq) (normalised), 1 the sample's
-    association with the given margins, > 1 a stronger one. Raises ValueError for a negative
-    strength.
-    """
-    if not strength >= 0:
-        raise ValueError(f"strength={strength}: expected >= 0")
-    p = np.asarray(counts, dtype=float) + 0.5
-    p /= p.sum()
-    indep = np.outer(p.sum(1), p.sum(0))
-    t = indep * (p / indep) ** strength
-    rows, cols = _probs(class_freq), _probs(view_freq)
-    for _ in range(10_000):
-        t *= _ratio(rows, t.sum(1))[:, None]
-        t *= _ratio(cols, t.sum(0))
-        if np.abs(t.sum(1) - rows).max() < tol:
-            break
-    return t / t.sum()
 
 
 @dataclass(frozen=True)
@@ -150,16 +118,6 @@ class FramePlan(NamedTuple):
     jets: tuple[JetSpec, ...]   # the clip's jets visible in this frame
     view_label: int    # the written view label (the clip's view unless label noise)
     seed: int          # speckle, jet shape and noise of this frame
-
-
-def _probs(row) -> np.ndarray:
-    p = np.asarray(row, dtype=float)
-    return p / p.sum()
-
-
-def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a / b, 0 where b is 0 (a class or view with zero frequency)."""
-    return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
 
 
 def _sample_jet(rng: np.random.Generator, view: int, cls: int, size: float) -> JetSpec:
