@@ -49,7 +49,7 @@ class ConfigError(ValueError):
 
 # (field, test, the rule in words) for the numeric fields with a range
 RANGES = [(name, lambda v: v >= 1, ">= 1") for name in ("epochs", "batch_size", "imgsz", "eval_every")] + [
-    (name, lambda v: v >= 0, ">= 0") for name in ("threads", "interference_every", "bn_calibration_images",
+    (name, lambda v: v >= 0, ">= 0") for name in ("threads", "interference_every", "bn_calibration_images", "patience",
                                                    "max_train_images", "weight_decay", "warmup_epochs", "grad_clip")] + [
     ("lr", lambda v: v > 0, "> 0"), ("ema_decay", lambda v: 0 <= v < 1, "in [0, 1)"), ("ema_tau", lambda v: v > 0, "> 0"),
     ("final_lr_ratio", lambda v: 0 <= v <= 1, "in [0, 1]")]
@@ -99,6 +99,9 @@ class TrainConfig:
     interference_every: int = _f(25, "measure gradient interference on the shared parameters every N steps "
                                      "(0: never)")
     eval_every: int = _f(2, "evaluate on val every N epochs (the last epoch always)")
+    patience: int = _f(0, "stop when the validation fitness (lib.engine.stopping) has not improved for N evaluated "
+                          "epochs, then test the best epoch's weights (YOLOv5's --patience, best.pt); epochs is the "
+                          "maximum; needs eval_every=1; 0: off, the last epoch's weights are tested")
     bn_calibration_images: int = _f(256, "recompute BatchNorm statistics on this many train images before "
                                          "evaluating (0: never)")
     max_train_images: int = _f(0, "use only the first N train images (0: all); for tests and smoke runs")
@@ -118,6 +121,9 @@ class TrainConfig:
         for name, ok, rule in RANGES:
             if not ok(getattr(self, name)):
                 problems[name] = f"{name} must be {rule}, got {getattr(self, name)}"
+        if self.patience > 0 and self.eval_every != 1 and "eval_every" not in problems:
+            problems["patience"] = (f"patience={self.patience} counts evaluated epochs and needs validation every "
+                                    f"epoch: set eval_every=1 (got eval_every={self.eval_every}) or patience=0")
         if self.imgsz % 32:
             problems["imgsz"] = f"imgsz must be a multiple of 32 (the P5 stride), got {self.imgsz}"
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):

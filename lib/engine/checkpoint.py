@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import math
 import sys
 
 import torch
@@ -39,6 +40,11 @@ class TrainState:
     ema: dict | None = None       # lib.engine.ema.ModelEMA.state_dict()
     scaler: dict | None = None    # torch.amp.GradScaler.state_dict()
     skipped_steps: int = 0        # steps the GradScaler skipped
+    # lib.engine.stopping.Plateau.state_dict(); the defaults are a run without patience
+    best_epoch: int | None = None           # 0-based; None before the first validation
+    best_fitness: float = -math.inf
+    epochs_since_best: int = 0
+    best_model: dict | None = None          # the best epoch's evaluated weights (patience > 0 only)
 
     @classmethod
     def of(cls, trainer, epoch: int) -> "TrainState":
@@ -53,7 +59,8 @@ class TrainState:
                    optimizer=t.optimizer.state_dict(), scheduler=t.scheduler.state_dict(),
                    weighting=t.weighting.state_dict(), history=t.history, epochs=t.epoch_rows, rng=rng,
                    world_size=t.world.size, ema=t.ema.state_dict() if t.ema is not None else None,
-                   scaler=t.scaler.state_dict() if t.scaler is not None else None, skipped_steps=t.skipped_steps)
+                   scaler=t.scaler.state_dict() if t.scaler is not None else None, skipped_steps=t.skipped_steps,
+                   **t.plateau.state_dict())
 
     def save(self, path: Path) -> None:
         torch_save(asdict(self), path)
@@ -82,6 +89,7 @@ def resume(trainer, state: TrainState) -> None:
     if t.scaler is not None:
         t.scaler.load_state_dict(state.scaler)
     t.skipped_steps = state.skipped_steps
+    t.plateau.load_state_dict({k: getattr(state, k) for k in t.plateau.state_dict()})
     t.weighting.load_state_dict(state.weighting)  # before the optimizer: its tensors keep their device
     t.optimizer.load_state_dict(state.optimizer)
     t.scheduler.load_state_dict(state.scheduler)

@@ -24,11 +24,17 @@
 ``metrics.json``: the final figures (``summarise``): ``<split>_<metric>`` for val and test
 (``EVAL_METRICS``), parameters (total and per part), training seconds, median step time,
 peak/training memory, device, mean interference and conflict rate, final task weights; ``world_size``
-(processes that trained the run) and, with ``amp='fp16'``, ``skipped_steps``.
+(processes that trained the run) and, with ``amp='fp16'``, ``skipped_steps``. Stopping
+(``lib.engine.stopping``): ``stopped_epoch`` (1-based, the last trained), ``best_epoch`` (1-based, the
+epoch whose weights the val_/test_ figures score: the best validation with ``patience``, else the last),
+``converged`` (the patience rule fired: no improvement for ``patience`` evaluated epochs; None without
+patience) and ``val_fitness`` (``stopping.fitness`` of the val_ figures: the best with ``patience``).
 """
 from __future__ import annotations
 
 import pandas as pd
+
+from .stopping import fitness
 
 TIMING_COLUMNS = ("step_time", "data_time", "interference_time", "epoch_time", "eval_time")
 INTERFERENCE_COLUMNS = ("grad_cos", "grad_gms", "grad_norm_det", "grad_norm_view")
@@ -44,8 +50,9 @@ def loss_columns(tasks) -> list[str]:
 
 
 def summarise(history: pd.DataFrame, epochs: pd.DataFrame, evals: dict, tasks, parameter_counts: dict,
-              memory, device) -> dict:
-    """The run's ``metrics.json``: evaluation figures per split, size, time, memory and final weights."""
+              memory, device, plateau) -> dict:
+    """The run's ``metrics.json``: evaluation figures per split, size, time, memory, final weights, and where
+    it stopped (``plateau``: the run's ``lib.engine.stopping.Plateau``). ``evals["val"]`` is required."""
     out: dict = {}
     for split, res in evals.items():
         out.update({f"{split}_{k}": v for k, v in res.metrics().items()})
@@ -60,6 +67,8 @@ def summarise(history: pd.DataFrame, epochs: pd.DataFrame, evals: dict, tasks, p
         "train_memory_mb": memory.increase_mb,     # above the level when training began
         "device": str(device),
     })
+    stopped = int(epochs["epoch"].iloc[-1]) + 1
+    out.update(stopped_epoch=stopped, **plateau.summary(stopped), val_fitness=fitness(evals["val"].metrics(), tasks))
     for key in ("grad_cos", "grad_gms"):
         if key in history:
             out[f"mean_{key}"] = float(history[key].mean())

@@ -6,13 +6,13 @@ changes nothing in the process around it: thread count and deterministic mode ar
 (``seeding.torch_settings``), and its random generators are its own (``seeding.own_rng``), saved in every
 checkpoint.
 
-Under ``torchrun`` (``lib.engine.distributed``) every rank runs this loop on its
-shard of each batch (``batch_size`` stays the global batch: each rank takes
-``batch_size / N`` images, from a seeded ``DistributedSampler``); the update
-is ``lib.engine.update.apply_update``'s, identical on every rank. Rank 0 alone
-evaluates and writes checkpoints; every rank resumes from them. With
-``amp='fp16'`` the step runs under a ``GradScaler``; with ``ema_decay`` > 0
-evaluation and the saved model use the weights' moving average (``lib.engine.ema``).
+Under ``torchrun`` (``lib.engine.distributed``) every rank runs this loop on its shard of each batch
+(``batch_size`` stays the global batch: each rank takes ``batch_size / N`` images, from a seeded
+``DistributedSampler``); the update is ``lib.engine.update.apply_update``'s, identical on every rank. Rank 0
+alone evaluates and writes checkpoints; every rank resumes from them. With ``amp='fp16'`` the step runs under
+a ``GradScaler``; with ``ema_decay`` > 0 evaluation and the saved model use the weights' moving average
+(``lib.engine.ema``). With ``patience`` > 0 the run stops on a validation plateau and the best epoch's
+evaluated weights are the ones tested and saved (``lib.engine.stopping``).
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ from .nonfinite import check_losses, check_weighting
 from .optim import build_optimizer, build_scheduler
 from .precision import autocast, grad_scaler, to_memory_format
 from .seeding import capture_rng, own_rng, resolve_device, restore_rng, seed_everything, torch_settings
+from .stopping import Plateau
 from .update import apply_update
 from ..weighting import build_weighting
 
@@ -108,11 +109,11 @@ class Trainer:
         self.scheduler = build_scheduler(cfg, self.optimizer, self.steps_per_epoch)
         self.scaler = grad_scaler(self.device, cfg.amp)
         self.ema = ModelEMA(self.model, cfg.ema_decay, cfg.ema_tau) if cfg.ema_decay else None
+        self.plateau = Plateau(cfg.patience, tasks, cfg.epochs)
         self.skipped_steps = 0
         self.history: list[dict] = []
         self.epoch_rows: list[dict] = []
-        self.start_epoch = 0
-        self.step = 0
+        self.start_epoch, self.step = 0, 0
         self.last_val = None  # EvalResult of the latest validation
         self._calibrated_at = None  # optimizer step at which BatchNorm statistics were last recalibrated
 
@@ -144,13 +145,6 @@ class Trainer:
             items = dict(zip(keys, mean.tolist()))
         return losses, items
 
-    def check_finite(self, losses, epoch: int) -> None:
-        check_losses(self.cfg.tasks, losses, self.step, epoch, self.last_checkpoint)
-
-    def check_weighting_finite(self, info, epoch: int) -> None:
-        """Stop, before the optimizer steps, on a NaN or infinite weight, weighting loss or weighting state."""
-        check_weighting(self.weighting, info, self.cfg, self.step, epoch, self.last_checkpoint)
-
     def train_step(self, batch, epoch: int) -> dict:
         t0 = time.perf_counter()
         images = to_memory_format(batch.images.to(self.device, non_blocking=True), self.cfg.memory_format)
@@ -160,7 +154,7 @@ class Trainer:
             else:
                 (det_out, view_out), boundary = self.model(images), None
             losses, row = self.task_losses(det_out, view_out, batch)
-        self.check_finite(losses, epoch)
+        check_losses(self.cfg.tasks, losses, self.step, epoch, self.last_checkpoint)
 
         measure_time = 0.0
         every = self.cfg.interference_every
@@ -172,7 +166,8 @@ class Trainer:
         outputs = [o for o, t in ((det_out, "det"), (view_out, "view")) if t in self.cfg.tasks]
         info, skipped = apply_update(self.weighting, losses, self.model, self.optimizer, outputs=outputs,
                                      boundary=boundary, scaler=self.scaler, grad_clip=self.cfg.grad_clip,
-                                     before_step=lambda info: self.check_weighting_finite(info, epoch))
+                                     before_step=lambda info: check_weighting(self.weighting, info, self.cfg,
+                                                                              self.step, epoch, self.last_checkpoint))
         with warnings.catch_warnings():  # a skipped first step: the schedule still advances, one step per batch
             warnings.filterwarnings("ignore", r"Detected call of `lr_scheduler\.step\(\)` before", UserWarning)
             self.scheduler.step()
@@ -215,6 +210,8 @@ class Trainer:
         bar = tqdm(total=total, initial=self.start_epoch * self.steps_per_epoch, disable=not self.progress,
                    desc=f"{cfg.model}/{cfg.weighting}/{cfg.task}", file=sys.stderr, mininterval=2.0, leave=False)
         for epoch in range(self.start_epoch, cfg.epochs):
+            if self.plateau.stopped():
+                break
             self.model.train()
             t_epoch = time.perf_counter()
             t_data = time.perf_counter()
@@ -244,6 +241,7 @@ class Trainer:
             out.update({f"val_{k}": v for k, v in result.metrics().items()})
             out.update({f"val_loss_{k}": v for k, v in result.losses.items()})
             out["eval_time"] = time.perf_counter() - t0
+            self.plateau.observe(epoch, result, self.eval_model)
         return out
 
     def evaluate(self, split: str):
@@ -285,14 +283,16 @@ class Trainer:
         """The run's result, on rank 0; None on the other ranks (rank 0 evaluates alone)."""
         if not self.world.main:
             return None
-        # the last epoch was just evaluated on val (unless resumed after it); only test is new
+        if self.plateau.best_model is not None:  # the best epoch's weights, BatchNorm as recalibrated then
+            self.eval_model.load_state_dict(self.plateau.best_model)
+            self.last_val, self._calibrated_at = self.plateau.best_val, self.step
+        # the tested epoch was evaluated on val (unless resumed after it); only test is new
         evals = {"val": self.last_val if self.last_val is not None else self.evaluate("val")}
         if "test" in read_data_yaml(self.data_yaml).splits:
             evals["test"] = self.evaluate("test")
-        history = pd.DataFrame(self.history)
-        epochs = pd.DataFrame(self.epoch_rows)
+        history, epochs = pd.DataFrame(self.history), pd.DataFrame(self.epoch_rows)
         metrics = summarise(history, epochs, evals, self.cfg.tasks, self.model.parameter_counts(), self.memory,
-                            self.device)
+                            self.device, self.plateau)
         metrics.update(world_size=self.world.size)
         if self.scaler is not None:
             metrics.update(skipped_steps=self.skipped_steps)
