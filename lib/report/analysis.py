@@ -149,6 +149,8 @@ def run_row(run, split: str = "test") -> dict:
         "training memory (MiB)": m.get("train_memory_mb", math.nan),
         "mean grad cosine": m.get("mean_grad_cos", math.nan),
         "conflict rate": m.get("conflict_rate", math.nan),
+        # stopped on a validation plateau (lib.engine.stopping); a run without the rule is not shown converged
+        "converged": m.get("converged") is True,
     })
     return row
 

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .stats import bounds_of
+
 sns.set_theme(style="whitegrid", context="notebook")
 TASK_COLOURS = {"det": "tab:blue", "view": "tab:orange"}
 
@@ -76,6 +78,15 @@ def pr_curves(curves: pd.DataFrame, title: str = "", ax=None):
     return fig
 
 
+def _error_bar(row: pd.Series, metric: str):
+    """``[[below], [above]]`` for ``errorbar`` from the row's interval, cut to the metric's range; None without one."""
+    low, high = row.get(f"{metric} low", math.nan), row.get(f"{metric} high", math.nan)
+    if math.isnan(low):
+        return None
+    lo_b, hi_b = bounds_of(metric) or (-math.inf, math.inf)
+    return [[row[metric] - max(low, lo_b)], [min(high, hi_b) - row[metric]]]
+
+
 def pareto(numbers: pd.DataFrame, x: str = "mAP50", y: str = "view_accuracy", front=None, ax=None):
     """Methods in the (detection, classification) plane with their 95% intervals; the front joined."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 5))
@@ -83,8 +94,7 @@ def pareto(numbers: pd.DataFrame, x: str = "mAP50", y: str = "view_accuracy", fr
     for m, r in numbers.iterrows():
         key = (round(float(r[x]), 9), round(float(r[y]), 9))
         same[key] = f"{same[key]} = {m}" if key in same else m
-        xerr = None if math.isnan(r.get(f"{x} low", math.nan)) else [[r[x] - r[f"{x} low"]], [r[f"{x} high"] - r[x]]]
-        yerr = None if math.isnan(r.get(f"{y} low", math.nan)) else [[r[y] - r[f"{y} low"]], [r[f"{y} high"] - r[y]]]
+        xerr, yerr = (_error_bar(r, k) for k in (x, y))
         on_front = front is not None and bool(front.get(m, False))
         ax.errorbar(r[x], r[y], xerr=xerr, yerr=yerr, fmt="o", ms=7 if on_front else 5,
                     color="tab:red" if on_front else "tab:gray", capsize=2)

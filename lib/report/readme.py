@@ -71,9 +71,10 @@ def render_block(report: Path, figure: str | None) -> str:
                                 f"({' or '.join(site.HEADLINE_TABLES)}); build the whole report first")
     git = prov.get("git") or {}
     commit = str(git.get("commit") or "unknown")[:12] + (" with uncommitted changes" if git.get("dirty") else "")
-    note = ("Test split; mean over seeds with a 95% Student-t interval in brackets. Δm% is the mean relative "
-            "change of mAP@0.5, mAP@0.5:0.95 and view accuracy against the single-task references "
-            f"({', '.join(site.REFERENCES)}), which therefore have none.")
+    note = ("Test split; mean over seeds with a 95% Student-t interval in brackets. Δm% averages over the two "
+            "tasks each task's relative change against its single-task reference (detection: mAP@0.5 and "
+            f"mAP@0.5:0.95, averaged first; view: accuracy); the references ({', '.join(site.REFERENCES)}) "
+            "therefore have none.")
     if h.summary:
         note += f" Point estimates: {'; '.join(h.summary)}."
     if h.one_seed:

@@ -54,6 +54,18 @@ def training_seconds(root: Path, names: set[str]) -> float:
     return round(total, 1)
 
 
+def runs_train_seconds(root: Path, names: set[str]) -> float:
+    """What the runs behind a report cost: their ``train_seconds`` (each run's training, measured by the run
+    itself, however long ago it trained), summed."""
+    total = 0.0
+    for name in names:
+        try:
+            total += float(json.loads((root / name / "metrics.json").read_text())["train_seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return round(total, 1)
+
+
 def notebook_parameters(profile_name: str, only: list[str] | None = None) -> list[tuple[Path, dict]]:
     """The notebooks to run and the profile's parameters for each, checked against what each notebook
     declares, before anything runs."""
@@ -234,6 +246,7 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     trained = completed_runs(store_root) - before
     prov["runs_trained"] = len(trained)
     prov["runs_reused"] = max(len(used) - prov["runs_trained"], 0)
+    prov["runs_train_seconds"] = runs_train_seconds(store_root, used)
     prov["training_seconds"] = training_seconds(store_root, trained)
     prov["wall_seconds"] = {"runs before the notebooks": round(prefetch_seconds, 1),
                             "notebooks": round(notebook_seconds, 1), "HTML": round(html_seconds, 1)}

@@ -169,8 +169,25 @@ def index_html(out_dir: Path, pages: list[Page], profile: str, prov: dict) -> st
         profile=profile, commit=str(git.get("commit")), created=prov.get("created", "?"),
         dirty=" (uncommitted changes)" if git.get("dirty") else "",
         seconds=f"{seconds:.0f} s" if isinstance(seconds, (int, float)) else "? s",
+        runs=len({k for nb in (prov.get("notebooks") or {}).values() for ks in nb.get("sources", {}).values() for k in ks}),
+        train=hours_or_minutes(prov.get("runs_train_seconds")),
         torch=str((prov.get("packages") or {}).get("torch")), python=prov.get("python", "?"),
-        h=headline(out_dir, pages), headline_section=HEADLINE_SECTION, pages=pages)
+        h=headline(out_dir, pages), headline_section=HEADLINE_SECTION, pages=pages, answer=read_answer_of(out_dir))
+
+
+def hours_or_minutes(seconds) -> str:
+    """A cost for a reader: process-hours from one hour on, else process-minutes; "unknown time" for None."""
+    if not isinstance(seconds, (int, float)):
+        return "unknown time"
+    return f"{seconds / 3600:.2f} process-hours" if seconds >= 3600 else f"{seconds / 60:.1f} process-minutes"
+
+
+def read_answer_of(out_dir: Path) -> list[str] | None:
+    """The answer's sentences from ``out_dir/verdicts.json`` (written by the conclusions section), or None."""
+    from .verdicts import read_answer
+
+    path = out_dir / "verdicts.json"
+    return read_answer(path) if path.exists() else None
 
 
 def write_index(out_dir: Path, pages: list[Page], profile: str, prov: dict) -> Path:

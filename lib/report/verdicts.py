@@ -135,11 +135,21 @@ def verdicts_path(profile: str) -> Path:
     return REPO_ROOT / "reports" / profile / "verdicts.json"
 
 
-def write_verdicts(verdicts: Iterable[Verdict], path: str | Path) -> Path:
-    """Write the verdicts to ``path`` (``verdicts_path(profile)`` for a report) atomically, as strict JSON."""
-    text = json.dumps({"verdicts": [to_dict(v) for v in verdicts]}, indent=2, ensure_ascii=False, allow_nan=False)
+def write_verdicts(verdicts: Iterable[Verdict], path: str | Path, answer_claims: Sequence[str] = ()) -> Path:
+    """Write the verdicts to ``path`` (``verdicts_path(profile)`` for a report) atomically, as strict JSON;
+    ``answer_claims``: the claim ids whose sentences answer the question, in order (``answer``)."""
+    verdicts = list(verdicts)
+    answer(verdicts, answer_claims)  # KeyError now, not when the index is written
+    text = json.dumps({"answer": list(answer_claims), "verdicts": [to_dict(v) for v in verdicts]}, indent=2,
+                      ensure_ascii=False, allow_nan=False)
     write_text(path, text + "\n")
     return Path(path)
+
+
+def read_answer(path: str | Path) -> list[str]:
+    """The sentences that answer the question, from a ``verdicts.json`` (``write_verdicts``)."""
+    claims = json.loads(Path(path).read_text(encoding="utf-8")).get("answer", [])
+    return answer(read_verdicts(path), claims)
 
 
 def read_verdicts(path: str | Path) -> list[Verdict]:
