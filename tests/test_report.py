@@ -29,6 +29,18 @@ def test_every_section_runs_and_writes_its_tables_and_figures(smoke_report):
     assert prov["packages"]["torch"]
 
 
+def test_the_smoke_report_withholds_every_verdict_and_the_index_opens_with_them(smoke_report):
+    from lib.report.verdicts import WITHHELD, read_answer, read_verdicts
+
+    out, _ = smoke_report
+    verdicts = read_verdicts(out / "verdicts.json")
+    assert verdicts and {v.status for v in verdicts} == {WITHHELD} and all(v.reason for v in verdicts)
+    answer = read_answer(out / "verdicts.json")
+    index = (out / "index.html").read_text()
+    assert len(answer) >= 2 and index.index("The answer") < index.index("Headline")
+    assert all(s.replace("'", "&#39;") in index for s in answer)
+
+
 def test_executed_notebooks_embed_their_figures(smoke_report):
     """MPLBACKEND=agg or a non-inline backend would drop every figure while exiting 0."""
     out, _ = smoke_report
