@@ -66,6 +66,7 @@ def without_timings(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in frame.columns if c in TIMING_COLUMNS or c.endswith("_time")])
 
 
+@pytest.mark.slow  # about 40 s: two torchrun launches of YOLOv5WithClassification
 def test_torchrun_training_keeps_ranks_identical_and_a_killed_run_resumes_to_the_same_result(data, tmp_path):
     epochs = 6
     whole = subprocess.run(train_command(data, tmp_path / "whole", epochs), env=env(ECHO_MTL_CHECK_RANKS="1"),

@@ -110,7 +110,8 @@ def test_view_line_only_is_a_valid_image_without_objects(tmp_path):
     assert ds[1].targets.shape == (0, 5) and ds[1].view == 1
 
 
-@pytest.mark.parametrize("extra", [{}, {"amp": "fp16", "ema_decay": 0.9999, "ema_tau": 10.0}],
+@pytest.mark.parametrize("extra", [{}, pytest.param({"amp": "fp16", "ema_decay": 0.9999, "ema_tau": 10.0},
+                                                    marks=pytest.mark.slow)],  # fp16 on the CPU: about 35 s
                          ids=["float32", "fp16-GradScaler-EMA"])
 def test_killed_run_resumes_to_the_same_result(tmp_path, extra):
     """SIGKILL a training process after its first checkpoint; rerunning resumes and ends identical (with the

@@ -170,7 +170,7 @@ def test_pairwise_tests_the_pairs_as_one_holm_family_and_withholds_below_five_se
             for label, det, view in (("original", 0.5 + 0.01 * s, 0.8), ("gradnorm", 0.55 + 0.011 * s,
                                                                           0.8 + 0.01 * (-1) ** s)):
                 r = fake_run(label, seed=s, test=(det, view))
-                r.metrics["peak_memory_mb"] = 100.0
+                r.metrics.update(peak_memory_mb=100.0, converged=True)  # stopped on a plateau
                 out[(label, s)] = r
         return out
 

@@ -196,13 +196,3 @@ def comparison(runs: dict, split: str = "test", order=None) -> tuple[pd.DataFram
         numbers.append(num)
         display.append(disp)
     return pd.DataFrame(numbers).set_index("method"), pd.DataFrame(display).set_index("method")
-
-
-def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.Series:
-    """True for points that no other point beats on both x and y (higher is better)."""
-    vals = points[[x, y]].to_numpy()
-    front = []
-    for i, (a, b) in enumerate(vals):
-        dominated = any((c >= a and d >= b) and (c > a or d > b) for j, (c, d) in enumerate(vals) if j != i)
-        front.append(not dominated and not (math.isnan(a) or math.isnan(b)))
-    return pd.Series(front, index=points.index)
