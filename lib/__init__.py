@@ -1,7 +1,8 @@
 """echo-mtl: jet detection + echo-view classification in one YOLOv5 network.
 
-Sub-packages: ``models`` (architectures), ``weighting`` (multi-task loss
-balancing, independent of the architecture), ``losses``, ``data``,
-``evaluate``, ``report`` (papermill runner); modules ``trainer`` (the loop),
-``runstore`` (trained runs by key), ``train`` and ``cli`` (entry points).
+Entry points ``train`` (``train(cfg)``) and ``cli`` (``python -m lib.train``), the configuration ``config``
+(``TrainConfig``), and sub-packages: ``models`` (architectures), ``weighting`` (loss balancing, independent
+of the architecture), ``losses``, ``data``, ``evaluate``, ``engine`` (the training loop: ``engine.trainer``),
+``store`` (trained runs by key: ``store.runs.RunStore``), ``experiments`` (named methods, training many runs),
+``upstream`` (the replay of the upstream report) and ``report`` (``python -m lib.report``).
 """

@@ -38,8 +38,8 @@ class TrainingFailed(RuntimeError):
                    'again in it because its top level is not under `if __name__ == "__main__":` (add that guard)')
         else:
             why = f"{type(cause).__name__}: {cause}"
-        super().__init__(f"training run {self.run_dir.name} failed ({why}); "
-                         f"its folder is kept for inspection: {self.run_dir}")
+        kept = f"; its folder is kept for inspection: {self.run_dir}" if self.run_dir.exists() else ""
+        super().__init__(f"training run {self.run_dir.name} failed ({why}){kept}")
 
     def __reduce__(self):  # raised in a pool process, re-raised here
         return type(self), (self.run_dir, self.cause)
