@@ -12,6 +12,7 @@ from lib.data import load_split, make_loader
 from lib.engine.history import TIMING_COLUMNS
 from lib.engine.stopping import EarlyStopping, fitness
 from lib.engine.trainer import Trainer
+from tests.helpers.resume import whole_and_resumed
 from lib.evaluate import evaluate
 from lib.train import train
 from tests.helpers.datasets import upstream
@@ -163,23 +164,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(data, tmp_path, script
     """Killed after epoch 3 (the best was epoch 2) or after epoch 4 (the rule had fired, the result not yet
     written): the checkpoint carries the best weights and the rule's state, so the result is the same."""
     cfg = tiny(data)
-    whole = Trainer(cfg, run_dir=tmp_path / "whole", progress=False).fit()
-
-    class Stop(Exception):
-        pass
-
-    first = Trainer(cfg, run_dir=tmp_path / "cut", progress=False)
-    save = first.save_checkpoint
-
-    def save_then_stop(epoch):
-        save(epoch)
-        if epoch == cut:
-            raise Stop
-
-    first.save_checkpoint = save_then_stop
-    with pytest.raises(Stop):
-        first.fit()
-    resumed = Trainer(cfg, run_dir=tmp_path / "cut", progress=False).fit()
+    whole, resumed = whole_and_resumed(cfg, tmp_path, cut)
     drop = lambda df: df.drop(columns=[c for c in df if c in TIMING_COLUMNS])  # noqa: E731
     pd.testing.assert_frame_equal(drop(resumed.history), drop(whole.history))
     pd.testing.assert_frame_equal(drop(resumed.epochs), drop(whole.epochs))

@@ -16,6 +16,7 @@ from lib.engine.history import TIMING_COLUMNS
 from lib.train import train
 from lib.engine.nonfinite import NonFiniteLossError
 from lib.engine.trainer import Trainer
+from tests.helpers.resume import whole_and_resumed
 
 
 @pytest.fixture(scope="module")
@@ -151,23 +152,7 @@ def test_an_edited_split_is_read_again(tmp_path):
 def test_an_interrupted_run_resumes_to_the_uninterrupted_result(eight_images, tmp_path, weighting):
     """Every stateful weighting (and every generator) is checkpointed: stop after epoch 1, resume, same history."""
     cfg = small(eight_images, imgsz=64, epochs=3, weighting=weighting, eval_every=1, interference_every=1)
-    whole = Trainer(cfg, run_dir=tmp_path / "whole", progress=False).fit()
-
-    class Stop(Exception):
-        pass
-
-    first = Trainer(cfg, run_dir=tmp_path / "cut", progress=False)
-    save = first.save_checkpoint
-
-    def save_then_stop(epoch):
-        save(epoch)
-        if epoch == 0:
-            raise Stop
-
-    first.save_checkpoint = save_then_stop
-    with pytest.raises(Stop):
-        first.fit()
-    resumed = Trainer(cfg, run_dir=tmp_path / "cut", progress=False).fit()
+    whole, resumed = whole_and_resumed(cfg, tmp_path, 0)
     drop = lambda df: df.drop(columns=[c for c in df if c in TIMING_COLUMNS])  # noqa: E731
     pd.testing.assert_frame_equal(drop(resumed.history), drop(whole.history))
     assert resumed.metrics["val_mAP50"] == whole.metrics["val_mAP50"]
