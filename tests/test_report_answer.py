@@ -56,3 +56,12 @@ def test_without_the_reference_there_is_no_answer():
     runs = {k: r for k, r in runs_of(5).items() if k[0] != "original"}
     with pytest.raises(ValueError, match="original"):
         answer.build(runs)
+
+
+def test_no_recommendation_unless_a_verdict_is_established():
+    withheld, _, _ = answer.build(runs_of(3))
+    text = answer.no_recommendation(withheld)
+    assert text.startswith("**No recommendation.**") and f"None of the {len(withheld)} verdicts" in text
+    assert "withheld: n = 3 seeds < 5" in text
+    established, _, _ = answer.build(runs_of(5))
+    assert answer.no_recommendation(established) is None

@@ -56,7 +56,7 @@ def test_the_smoke_like_case_withholds_every_verdict():
     out = verdicts_of(one)
     assert [v.status for v in out] == ["withheld"] * 2
     assert out[0].reason == "run not converged: gradnorm seed 0, static seed 0" and out[0].converged is False
-    assert out[0].render() == "gradnorm_vs_static.mAP50: withheld: run not converged: gradnorm seed 0, static seed 0"
+    assert out[0].render() == f"Withheld (run not converged: gradnorm seed 0, static seed 0): {out[0].sentence}"
     # converged but one seed: withheld for n; and a profile that cannot support verdicts withholds all
     one["converged"] = True
     assert {v.reason for v in verdicts_of(one)} == {"n = 1 seeds < 5"}
@@ -144,4 +144,4 @@ def test_an_interference_verdict_is_withheld_below_min_n():
     v = V.from_interference(interference_summary(hs), "interference", "figure interference", converged=True)
     assert v.status == "established" and v.sentence.startswith("Over 5 seeds the shared trunk shows conflicting")
     v3 = V.from_interference(interference_summary(hs[:3]), "interference", "figure interference")
-    assert v3.status == "withheld" and v3.render() == "interference: withheld: n = 3 seeds < 5"
+    assert v3.status == "withheld" and v3.render() == f"Withheld (n = 3 seeds < 5): {v3.sentence}"

@@ -9,12 +9,14 @@ interference verdict and, per metric, the verdict of the method with the largest
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import pandas as pd
 
 from ..experiments.methods import SINGLE_TASK
 from .analysis import per_seed
 from .interference import interference_summary
-from .paired import paired_tests
+from .paired import ESTABLISHED, WITHHELD, paired_tests
 from .verdicts import MIN_N, Verdict, from_interference, from_paired
 
 REFERENCE = "original"
@@ -22,6 +24,18 @@ METRICS = ("mAP50", "view_accuracy")
 PAIRED_TEMPLATE = ("{method} against {reference} on test {metric}: {difference:+.3f} [{low:+.3f}, {high:+.3f}] "
                    "(paired over n = {n} seeds; Holm-adjusted p = {p_holm:.3g}).")
 EVIDENCE = "08_conclusions/tables/verdict_tests.csv"
+
+
+def no_recommendation(verdicts: list[Verdict]) -> str | None:
+    """The sentence that replaces a recommendation when no verdict is established (counts of each reason a
+    verdict was withheld, and of verdicts not established); None when one is established."""
+    if any(v.status == ESTABLISHED for v in verdicts):
+        return None
+    reasons = Counter("withheld: " + ("runs not converged" if "converge" in v.reason else v.reason)
+                      if v.status == WITHHELD else v.status for v in verdicts)
+    told = "; ".join(f"{n} {why}" for why, n in reasons.most_common())
+    return (f"**No recommendation.** None of the {len(verdicts)} verdicts is established ({told}), so the point "
+            "estimates above are not findings: no method is shown better than `original`.")
 
 
 def build(runs: dict, reference: str = REFERENCE, metrics=METRICS,

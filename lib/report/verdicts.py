@@ -55,8 +55,8 @@ class Verdict:
         object.__setattr__(self, "sentence", text)
 
     def render(self) -> str:
-        """The sentence, or ``"<claim>: withheld: <reason>"``."""
-        return f"{self.claim}: withheld: {self.reason}" if self.status == WITHHELD else self.sentence
+        """The sentence; a withheld one prefixed ``"Withheld (<reason>): "``, its numbers kept but not a finding."""
+        return f"Withheld ({self.reason}): {self.sentence}" if self.status == WITHHELD else self.sentence
 
 
 def decide(status: str, n: int, converged: bool | None, min_n: int = MIN_N, supported: bool = True,
