@@ -12,9 +12,7 @@ import math
 import pandas as pd
 
 from ..experiments.methods import SINGLE_TASK
-from .analysis import per_seed
 from .claims import upstream_claims
-from .paired import compare
 from .stats import bounds_of, format_ci, format_number, relative_change
 
 METRIC_LABELS = {"mAP50": "mAP@0.5", "mAP50_95": "mAP@0.5:0.95", "view_accuracy": "view accuracy",
@@ -40,20 +38,6 @@ def winners(numbers: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("metric")
 
 
-def pairwise(runs: dict, pairs: list[tuple[str, str]], metrics=("mAP50", "mAP50_95", "view_accuracy"),
-             min_n: int = 5) -> pd.DataFrame:
-    """Paired differences (a - b, test split) for each pair and metric, tested as one family
-    (``paired.compare``: paired t interval, Holm-adjusted p; withheld below ``min_n`` seeds)."""
-    tests = compare(per_seed(runs), [(a, b, m) for a, b in pairs for m in metrics], min_n=min_n)
-    return pd.DataFrame({
-        "comparison": tests["method"] + " - " + tests["reference"],
-        "metric": tests["metric"].map(METRIC_LABELS),
-        "difference": [format_ci(m, lo, hi) for m, lo, hi in zip(tests["difference"], tests["low"], tests["high"])],
-        "n": tests["n"], "p (Holm)": [format_number(p) for p in tests["p_holm"]],
-        "verdict": [f"{s}: {r}" if r else s for s, r in zip(tests["status"], tests["reason"])],
-        "mean": tests["difference"]})
-
-
 def upstream_claims_checked(numbers: pd.DataFrame) -> pd.DataFrame:
     """The upstream report's expected gains (預估) against the measured relative change vs the original architecture."""
     c = upstream_claims()["comparison"]
@@ -73,7 +57,7 @@ def upstream_claims_checked(numbers: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("method")
 
 
-def recommendation(numbers: pd.DataFrame, pair_table: pd.DataFrame) -> str:
+def recommendation(numbers: pd.DataFrame) -> str:
     cand = numbers.drop(index=list(SINGLE_TASK), errors="ignore")
     if cand["delta_m %"].isna().all():
         return ("No recommendation: Delta-m% is undefined (a metric it needs is undefined, e.g. no ground-truth "
