@@ -8,6 +8,7 @@ run store, training what is missing. Notebooks only name methods.
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from typing import Iterable
 
 from ..config import TrainConfig
@@ -54,13 +55,46 @@ def gradnorm_label(alpha: float, optimizer: str | None = None, lr: float | None 
 
 
 _GRADNORM = re.compile(r"gradnorm_a(?P<alpha>[0-9.e+-]+?)(?:_(?P<opt>adam|sgd)(?P<lr>[0-9.e+-]+))?")
+_TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
+_DEFAULTS = TrainConfig()
+
+
+def setting_label(name: str, **values) -> str:
+    """``name@key=value,...``: the method ``name`` with TrainConfig fields (e.g. ``lr``) or, for any other
+    key, its weighting's options (e.g. ``temperature``) set; the label ``method`` reads back."""
+    return name + ("@" + ",".join(f"{k}={v:g}" for k, v in values.items()) if values else "")
+
+
+def _with_settings(name: str, settings: str) -> dict:
+    out, options = dict(method(name)), {}
+    for item in settings.split(","):
+        key, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not key or not sep or number is None:
+            raise ValueError(f"setting {item!r} is not key=number")
+        if key in _TRAIN_FIELDS:  # an integer field (e.g. batch_size) keeps its type
+            out[key] = int(number) if isinstance(getattr(_DEFAULTS, key), int) and number.is_integer() else number
+        else:
+            options[key] = number
+    if options:
+        out["weighting_options"] = {**(out.get("weighting_options") or {}), **options}
+    return out
 
 
 def method(name: str) -> dict:
-    """A method by label: a name from ``METHODS``, ``static_<w>``, ``gradnorm_a<alpha>`` or
-    ``gradnorm_a<alpha>_<adam|sgd><lr>``."""
+    """A method by label: a name from ``METHODS``, ``static_<w>``, ``gradnorm_a<alpha>``,
+    ``gradnorm_a<alpha>_<adam|sgd><lr>``, or any of these with ``@key=value,...`` (``setting_label``).
+    Raises ``ValueError`` for any other label."""
     if name in METHODS:
         return METHODS[name]
+    if "@" in name:
+        try:
+            return _with_settings(*name.split("@", 1))
+        except ValueError as e:
+            raise ValueError(f"method {name!r}: {e}") from None
     try:
         if name.startswith("static_"):
             return static_method(float(name.removeprefix("static_")))
@@ -70,7 +104,7 @@ def method(name: str) -> dict:
     except ValueError:
         pass
     raise ValueError(f"unknown method {name!r}; choose from {sorted(METHODS)}, static_<w>, gradnorm_a<alpha>, "
-                     f"gradnorm_a<alpha>_<adam|sgd><lr>")
+                     f"gradnorm_a<alpha>_<adam|sgd><lr>, each optionally with @key=value,...")
 
 
 def configs(base: TrainConfig, methods: Iterable[str], seeds: Iterable[int]) -> dict[tuple[str, int], TrainConfig]:
