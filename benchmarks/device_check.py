@@ -82,11 +82,13 @@ def evaluation_seconds_per_image(base: dict, data: str, n_val: int) -> float:
 
 
 def planned_runs(profile: str) -> list[TrainConfig]:
-    """Every run the profile's report trains (``lib.report.requests``), without generating its data."""
+    """Every run the profile's report trains (``lib.report.requests``), without generating its data. A tuned
+    row's selected setting at the seeds past tuning is not known before tuning: its first setting stands in."""
     from lib.experiments.methods import configs
     from lib.report.context import settings
     from lib.report.profiles import NOTEBOOKS, REPORT_KEYS, load_profile
-    from lib.report.requests import notebook_requests
+    from lib.report.requests import compared_grid, notebook_requests
+    from lib.report.tuning import tuning_seeds
 
     common = settings(profile)
     base = TrainConfig(**{k: v for k, v in common.items() if k not in REPORT_KEYS})
@@ -96,6 +98,11 @@ def planned_runs(profile: str) -> list[TrainConfig]:
         for methods, at in notebook_requests(nb, notebooks.get(nb.stem, {}), profile).values():
             for cfg in configs(base, methods, at).values():
                 runs[cfg.to_json()] = cfg
+    tuned = [g[0] for g in compared_grid(notebooks.get("04_comparison", {}).get("methods"), common.get("tuning")).values()
+             if len(g) > 1]
+    tuning = tuning_seeds(common["seeds"], common.get("tuning_seeds"))
+    for cfg in configs(base, tuned, [s for s in common["seeds"] if s not in tuning]).values():
+        runs[cfg.to_json()] = cfg
     return list(runs.values())
 
 

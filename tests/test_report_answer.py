@@ -20,10 +20,12 @@ def fake_run(map50: float, view: float, converged, cos: float, seed: int):
 
 
 def runs_of(n: int, converged=True) -> dict:
-    """original; 'better' clearly higher mAP50, same view accuracy; 'noise' the same up to seed noise."""
+    """static (the tuned reference) and original alike; 'better' clearly higher mAP50, same view accuracy;
+    'noise' the same up to seed noise."""
     out = {}
     for s in range(n):
         e = 0.01 * (s % 3 - 1)
+        out[("static", s)] = fake_run(0.50 + e, 0.80 - e, converged, 0.0 + 0.002 * e, s + 30)
         out[("original", s)] = fake_run(0.50 + e, 0.80 - e, converged, 0.0 + 0.002 * e, s)
         out[("better", s)] = fake_run(0.60 + e, 0.80 - e, converged, 0.0, s + 10)
         out[("noise", s)] = fake_run(0.50 - e, 0.80 + e, converged, 0.0, s + 20)
@@ -37,10 +39,11 @@ def by_claim(verdicts):
 def test_a_clear_difference_over_five_converged_seeds_is_established_and_leads_the_answer():
     verdicts, claims, tests = answer.build(runs_of(5))
     v = by_claim(verdicts)
-    assert v["better vs original: mAP50"].status == ESTABLISHED
-    assert v["noise vs original: mAP50"].status == NOT_ESTABLISHED
-    assert claims[0] == "interference" and claims[1] == "better vs original: mAP50"
-    assert set(tests["method"]) == {"better", "noise"} and set(tests["metric"]) == set(answer.METRICS)
+    assert v["better vs static: mAP50"].status == ESTABLISHED
+    assert v["noise vs static: mAP50"].status == NOT_ESTABLISHED
+    assert claims[0] == "interference" and claims[1] == "better vs static: mAP50"
+    against = tests[tests["reference"] == "static"]
+    assert set(against["method"]) == {"original", "better", "noise"} and set(against["metric"]) == set(answer.METRICS)
     # interference: cosine ~ 0, gradient norms 1 vs 4 in every run: a loss-scale imbalance
     assert v["interference"].status == ESTABLISHED and "imbalance" in v["interference"].values["evidence"]
 
@@ -52,10 +55,44 @@ def test_few_seeds_or_runs_not_stopped_on_a_plateau_withhold_every_verdict(n, co
     assert all(reason in v.reason for v in verdicts)
 
 
-def test_without_the_reference_there_is_no_answer():
-    runs = {k: r for k, r in runs_of(5).items() if k[0] != "original"}
-    with pytest.raises(ValueError, match="original"):
+@pytest.mark.parametrize("missing", ["static", "original"])
+def test_without_the_tuned_reference_or_upstreams_network_there_is_no_answer(missing):
+    runs = {k: r for k, r in runs_of(5).items() if k[0] != missing}
+    with pytest.raises(ValueError, match=missing):
         answer.build(runs)
+
+
+def test_the_single_task_references_are_compared_on_their_own_task_only():
+    runs = runs_of(5)
+    for s in range(5):
+        runs[("det_only", s)] = fake_run(0.70 + 0.01 * (s % 2), float("nan"), True, 0.0, s + 40)
+        runs[("view_only", s)] = fake_run(float("nan"), 0.80 + 0.01 * (s % 2), True, 0.0, s + 50)
+    _, _, tests = answer.build(runs)
+    assert set(tests.loc[tests["reference"] == "det_only", "metric"]) == {"mAP50"}
+    assert set(tests.loc[tests["reference"] == "view_only", "metric"]) == {"view_accuracy"}
+    assert "det_only" not in set(tests["method"]) and "view_only" not in set(tests["method"])
+    worse = tests.set_index(["method", "reference", "metric"]).loc[("static", "det_only", "mAP50")]
+    assert worse["difference"] < 0 and worse["status"] == ESTABLISHED  # sharing costs detection here
+
+
+def test_unequal_tuning_budgets_withhold_the_comparison_but_upstreams_point_is_exempt():
+    verdicts, _, tests = answer.build(runs_of(5), budgets={"static": 5, "better": 1, "noise": 5, "original": 1})
+    v = by_claim(verdicts)
+    assert v["better vs static: mAP50"].status == WITHHELD
+    assert v["better vs static: mAP50"].reason == "unequal tuning budgets: better 1 setting(s), static 5"
+    assert v["noise vs static: mAP50"].status == NOT_ESTABLISHED  # same budget: tested
+    assert "budgets" not in v["original vs static: mAP50"].reason  # upstream's weights: a point of static's grid
+    assert "withheld: unequal tuning budgets" in answer.recommendation(
+        [x for x in verdicts if x.status != ESTABLISHED])
+
+
+def test_the_recommendation_lists_established_verdicts_with_their_cost():
+    verdicts, _, _ = answer.build(runs_of(5))
+    cost = pd.DataFrame({"training process-hours": [1.5, 0.25]}, index=["better", "static"])
+    text = answer.recommendation(verdicts, cost)
+    assert "better against static on test mAP50: +0.100" in text
+    assert "Cost: `better` 1.50 process-hours, `static` 0.25 process-hours." in text
+    assert text.splitlines()[-1].startswith("- No other difference is established")
 
 
 def test_no_recommendation_unless_a_verdict_is_established():

@@ -9,7 +9,7 @@ import pytest
 from lib.config import TrainConfig
 from lib.experiments.methods import gradnorm_label, method
 from lib.report import analysis, criteria, findings
-from lib.report.comparison import select_on_validation, select_static
+from lib.report.comparison import select_on_validation
 from lib.report.conclusions import applicability, methods_table
 from lib.report.configs import config_table
 
@@ -73,8 +73,8 @@ def test_one_selection_rule_for_static_weights_and_gradnorm_settings():
     # and -12.5% view -> (10 - 12.5) / 2
     runs = {**refs, ("static_0.01", 0): fake_run("static_0.01", val=(0.5, 0.6)),
             ("static_0.1", 0): fake_run("static_0.1", val=(0.55, 0.7))}
-    best, grid = select_static(runs, ["static_0.01", "static_0.1"])
-    assert best == "static_0.1" and grid["classification weight"].tolist() == [0.01, 0.1]
+    best, grid = select_on_validation(runs, ["static_0.01", "static_0.1"])
+    assert best == "static_0.1" and grid["selected"].tolist() == [False, True]
     assert grid.loc["static_0.1", "val delta_m %"] == pytest.approx(100 * ((0.1 + 0.1) / 2 - 0.125) / 2)
     labels = [gradnorm_label(1.5), gradnorm_label(1.5, "sgd", 0.1)]
     gruns = {**refs, (labels[0], 0): fake_run(labels[0], val=(0.5, 0.8)), (labels[1], 0): fake_run(labels[1], val=(0.6, 0.8))}
@@ -115,21 +115,22 @@ def test_sweep_table_and_its_reading():
     assert "reading on view accuracy survives every setting (GradNorm behind)" in text
 
 
-def test_applicability_and_methods_table():
-    numbers = pd.DataFrame({"delta_m %": [-5.0, 3.0, math.nan], "mAP50": [0.5, 0.6, 0.7],
-                            "view_accuracy": [0.9, 0.8, math.nan], "time per epoch (s)": [2.0, 3.0, 1.0],
-                            "parameters": [100, 100, 50]}, index=["original", "gradnorm", "det_only"])
-    text = applicability(numbers, pd.Series({"original": True, "gradnorm": True}))
-    assert "`gradnorm` (+3.0%)" in text and "cheapest per epoch on the Pareto front): `original` (2.0 s/epoch" in text
-    assert "**Highest detection**: `gradnorm` (mAP@0.5 0.600)" in text and "`original` (0.900)" in text
-    with_ci = numbers.assign(**{"delta_m % low": [-9.0, 1.0, math.nan], "delta_m % high": [1.5, 5.0, math.nan]})
-    text = applicability(with_ci, pd.Series({"original": True, "gradnorm": True}))
-    assert "`gradnorm` (3.0 [1.0, 5.0]%, mean and 95% interval; not separated from `original`" in text
-    apart = with_ci.assign(**{"delta_m % high": [0.5, 5.0, math.nan]})
-    assert "separated from every other method" in applicability(apart, pd.Series({"original": True}))
-    t = methods_table(["original", "gradnorm_a0.5_sgd1"])
+def test_applicability_reads_the_interval_pareto_set_and_the_cost_with_tuning_and_names_no_winner():
+    cost = pd.DataFrame({"settings": [1, 5, 5], "runs": [3, 7, 7], "training process-hours": [0.5, 2.0, 1.0]},
+                        index=["original", "gradnorm", "static"])
+    text = applicability(["gradnorm", "static"], {"original": ["static"]}, cost)
+    assert "`gradnorm`, `static`." in text and "**Dominated**: `original` by `static`." in text
+    assert "training with tuning): `static` (1.00 process-hours over 7 runs)" in text
+    assert "best" not in text.replace("better", "")
+    assert "none; the runs cannot tell the rows apart" in applicability(["a", "b"], {}, cost)
+
+
+def test_methods_table():
+    t = methods_table(["original", "gradnorm_a0.5_sgd1", "uw@lr=0.004"])
     assert t.loc["original", "options"] == "weights=[1.0, 0.01]"
     assert t.loc["gradnorm_a0.5_sgd1", "options"] == "alpha=0.5, optimizer=sgd, lr=1.0"
+    assert t.loc["uw@lr=0.004", "options"] == "defaults" and t.loc["uw@lr=0.004", "training settings"] == "lr=0.004"
+    assert t.loc["original", "training settings"] == "the profile's"
 
 
 def test_configuration_table_comes_from_the_stored_configs():
@@ -141,25 +142,10 @@ def test_configuration_table_comes_from_the_stored_configs():
     assert t.loc["steps per epoch (measured)", "gradnorm"] == 4 and t.loc["parameters (counted)", "original"] == 1234
 
 
-def test_the_recommendation_names_the_cheapest_method_whose_interval_reaches_the_best_and_says_what_that_means():
-    from lib.report.conclusions import recommendation
-
-    def numbers(seeds, **rows):
-        df = pd.DataFrame({m: dict(zip(["delta_m %", "delta_m % low", "delta_m % high", "time per epoch (s)"], v))
-                           for m, v in rows.items()}).T
-        return df.assign(parameters=1, seeds=seeds, mAP50=0.5, view_accuracy=0.5)
-
-    three = numbers(3, dual=(1.0, -2.0, 4.0), equal=(-40.0, -90.0, -1.0), slow=(-5.0, -9.0, 0.0), cheap=(-30.0, -40.0, -3.0))
-    three.loc["dual", "time per epoch (s)"], three.loc["equal", "time per epoch (s)"] = 7.0, 5.0
-    three.loc["slow", "time per epoch (s)"], three.loc["cheap", "time per epoch (s)"] = 6.0, 4.0
-    text = recommendation(three)
-    assert "`dual` (Delta-m 1.0 [-2.0, 4.0]%)" in text
-    # cheap (4 s) does not reach -2.0; equal (5 s) does, however far its mean is: named with its interval
-    assert "not separated from it by the 95% intervals:** `equal` (Delta-m -40.0 [-90.0, -1.0]%" in text
-    assert "with 3 seeds they only fail to tell them apart" in text
-    apart = three.assign(**{"delta_m % high": [4.0, -3.0, -2.5, -3.0]})
-    assert "2. Every cheaper method is separated from it by the 95% intervals." in recommendation(apart)
-    one = numbers(1, dual=(1.0, float("nan"), float("nan"), 7.0), equal=(-40.0, float("nan"), float("nan"), 5.0))
-    assert "2. One seed: no intervals" in recommendation(one)
-
-
+def test_time_per_epoch_divides_by_the_epochs_the_run_trained_not_its_maximum():
+    r = fake_run("original", epochs=30)
+    r.metrics.update(train_seconds=120.0, peak_memory_mb=1.0, stopped_epoch=12)  # a plateau stopped it at 12
+    row = analysis.run_row(r)
+    assert row["time per epoch (s)"] == 10.0 and row["epochs trained"] == 12
+    del r.metrics["stopped_epoch"]  # a run from before plateau stopping: every epoch trained
+    assert analysis.run_row(r)["time per epoch (s)"] == 4.0

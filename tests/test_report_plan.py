@@ -1,6 +1,7 @@
 """Each section's runs are declared once (lib.report.requests): its notebook fetches them, the runner trains
 exactly them first."""
 import ast
+import inspect
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from lib.config import TrainConfig
 from lib.experiments.methods import configs
 from lib.report import context, requests
-from lib.report.profiles import REPORT_KEYS, ProfileError, notebook_paths
+from lib.report.profiles import REPORT_KEYS, SECTION_KEYS, ProfileError, notebook_paths
 from lib.report.runner import notebook_parameters
 from lib.store.runs import RunStore
 
@@ -56,8 +57,11 @@ def the_request(stem: str, cells: list[ast.Module]) -> ast.Call:
     at, call = calls[0]
     assert ast.unparse(call.func) == f"requests.{requests.SECTIONS[stem].__name__}", stem
     assert [ast.unparse(a) for a in call.args] == ["ctx.seeds"], stem
-    assert all(isinstance(k.value, ast.Name) and k.value.id == k.arg for k in call.keywords), stem
-    assert sorted(k.arg for k in call.keywords) == sorted(requests.parameter_names(stem)), stem
+    # a notebook parameter by its own name, or a report-wide key of the profile as ctx.<key>
+    assert all(isinstance(k.value, ast.Name) and k.value.id == k.arg and k.arg not in SECTION_KEYS
+               or ast.unparse(k.value) == f"ctx.{k.arg}" and k.arg in SECTION_KEYS for k in call.keywords), stem
+    takes = [k for k in inspect.signature(requests.SECTIONS[stem]).parameters if k != "seeds"]
+    assert sorted(k.arg for k in call.keywords) == sorted(takes), stem
     before = {n.id for s in statements[:at] for n in ast.walk(s)
               if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     assert not before & set(requests.parameter_names(stem)), f"{stem} reassigns a parameter before requesting"
@@ -96,7 +100,8 @@ def test_every_notebook_fetches_what_its_section_declares_and_the_runner_trains_
             continue
         call = the_request(notebook.stem, cells)
         params = {**declared_defaults(parameters), **given}
-        wanted = requests.SECTIONS[notebook.stem](common["seeds"], **{k.arg: params[k.arg] for k in call.keywords})
+        wanted = requests.SECTIONS[notebook.stem](common["seeds"], **{
+            k.arg: common.get(k.arg) if k.arg in SECTION_KEYS else params[k.arg] for k in call.keywords})
         assert sorted(set(groups)) == sorted(wanted), notebook.stem  # each group fetched, none unknown
         assert requests.notebook_requests(notebook, given, profile) == wanted
         for methods, seeds in wanted.values():
@@ -130,17 +135,29 @@ def test_requests_follow_each_notebooks_parameters():
     wide = requests.findings([0], alphas=[1.5], weight_optimizers={"adam": [0.025]}, sweep_seeds=[4, 5],
                              stability_methods=[], stability_seeds=[])
     assert wide["sweep"].seeds == wide["references"].seeds == [4, 5]
-    grid = requests.comparison([0, 1], methods=["original", "det_only", "view_only"], static_grid=[0.1, 1.0])
+    grid = requests.comparison([0, 1], methods=["original", "det_only", "view_only"],
+                               tuning={"static": ["static_0.1", "static_1"]}, tuning_seeds=None)
     assert grid == {"compared": (["original", "det_only", "view_only"], [0, 1]),
-                    "static": (["static_0.1", "static_1"], [0, 1])}
-    assert requests.comparison([0], methods=None, static_grid=[])["compared"].methods == requests.COMPARED
+                    "tuning": (["static_0.1", "static_1", "det_only", "view_only"], [0])}
+    tuned = requests.comparison([0, 1, 2], methods=["uw", "det_only", "view_only"], tuning_seeds=[1, 2],
+                                tuning={"uw": ["uw", "uw@lr=0.004"]})
+    assert tuned == {"compared": (["det_only", "view_only"], [0, 1, 2]),
+                     "tuning": (["uw", "uw@lr=0.004", "det_only", "view_only"], [1, 2])}
+    default = requests.comparison([0], methods=None, tuning=None, tuning_seeds=None)
+    assert default["compared"].methods == requests.COMPARED and default["tuning"].methods[:3] == [
+        "static_0.01", "static_0.1", "static_1"]  # a profile without tuning: the static weight on upstream's grid
     assert len(set(requests.COMPARED)) == 12
+    # section 3 tunes only the rows it shows, as section 4 does
+    assert requests.dual_backbone_grid(None, {"dual": ["dual", "dual@lr=0.004"], "static": ["static_1"]}) == {
+        "dual": ["dual", "dual@lr=0.004"], "original": ["original"], "det_only": ["det_only"],
+        "view_only": ["view_only"]}
 
 
 @pytest.mark.parametrize("call, parameter", [
-    (lambda: requests.comparison([0], methods=["magic", "det_only", "view_only"], static_grid=[]), "methods"),
-    (lambda: requests.comparison([0], methods=["original"], static_grid=[]), "methods"),  # no Delta-m references
-    (lambda: requests.conclusions([0], methods="gradnorm"), "methods"),  # a string, not a list
+    (lambda: requests.comparison([0], methods=["magic", "det_only", "view_only"], tuning={}, tuning_seeds=None),
+     "methods"),
+    (lambda: requests.comparison([0], methods=["original"], tuning={}, tuning_seeds=None), "methods"),  # no refs
+    (lambda: requests.conclusions([0], methods="gradnorm", tuning={}, tuning_seeds=None), "methods"),  # a string
     (lambda: requests.visualisation([0], methods=None, focus=["magic"]), "focus"),
 ])
 def test_a_bad_method_parameter_is_refused_naming_it(call, parameter):

@@ -165,3 +165,16 @@ def test_bench_pages_write_each_table_with_date_and_machine(tmp_path):
             "2 torch threads; GPU: none; torch 2.5.0") in text
     assert text.endswith("| method | vs fixed | images/s |\n| :-- | --: | --: |\n| fixed | 1 | 12,346 |\n"
                          "| gradnorm | 1.078 | 188 |\n| a\\|b | n/a | 1.00e-05 |\n")
+
+
+def test_a_tuned_row_is_shown_with_the_setting_that_stands_for_it(tmp_path):
+    report = fake_report(tmp_path / "reports" / "default")
+    numbers = report / "04_comparison" / "tables" / "comparison_numbers.csv"
+    table = pd.read_csv(numbers)
+    table.insert(1, "setting", ["original", "gradnorm_a0.5_sgd1", "det_only"])
+    table.to_csv(numbers, index=False)
+    path = tmp_path / "README.md"
+    path.write_text(README)
+    readme.write_results(report, path, tmp_path / "headline.png")
+    rows = [line.split(" | ")[0] for line in path.read_text().splitlines() if line.startswith("| ")]
+    assert rows[2:] == ["| original", "| gradnorm (gradnorm_a0.5_sgd1)", "| det_only"]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from lib.report.section import Section
-from lib.report.stats import (bounds_of, delta_m, format_ci, format_number, intervals_separate, mean_ci,
+from lib.report.stats import (bounds_of, delta_m, format_ci, format_number, mean_ci,
                               relative_change)
 
 
@@ -47,10 +47,6 @@ def test_format_ci_cuts_bounded_metrics_only():
     assert format_ci(math.nan, math.nan, math.nan) == "n/a"
 
 
-def test_intervals_separate():
-    assert intervals_separate((0.8, 0.75, 0.85), (0.6, 0.5, 0.7))
-    assert not intervals_separate((0.8, 0.65, 0.85), (0.6, 0.5, 0.7))
-    assert not intervals_separate((0.8, math.nan, math.nan), (0.6, 0.5, 0.7))
 
 
 def test_undefined_values_read_n_a_for_readers():

@@ -103,11 +103,16 @@ def adjustment(history: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+def epochs_trained(run) -> int:
+    """Epochs the run trained: ``stopped_epoch`` (a plateau may stop it before ``config.epochs``), else all."""
+    return int(run.metrics.get("stopped_epoch") or run.config.epochs)
+
+
 def efficiency(run) -> dict:
     m, h = run.metrics, run.history
     return {
         "training time (s)": m["train_seconds"],
-        "time per epoch (s)": m["train_seconds"] / run.config.epochs,
+        "time per epoch (s)": m["train_seconds"] / epochs_trained(run),
         "time per step, median (s)": float(h["step_time"].median()),
         "steps": int(len(h)),
         "parameters": m["parameters"],
@@ -144,7 +149,8 @@ def run_row(run, split: str = "test") -> dict:
     row = {k: m.get(f"{split}_{k}", math.nan) for k in HEADLINE}
     row.update({
         "parameters": m["parameters"],
-        "time per epoch (s)": m["train_seconds"] / run.config.epochs,
+        "time per epoch (s)": m["train_seconds"] / epochs_trained(run),
+        "epochs trained": epochs_trained(run),
         "peak memory (MiB)": m["peak_memory_mb"],
         "training memory (MiB)": m.get("train_memory_mb", math.nan),
         "mean grad cosine": m.get("mean_grad_cos", math.nan),
@@ -180,7 +186,7 @@ def comparison(runs: dict, split: str = "test", order=None) -> tuple[pd.DataFram
         delta_m(row, refs.get(row["seed"], {}), DELTA_M_TASKS) if row["method"] not in SINGLE_TASK
         else math.nan for row in table.to_dict("records")]
     cols = list(HEADLINE) + ["delta_m %", "mean grad cosine", "conflict rate", "parameters", "time per epoch (s)",
-                             "peak memory (MiB)", "training memory (MiB)"]
+                             "epochs trained", "peak memory (MiB)", "training memory (MiB)"]
     methods = order or list(dict.fromkeys(table["method"]))
     numbers, display = [], []
     for m in methods:
@@ -191,7 +197,7 @@ def comparison(runs: dict, split: str = "test", order=None) -> tuple[pd.DataFram
         for c in cols:
             mean, lo, hi = mean_ci(sub[c])
             num[c], num[c + " low"], num[c + " high"] = mean, lo, hi
-            digits = 0 if c in ("parameters", "peak memory (MiB)", "training memory (MiB)") else (1 if c in ("delta_m %", "time per epoch (s)") else 3)
+            digits = 0 if c in ("parameters", "peak memory (MiB)", "training memory (MiB)") else (1 if c in ("delta_m %", "time per epoch (s)", "epochs trained") else 3)
             disp[HEADLINE.get(c, (c,))[0]] = format_ci(mean, lo, hi, digits, bounds_of(c))
         numbers.append(num)
         display.append(disp)

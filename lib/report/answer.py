@@ -1,11 +1,14 @@
 """The report's answer: verdicts built from the compared runs, and the sentences the index opens with.
 
-``build(runs)`` tests every multi-task method against the reference (upstream's shared network with its
-fixed weights, ``original``) on detection mAP@0.5 and view accuracy as one Holm-controlled family
-(``paired.paired_tests``), and reads the interference question from the reference's gradient histories
-over every seed (``interference.interference_summary``); each result is a ``verdicts.Verdict``, withheld
-where its runs did not stop on a validation plateau or n < ``verdicts.MIN_N``. The answer is the
-interference verdict and, per metric, the verdict of the method with the largest mean difference.
+``build(runs, budgets)`` tests, as one Holm-controlled family of paired tests over seeds
+(``paired.paired_tests``), every multi-task row against the tuned static weight (``static``: the reviewers'
+prior, Xin et al. 2022, Kurin et al. 2022) on detection mAP@0.5 and view accuracy, and every multi-task row
+against the single-task references (detection alone on mAP@0.5, classification alone on view accuracy). A
+comparison between rows of different tuning budgets is withheld (``lib.report.tuning``). The interference
+question is read from upstream's architecture as given (``original``), its gradient histories over every
+seed (``interference.interference_summary``). Each result is a ``verdicts.Verdict``, withheld where its runs
+did not stop on a validation plateau or n < ``verdicts.MIN_N``. The answer is the interference verdict, and
+per metric the verdict of the row with the largest mean difference against the tuned static weight.
 """
 from __future__ import annotations
 
@@ -19,8 +22,10 @@ from .interference import interference_summary
 from .paired import ESTABLISHED, WITHHELD, paired_tests
 from .verdicts import MIN_N, Verdict, from_interference, from_paired
 
-REFERENCE = "original"
+REFERENCE = "static"  # the tuned static weight
+INTERFERENCE_OF = "original"  # upstream's shared network with its fixed weights
 METRICS = ("mAP50", "view_accuracy")
+SINGLE_TASK_METRICS = {"det_only": ["mAP50"], "view_only": ["view_accuracy"]}
 PAIRED_TEMPLATE = ("{method} against {reference} on test {metric}: {difference:+.3f} [{low:+.3f}, {high:+.3f}] "
                    "(paired over n = {n} seeds; Holm-adjusted p = {p_holm:.3g}).")
 EVIDENCE = "08_conclusions/tables/verdict_tests.csv"
@@ -31,33 +36,57 @@ def no_recommendation(verdicts: list[Verdict]) -> str | None:
     verdict was withheld, and of verdicts not established); None when one is established."""
     if any(v.status == ESTABLISHED for v in verdicts):
         return None
-    reasons = Counter("withheld: " + ("runs not converged" if "converge" in v.reason else v.reason)
+    reasons = Counter("withheld: " + ("runs not converged" if "converge" in v.reason else
+                                      "unequal tuning budgets" if "budgets" in v.reason else v.reason)
                       if v.status == WITHHELD else v.status for v in verdicts)
     told = "; ".join(f"{n} {why}" for why, n in reasons.most_common())
     return (f"**No recommendation.** None of the {len(verdicts)} verdicts is established ({told}), so the point "
             "estimates above are not findings: no method is shown better than `original`.")
 
 
-def build(runs: dict, reference: str = REFERENCE, metrics=METRICS,
+def build(runs: dict, budgets: dict[str, int] | None = None, reference: str = REFERENCE, metrics=METRICS,
           min_n: int = MIN_N) -> tuple[list[Verdict], list[str], pd.DataFrame]:
-    """(verdicts, the answer's claim ids, the paired tests) from ``runs`` keyed (method, seed).
+    """(verdicts, the answer's claim ids, the paired tests) from ``runs`` keyed (row, seed); ``budgets``: row
+    -> number of tuning settings (``tuning.Tuned.budgets``; ``original``, upstream's point, is exempt).
 
-    Raises ``ValueError`` when ``reference`` has no runs."""
-    if not any(m == reference for m, _ in runs):
-        raise ValueError(f"no runs of the reference {reference!r}: it must be among the compared methods")
+    Raises ``ValueError`` when ``reference`` or ``INTERFERENCE_OF`` has no runs."""
+    for needed in (reference, INTERFERENCE_OF):
+        if not any(m == needed for m, _ in runs):
+            raise ValueError(f"no runs of {needed!r}: it must be among the compared rows")
     tidy = per_seed(runs)
-    methods = [m for m in dict.fromkeys(tidy["method"]) if m not in SINGLE_TASK and m != reference]
-    tests = paired_tests(tidy, methods, {reference: list(metrics)}, min_n=min_n)
-    verdicts = [from_paired(row, f"{row['method']} vs {reference}: {row['metric']}", PAIRED_TEMPLATE, EVIDENCE,
-                            min_n) for row in tests.to_dict("records")]
-    ref = [r for (m, _), r in runs.items() if m == reference]
+    rows = [m for m in dict.fromkeys(tidy["method"]) if m not in SINGLE_TASK]
+    references = {reference: list(metrics)}
+    references.update({ref: ks for ref, ks in SINGLE_TASK_METRICS.items() if ref in set(tidy["method"])})
+    budgets = {m: k for m, k in (budgets or {}).items() if m != INTERFERENCE_OF and m not in SINGLE_TASK}
+    tests = paired_tests(tidy, rows, references, min_n=min_n, budgets=budgets)
+    verdicts = [from_paired(row, f"{row['method']} vs {row['reference']}: {row['metric']}", PAIRED_TEMPLATE,
+                            EVIDENCE, min_n) for row in tests.to_dict("records")]
+    ref = [r for (m, _), r in runs.items() if m == INTERFERENCE_OF]
     converged = all(r.metrics.get("converged") is True for r in ref)
     verdicts.insert(0, from_interference(interference_summary([r.history for r in ref]), "interference",
-                                         f"gradient histories of {reference}, every seed", converged, min_n))
+                                         f"gradient histories of {INTERFERENCE_OF}, every seed", converged, min_n))
     claims = ["interference"]
+    against = tests[tests["reference"] == reference]
     for metric in metrics:
-        rows = tests[tests["metric"] == metric].dropna(subset=["difference"])
-        if len(rows):
-            best = rows.loc[rows["difference"].idxmax()]
+        found = against[against["metric"] == metric].dropna(subset=["difference"])
+        if len(found):
+            best = found.loc[found["difference"].idxmax()]
             claims.append(f"{best['method']} vs {reference}: {metric}")
     return verdicts, claims, tests
+
+
+def recommendation(verdicts: list[Verdict], cost: pd.DataFrame | None = None) -> str:
+    """Section 8's recommendations (Markdown): ``no_recommendation`` when nothing is established, else one
+    line per established paired verdict, with the training cost of its row, tuning included
+    (``tuning.Tuned.cost``), beside the reference's."""
+    none = no_recommendation(verdicts)
+    if none:
+        return none
+    hours = {} if cost is None else cost["training process-hours"].to_dict()
+
+    def at(m):
+        return f"{hours[m]:.2f} process-hours" if m in hours else "cost not measured"
+    lines = [f"- {v.sentence} Cost: `{v.values['method']}` {at(v.values['method'])}, `{v.values['reference']}` "
+             f"{at(v.values['reference'])}." for v in verdicts if v.status == ESTABLISHED and "method" in v.values]
+    rest = sum(v.status != ESTABLISHED for v in verdicts)
+    return "\n".join(lines + [f"- No other difference is established ({rest} verdicts: `verdicts.json`)."])

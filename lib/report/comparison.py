@@ -1,4 +1,4 @@
-"""Comparison helpers: the tuned static weight and the upstream report's three-column table."""
+"""Comparison helpers: the report's one selection rule (validation Delta-m%) and the upstream report's table."""
 from __future__ import annotations
 
 import inspect
@@ -42,14 +42,6 @@ def select_on_validation(runs: dict, candidates: list[str]) -> tuple[str, pd.Dat
     best = table["val delta_m %"].idxmax() if table["val delta_m %"].notna().any() else table.index[0]
     table["selected"] = table.index == best
     return best, table
-
-
-def select_static(runs: dict, grid_methods: list[str]) -> tuple[str, pd.DataFrame]:
-    """The static weight with the best validation Delta-m% (``select_on_validation``), and the grid's table."""
-    best, grid = select_on_validation(runs, grid_methods)
-    weights = {m: r.config.weighting_options["weights"][1] for (m, _), r in runs.items() if m in grid_methods}
-    grid.insert(0, "classification weight", [weights[m] for m in grid.index])
-    return best, grid
 
 
 def source_lines(obj) -> int:

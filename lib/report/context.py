@@ -34,6 +34,8 @@ class Context:
     seeds: list[int]
     jobs: int = 1                  # runs trained side by side
     store: object = field(repr=False, default=None)
+    tuning: dict | None = None     # row -> settings (lib.report.tuning); None: its DEFAULT_TUNING
+    tuning_seeds: list[int] | None = None  # seeds every setting trains at; None: the first seed
 
     def runs(self, methods, seeds=None, **overrides) -> dict:
         """Runs of ``methods`` x ``seeds`` (default: the section's), trained if missing. Keys: (method, seed)."""
@@ -89,4 +91,6 @@ def start(section: str, *, profile: str = "default", output_dir: str | None = No
     base, data_yaml, seeds, jobs = resolve(profile, overrides, on_bad_label)
     from ..store.runs import RunStore
 
-    return Context(Section(section, profile, output_dir), base, data_yaml, seeds, jobs, RunStore())
+    common = settings(profile, overrides)
+    return Context(Section(section, profile, output_dir), base, data_yaml, seeds, jobs, RunStore(),
+                   common.get("tuning"), common.get("tuning_seeds"))

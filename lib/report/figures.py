@@ -129,3 +129,48 @@ def overlays(images: list[np.ndarray], gts: list[np.ndarray], preds: list[np.nda
         ax.set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def tuning_curves(selection: pd.DataFrame, references: pd.Series | None = None, ax=None):
+    """Each tuned row's settings in the validation (detection, classification) plane, joined in grid order
+    (for the static weight: its trade-off curve), the selected setting ringed; dashed lines: the single-task
+    references (``references``: mAP50, view_accuracy). ``selection``: ``tuning.Tuned.selection``."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 5))
+    for row, g in selection.groupby(level="row", sort=False):
+        line, = ax.plot(g["val mAP50"], g["val view accuracy"], "o-", ms=4, label=row)
+        for (_, setting), r in g.iterrows():
+            ax.annotate(setting, (r["val mAP50"], r["val view accuracy"]), xytext=(3, 3),
+                        textcoords="offset points", fontsize=7, clip_on=True)
+        best = g[g["selected"].astype(bool)]
+        ax.plot(best["val mAP50"], best["val view accuracy"], "o", ms=11, mfc="none", color=line.get_color())
+    if references is not None:
+        if "mAP50" in references:
+            ax.axvline(references["mAP50"], ls="--", color="gray", lw=1, label="detection alone")
+        if "view_accuracy" in references:
+            ax.axhline(references["view_accuracy"], ls=":", color="gray", lw=1, label="classification alone")
+    ax.set(xlabel="mAP@0.5 (val)", ylabel="view accuracy (val)",
+           title="tuning: every setting on validation; ringed: selected")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def validation_curves(runs: dict, metrics=(("val_mAP50", "validation mAP@0.5"),
+                                           ("val_view_accuracy", "validation view accuracy"))):
+    """Every run's validation curve per epoch, one colour per row and one line per seed; a ring marks the
+    epoch whose weights were tested (``best_epoch``). ``runs``: (row, seed) -> Run."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.6), squeeze=False)
+    colours = dict(zip(dict.fromkeys(m for m, _ in runs), sns.color_palette(n_colors=len(runs))))
+    for (row, seed), r in runs.items():
+        e = r.epochs.dropna(subset=[k for k, _ in metrics], how="all")  # evaluated epochs
+        best = r.metrics.get("best_epoch")
+        for ax, (key, _) in zip(axes[0], metrics):
+            if key not in e or e[key].isna().all():
+                continue
+            label = row if seed == min(s for m, s in runs if m == row) else None
+            ax.plot(e["epoch"] + 1, e[key], lw=1, alpha=0.7, color=colours[row], label=label)
+            at = e[e["epoch"] + 1 == best]
+            ax.plot(at["epoch"] + 1, at[key], "o", mfc="none", color=colours[row])
+    for ax, (_, title) in zip(axes[0], metrics):
+        ax.set(title=title, xlabel="epoch")
+        ax.legend(fontsize=7)
+    return fig

@@ -47,7 +47,8 @@ def _check(table: pd.DataFrame, names: Iterable[str], metrics: Iterable[str]) ->
         raise ValueError(f"paired_tests: several rows for (method, seed) {dup}")
 
 
-def _one(table: pd.DataFrame, method: str, reference: str, metric: str, min_n: int, level: float) -> dict:
+def _one(table: pd.DataFrame, method: str, reference: str, metric: str, min_n: int, level: float,
+         budgets: Mapping[str, int]) -> dict:
     a = table[table["method"] == method].set_index("seed")
     b = table[table["method"] == reference].set_index("seed")
     seeds = sorted(set(a.index) & set(b.index))
@@ -64,6 +65,9 @@ def _one(table: pd.DataFrame, method: str, reference: str, metric: str, min_n: i
         converged = not bad
         if bad:
             reason = "run not converged: " + ", ".join(bad)
+    if not reason and method in budgets and reference in budgets and budgets[method] != budgets[reference]:
+        reason = (f"unequal tuning budgets: {method} {budgets[method]} setting(s), {reference} "
+                  f"{budgets[reference]}")
     if not reason and n < min_n:
         reason = f"n = {n} seeds < {min_n}"
     if not reason and math.isnan(p):
@@ -73,19 +77,20 @@ def _one(table: pd.DataFrame, method: str, reference: str, metric: str, min_n: i
 
 
 def compare(table: pd.DataFrame, comparisons: Iterable[tuple[str, str, str]], alpha: float = 0.05,
-            min_n: int = 5, level: float = 0.95) -> pd.DataFrame:
+            min_n: int = 5, level: float = 0.95, budgets: Mapping[str, int] | None = None) -> pd.DataFrame:
     """One row per (method, reference, metric) in ``comparisons``, the family Holm's adjustment runs over.
 
     ``table``: one row per (method, seed) with the metric columns and, optionally, a boolean ``converged``
     (``analysis.per_seed`` gives this shape). Returns ``COLUMNS``: n (common seeds with the metric
     defined), mean difference (method - reference) and its ``level`` t interval, two-sided paired p,
     Holm-adjusted p over all comparisons, converged (None without the column), and status: ``withheld``
-    (``reason``: a run behind it not converged, n < ``min_n``, or no spread), else ``established`` when
+    (``reason``: a run behind it not converged, method and reference both in ``budgets`` (row -> number of
+    tuning settings) with different budgets, n < ``min_n``, or no spread), else ``established`` when
     p_holm < ``alpha``, else ``not established``.
     Raises ``ValueError`` for a missing column, an unknown method or a repeated (method, seed)."""
     comparisons = list(comparisons)
     _check(table, [n for c in comparisons for n in c[:2]], list(dict.fromkeys(c[2] for c in comparisons)))
-    rows = [_one(table, m, ref, k, min_n, level) for m, ref, k in comparisons]
+    rows = [_one(table, m, ref, k, min_n, level, budgets or {}) for m, ref, k in comparisons]
     out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("p_holm", "status")])
     out["p_holm"] = holm(out["p"].to_numpy()) if len(out) else []
     out["status"] = [WITHHELD if r else (ESTABLISHED if p < alpha else NOT_ESTABLISHED)
@@ -94,10 +99,11 @@ def compare(table: pd.DataFrame, comparisons: Iterable[tuple[str, str, str]], al
 
 
 def paired_tests(table: pd.DataFrame, methods: Sequence[str], references: Mapping[str, Sequence[str]],
-                 alpha: float = 0.05, min_n: int = 5, level: float = 0.95) -> pd.DataFrame:
+                 alpha: float = 0.05, min_n: int = 5, level: float = 0.95,
+                 budgets: Mapping[str, int] | None = None) -> pd.DataFrame:
     """Every method against every reference on that reference's metrics (``compare``'s rows, one family).
 
     ``references``: reference method -> the metrics it is compared on (the single-task detection
     reference on detection metrics only, say); a method is not compared with itself."""
     return compare(table, [(m, ref, k) for ref, ks in references.items() for m in methods if m != ref
-                           for k in ks], alpha, min_n, level)
+                           for k in ks], alpha, min_n, level, budgets)

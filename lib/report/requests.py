@@ -24,7 +24,8 @@ from typing import NamedTuple
 
 from ..experiments.methods import SINGLE_TASK, configs, method
 from .findings import sweep_labels
-from .profiles import ProfileError
+from .profiles import SECTION_KEYS, ProfileError
+from .tuning import grids as tuning_grids, tuning_seeds as tuning_seeds_of
 
 # The comparison: every weighting, the architectures, and the single-task references.
 COMPARED = ["original", "equal", "gradnorm", "uw", "dwa", "pcgrad", "cagrad", "famo", "detached", "dual",
@@ -65,19 +66,38 @@ def gradnorm(seeds) -> dict[str, Runs]:
     return {"core": Runs(["gradnorm", "upstream_rule"], list(seeds[:1]))}
 
 
-def dual_backbone(seeds, *, methods) -> dict[str, Runs]:
-    """Section 3: the dual backbone and its references (``methods``; None: ``DUAL_BACKBONE``), every seed."""
-    return {"compared": Runs(_labels("methods", methods, DUAL_BACKBONE), list(seeds))}
+def dual_backbone_grid(methods, tuning) -> dict[str, list[str]]:
+    """Section 3's rows and their settings: ``methods`` (None: ``DUAL_BACKBONE``), tuned as the profile's
+    ``tuning`` says for the rows it holds (``lib.report.tuning.grids``)."""
+    methods = _labels("methods", methods, DUAL_BACKBONE)
+    return tuning_grids(methods, {r: g for r, g in (tuning or {}).items() if r in methods})
 
 
-def comparison(seeds, *, methods, static_grid) -> dict[str, Runs]:
-    """Section 4: ``methods`` (None: ``COMPARED``; must hold both single-task references) and the static
-    weights ``static_<w>`` of ``static_grid``, every seed."""
+def dual_backbone(seeds, *, methods, tuning, tuning_seeds) -> dict[str, Runs]:
+    """Section 3: the dual backbone and its references (``dual_backbone_grid``), every seed, as section 4."""
+    return _tuned_groups(seeds, dual_backbone_grid(methods, tuning), tuning_seeds)
+
+
+def compared_grid(methods, tuning) -> dict[str, list[str]]:
+    """Sections 4 and 8's rows and their settings: ``methods`` (None: ``COMPARED``; must hold both single-task
+    references), then every row of the profile's ``tuning`` (``lib.report.tuning.grids``)."""
     methods = _labels("methods", methods, COMPARED)
     if not set(SINGLE_TASK) <= set(methods):
         raise ValueError(f"parameter methods: must include {' and '.join(SINGLE_TASK)} (the Delta-m% references)")
-    grid = [f"static_{w:g}" for w in static_grid]
-    return {"compared": Runs(methods, list(seeds)), "static": Runs(grid, list(seeds))}
+    return tuning_grids(methods, tuning)
+
+
+def comparison(seeds, *, methods, tuning, tuning_seeds) -> dict[str, Runs]:
+    """Section 4: the rows of ``compared_grid`` with one setting on every seed (``compared``), and every
+    setting of the tuned rows with the references at the tuning seeds (``tuning``). Each tuned row's
+    selected setting is fetched on every seed by ``lib.report.tuning.tune``."""
+    return _tuned_groups(seeds, compared_grid(methods, tuning), tuning_seeds)
+
+
+def _tuned_groups(seeds, grid: dict[str, list[str]], tuning_seeds) -> dict[str, Runs]:
+    settings = [s for g in grid.values() if len(g) > 1 for s in g]
+    return {"compared": Runs([m for m, g in grid.items() if len(g) == 1], list(seeds)),
+            "tuning": Runs(list(dict.fromkeys([*settings, *SINGLE_TASK])), tuning_seeds_of(seeds, tuning_seeds))}
 
 
 def validation_criteria(seeds, *, methods) -> dict[str, Runs]:
@@ -102,9 +122,9 @@ def findings(seeds, *, alphas, weight_optimizers, sweep_seeds, stability_methods
             "stability": Runs(_labels("stability_methods", stability_methods), list(stability_seeds))}
 
 
-def conclusions(seeds, *, methods) -> dict[str, Runs]:
-    """Section 8: the comparison's methods (None: ``COMPARED``, as section 4), every seed."""
-    return {"compared": Runs(_labels("methods", methods, COMPARED), list(seeds))}
+def conclusions(seeds, *, methods, tuning, tuning_seeds) -> dict[str, Runs]:
+    """Section 8: the comparison's runs, as section 4 (``comparison``)."""
+    return comparison(seeds, methods=methods, tuning=tuning, tuning_seeds=tuning_seeds)
 
 
 # Each notebook's function; a notebook not named here trains no run (the paper's toy, 02b).
@@ -132,9 +152,18 @@ def notebook_defaults(notebook: Path) -> dict:
 
 
 def parameter_names(stem: str) -> list[str]:
-    """The notebook parameters the section's function takes (every argument but ``seeds``); [] for none."""
+    """The notebook parameters the section's function takes (every argument but ``seeds`` and the report-wide
+    ``SECTION_KEYS``, which come from the profile's common block as ``ctx.<key>``); [] for none."""
     request = SECTIONS.get(stem)
-    return [] if request is None else [k for k in inspect.signature(request).parameters if k != "seeds"]
+    return [] if request is None else [k for k in inspect.signature(request).parameters
+                                       if k != "seeds" and k not in SECTION_KEYS]
+
+
+def report_wide(stem: str, common: dict) -> dict:
+    """The ``SECTION_KEYS`` the section's function takes, from the profile's common block (None when unset)."""
+    request = SECTIONS.get(stem)
+    return {} if request is None else {k: common.get(k) for k in inspect.signature(request).parameters
+                                       if k in SECTION_KEYS}
 
 
 def notebook_requests(notebook: Path, given: dict, profile: str) -> dict[str, Runs]:
@@ -154,8 +183,9 @@ def notebook_requests(notebook: Path, given: dict, profile: str) -> dict[str, Ru
         raise ProfileError(f"notebook {notebook.name} does not declare {missing}, which "
                            f"requests.{request.__name__} takes")
     try:
-        seeds = settings(given.get("profile", profile), params.get("overrides")).get("seeds", [0])
-        return request(list(seeds), **{k: params[k] for k in parameter_names(notebook.stem)})
+        common = settings(given.get("profile", profile), params.get("overrides"))
+        return request(list(common.get("seeds", [0])), **{k: params[k] for k in parameter_names(notebook.stem)},
+                       **report_wide(notebook.stem, common))
     except ValueError as e:
         raise ProfileError(f"notebook {notebook.name}: {e}") from None
 

@@ -142,6 +142,12 @@ def best_of(table: pd.DataFrame, col: str, header: str, digits: int) -> str | No
     return f"highest {header}: {best} ({value})"
 
 
+def row_label(method, row: pd.Series) -> str:
+    """A tuned row with the setting that stands for it (``static (static_0.1)``); other rows by name."""
+    setting = row.get("setting")
+    return str(method) if not isinstance(setting, str) or setting == method else f"{method} ({setting})"
+
+
 def headline(out_dir: Path, pages: list[Page]) -> Headline | None:
     """The comparison this report ran, or None (section not run, or it wrote no comparison table)."""
     section = next((p for p in pages if p.stem == HEADLINE_SECTION), None)
@@ -150,7 +156,7 @@ def headline(out_dir: Path, pages: list[Page]) -> Headline | None:
         return None
     cols = [(n if n in table.columns else s, n, s, h, d) for n, s, h, d in HEADLINE_COLUMNS
             if n in table.columns or s in table.columns]
-    rows = [[str(method)] + ([seeds_of(r["seeds"])] if "seeds" in table.columns else [])
+    rows = [[row_label(method, r)] + ([seeds_of(r["seeds"])] if "seeds" in table.columns else [])
             + [cell(r, n, s, d) for _, n, s, _, d in cols] for method, r in table.iterrows()]
     header = ["method"] + (["seeds"] if "seeds" in table.columns else []) + [h for *_, h, _ in cols]
     summary = [s for c, _, _, h, d in cols if (s := best_of(table, c, h, d))]

@@ -91,10 +91,3 @@ def delta_m(metrics: dict[str, float], reference: dict[str, float],
             terms.append((m - ref) / ref * (1 if higher else -1))
         per_task.append(np.mean(terms))
     return 100.0 * float(np.mean(per_task))
-
-
-def intervals_separate(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
-    """True when both intervals exist and do not overlap (a conservative test of a difference)."""
-    if any(math.isnan(v) for v in (*a[1:], *b[1:])):
-        return False
-    return a[2] < b[1] or b[2] < a[1]

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import pandas as pd
+
 from ..store.atomic import write_text
 from .interference import NONE_SHOWN
 from .paired import ESTABLISHED, NOT_ESTABLISHED, WITHHELD
@@ -163,3 +165,9 @@ def read_verdicts(path: str | Path) -> list[Verdict]:
         d["values"] = {k: num(x) for k, x in d["values"].items()}
         out.append(Verdict(**d))
     return out
+
+
+def table(verdicts: Iterable[Verdict]) -> pd.DataFrame:
+    """One row per verdict: claim, status, reason, n, converged and the sentence (``Verdict.render``)."""
+    return pd.DataFrame([{"claim": v.claim, "status": v.status, "reason": v.reason, "n": v.n,
+                          "converged": v.converged, "sentence": v.render()} for v in verdicts]).set_index("claim")
