@@ -102,3 +102,30 @@ def test_no_recommendation_unless_a_verdict_is_established():
     assert "withheld: n = 3 seeds < 5" in text
     established, _, _ = answer.build(runs_of(5))
     assert answer.no_recommendation(established) is None
+
+
+def test_an_undetectable_class_is_left_out_of_the_detection_metric_of_every_verdict():
+    runs = runs_of(5)
+    detection = {k: 0.9 if k[0] == "better" else 0.7 for k in runs}  # over the detectable classes only
+    verdicts, claims, tests = answer.build(runs, detection=detection)
+    assert set(tests["metric"]) == {"mAP50 (detectable)", "view_accuracy"}
+    row = tests.set_index(["method", "reference", "metric"]).loc[("better", "static", "mAP50 (detectable)")]
+    assert row["difference"] == pytest.approx(0.2)
+    assert "better vs static: mAP50 (detectable)" in claims
+
+
+@pytest.mark.parametrize("clip_noise, status", [(0.001, ESTABLISHED), (0.3, NOT_ESTABLISHED)])
+def test_a_difference_is_established_only_when_resampling_clips_and_seeds_also_excludes_zero(clip_noise, status):
+    runs = runs_of(5)
+    rng = np.random.default_rng(0)
+    reps = {}
+    for (m, s), r in runs.items():  # each run's metrics on 200 clip resamples, centred on its test value
+        reps[(m, s)] = {k: r.metrics[f"test_{k}"] + clip_noise * rng.standard_normal(200)
+                        for k in ("mAP50", "view_accuracy")}
+    verdicts, _, tests = answer.build(runs, clip_replicates=reps)
+    row = tests.set_index(["method", "reference", "metric"]).loc[("better", "static", "mAP50")]
+    assert row["clip_low"] < 0.1 < row["clip_high"]
+    v = by_claim(verdicts)["better vs static: mAP50"]
+    assert v.status == status and "Resampling clips and seeds: [" in v.sentence
+    if status == NOT_ESTABLISHED:
+        assert v.reason == "the interval resampling clips and seeds includes 0" and row["p_holm"] < 0.05

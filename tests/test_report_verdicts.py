@@ -142,6 +142,32 @@ def test_interference_evidence_known_answers():
 def test_an_interference_verdict_is_withheld_below_min_n():
     hs = [history([-0.3 - 0.01 * s, -0.2], [1, 1], [1, 1]) for s in range(5)]
     v = V.from_interference(interference_summary(hs), "interference", "figure interference", converged=True)
-    assert v.status == "established" and v.sentence.startswith("Over 5 seeds the shared trunk shows conflicting")
+    assert v.status == "established" and v.sentence.startswith("Upstream's shared network over 5 seeds: conflicting directions")
     v3 = V.from_interference(interference_summary(hs[:3]), "interference", "figure interference")
     assert v3.status == "withheld" and v3.render() == f"Withheld (n = 3 seeds < 5): {v3.sentence}"
+
+
+def test_the_answer_ends_with_each_rows_cost_when_the_file_holds_it(tmp_path):
+    vs = verdicts_of(clear_case())
+    claims = ["gradnorm_vs_static.mAP50"]
+    bare = V.read_answer(V.write_verdicts(vs, tmp_path / "a.json", claims))
+    assert bare == V.answer(vs, claims)  # no cost written: nothing added
+    costed = V.read_answer(V.write_verdicts(vs, tmp_path / "b.json", claims,
+                                            {"static": 0.5, "gradnorm": 1.25, "dual": float("nan")}))
+    assert costed[:-1] == bare
+    assert costed[-1] == ("Cost, training with tuning, measured on this machine (process-hours): static 0.50, "
+                          "gradnorm 1.25.")  # an unmeasured (NaN) cost is not printed
+
+
+def test_the_interference_sentence_says_which_gradient_dominates_and_by_how_much():
+    seeds = range(5)
+    summary = interference_summary(history([0.02 * (-1) ** s, 0.0], [1, 1], [4 + 0.1 * s, 4]) for s in seeds)
+    v = V.from_interference(summary, "interference", "histories", converged=True)
+    assert "loss-scale imbalance" in v.sentence and "so the view gradient is about 4.1 times the other" in v.sentence  # exp(mean ln(4 + s/10))
+
+
+def test_an_interval_that_does_not_exist_is_said_in_words_not_as_nan():
+    one = interference_summary([history([0.1, 0.1], [1, 1], [2, 2])])
+    text = V.from_interference(one, "interference", "histories").render()
+    assert "nan" not in text.lower().replace("nanometer", "") and "[no interval]" in text
+    assert "the view gradient is about 2.0 times" in text

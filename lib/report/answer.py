@@ -19,7 +19,9 @@ import pandas as pd
 from ..experiments.methods import SINGLE_TASK
 from .analysis import per_seed
 from .interference import interference_summary
-from .paired import ESTABLISHED, WITHHELD, paired_tests
+from .clips import paired_bootstrap
+from .paired import ESTABLISHED, NOT_ESTABLISHED, WITHHELD, paired_tests
+from .per_class import DETECTABLE_METRIC
 from .verdicts import MIN_N, Verdict, from_interference, from_paired
 
 REFERENCE = "static"  # the tuned static weight
@@ -28,7 +30,25 @@ METRICS = ("mAP50", "view_accuracy")
 SINGLE_TASK_METRICS = {"det_only": ["mAP50"], "view_only": ["view_accuracy"]}
 PAIRED_TEMPLATE = ("{method} against {reference} on test {metric}: {difference:+.3f} [{low:+.3f}, {high:+.3f}] "
                    "(paired over n = {n} seeds; Holm-adjusted p = {p_holm:.3g}).")
+CLIP_TEMPLATE = " Resampling clips and seeds: [{clip_low:+.3f}, {clip_high:+.3f}]."
 EVIDENCE = "08_conclusions/tables/verdict_tests.csv"
+
+
+def with_clip_intervals(tests: pd.DataFrame, replicates: dict) -> pd.DataFrame:
+    """``tests`` with ``clip_low``/``clip_high``, the two-level bootstrap interval of each comparison; an
+    established difference whose interval holds 0 becomes not established, saying why."""
+    tests = tests.copy()
+    bounds = []
+    for row in tests.to_dict("records"):
+        side = [{s: reps[row["metric"]] for (m, s), reps in replicates.items() if m == row[who]}
+                for who in ("method", "reference")]
+        bounds.append(paired_bootstrap(*side)[:2])
+    tests["clip_low"], tests["clip_high"] = [b[0] for b in bounds], [b[1] for b in bounds]
+    spans_zero = ~((tests["clip_low"] > 0) | (tests["clip_high"] < 0))
+    weaker = (tests["status"] == ESTABLISHED) & spans_zero
+    tests.loc[weaker, "status"] = NOT_ESTABLISHED
+    tests.loc[weaker, "reason"] = "the interval resampling clips and seeds includes 0"
+    return tests
 
 
 def no_recommendation(verdicts: list[Verdict]) -> str | None:
@@ -44,22 +64,37 @@ def no_recommendation(verdicts: list[Verdict]) -> str | None:
             "estimates above are not findings: no method is shown better than `original`.")
 
 
-def build(runs: dict, budgets: dict[str, int] | None = None, reference: str = REFERENCE, metrics=METRICS,
+def build(runs: dict, budgets: dict[str, int] | None = None, detection: dict | None = None,
+          clip_replicates: dict | None = None, reference: str = REFERENCE, metrics=METRICS,
           min_n: int = MIN_N) -> tuple[list[Verdict], list[str], pd.DataFrame]:
     """(verdicts, the answer's claim ids, the paired tests) from ``runs`` keyed (row, seed); ``budgets``: row
-    -> number of tuning settings (``tuning.Tuned.budgets``; ``original``, upstream's point, is exempt).
+    -> number of tuning settings (``tuning.Tuned.budgets``; ``original``, upstream's point, is exempt);
+    ``detection``: (row, seed) -> mAP50 over the detectable classes (``per_class.with_detectable_map``),
+    which then replaces mAP50 in every comparison; ``clip_replicates``: (row, seed) -> metric -> the run's
+    values on the report's clip resamples (``clips.replicates``), which add the two-level bootstrap interval
+    (``clips.paired_bootstrap``) to every comparison: a difference is established only when that interval
+    excludes 0 as well.
 
     Raises ``ValueError`` when ``reference`` or ``INTERFERENCE_OF`` has no runs."""
     for needed in (reference, INTERFERENCE_OF):
         if not any(m == needed for m, _ in runs):
             raise ValueError(f"no runs of {needed!r}: it must be among the compared rows")
     tidy = per_seed(runs)
+    task_metrics = dict(SINGLE_TASK_METRICS)
+    if detection is not None:
+        tidy[DETECTABLE_METRIC] = [detection[(m, s)] for m, s in zip(tidy["method"], tidy["seed"])]
+        metrics = [DETECTABLE_METRIC if k == "mAP50" else k for k in metrics]
+        task_metrics["det_only"] = [DETECTABLE_METRIC]
     rows = [m for m in dict.fromkeys(tidy["method"]) if m not in SINGLE_TASK]
     references = {reference: list(metrics)}
-    references.update({ref: ks for ref, ks in SINGLE_TASK_METRICS.items() if ref in set(tidy["method"])})
+    references.update({ref: ks for ref, ks in task_metrics.items() if ref in set(tidy["method"])})
     budgets = {m: k for m, k in (budgets or {}).items() if m != INTERFERENCE_OF and m not in SINGLE_TASK}
     tests = paired_tests(tidy, rows, references, min_n=min_n, budgets=budgets)
-    verdicts = [from_paired(row, f"{row['method']} vs {row['reference']}: {row['metric']}", PAIRED_TEMPLATE,
+    template = PAIRED_TEMPLATE
+    if clip_replicates is not None:
+        tests = with_clip_intervals(tests, clip_replicates)
+        template = PAIRED_TEMPLATE + CLIP_TEMPLATE
+    verdicts = [from_paired(row, f"{row['method']} vs {row['reference']}: {row['metric']}", template,
                             EVIDENCE, min_n) for row in tests.to_dict("records")]
     ref = [r for (m, _), r in runs.items() if m == INTERFERENCE_OF]
     converged = all(r.metrics.get("converged") is True for r in ref)

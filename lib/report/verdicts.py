@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -50,7 +51,7 @@ class Verdict:
         if self.status == WITHHELD and not self.reason:
             raise ValueError(f"verdict {self.claim!r}: withheld without a reason")
         try:
-            text = self.template.format(**self.values)
+            text = _undefined(self.template.format(**self.values))
         except (KeyError, ValueError, IndexError) as e:
             raise ValueError(f"verdict {self.claim!r}: template does not fill from values {self.values}: "
                              f"{e!r}") from None
@@ -77,18 +78,22 @@ def decide(status: str, n: int, converged: bool | None, min_n: int = MIN_N, supp
 def from_paired(row, claim: str, template: str, evidence: str, min_n: int = MIN_N,
                 supported: bool = True) -> Verdict:
     """A verdict from one ``paired.paired_tests`` row (a mapping or Series); ``template`` may use the
-    row's fields (method, reference, metric, n, difference, low, high, p, p_holm)."""
+    row's fields (method, reference, metric, n, difference, low, high, p, p_holm, and clip_low, clip_high
+    where ``answer.with_clip_intervals`` added them)."""
     row = dict(row)
     converged = None if row.get("converged") is None or _nan(row["converged"]) else bool(row["converged"])
     status, reason = decide(row["status"], int(row["n"]), converged, min_n, supported, row.get("reason") or "")
-    values = {k: row[k] for k in ("method", "reference", "metric", "n", "difference", "low", "high", "p", "p_holm")}
+    values = {k: row[k] for k in ("method", "reference", "metric", "n", "difference", "low", "high", "p", "p_holm",
+                                  "clip_low", "clip_high") if k in row}
     return Verdict(claim, template, values, evidence, (row["low"], row["high"]), int(row["n"]), converged,
                    status, reason)
 
 
-INTERFERENCE_TEMPLATE = ("Over {n} seeds the shared trunk shows {evidence}: mean gradient cosine {cos:+.3f} "
-                         "[{cos_low:+.3f}, {cos_high:+.3f}], log detection/view gradient-norm ratio "
-                         "{ratio:+.2f} [{ratio_low:+.2f}, {ratio_high:+.2f}].")
+INTERFERENCE_TEMPLATE = ("Upstream's shared network over {n} seeds: {evidence}. The mean shared-gradient cosine is "
+                         "{cos:+.3f} [{cos_low:+.3f}, {cos_high:+.3f}] (below zero: the tasks pull the shared weights "
+                         "in opposite directions); the log detection/view gradient-norm ratio is {ratio:+.2f} "
+                         "[{ratio_low:+.2f}, {ratio_high:+.2f}], so the {larger} gradient is about {factor:.1f} times "
+                         "the other.")
 
 
 def from_interference(summary: dict, claim: str, evidence: str, converged: bool | None = None,
@@ -97,7 +102,10 @@ def from_interference(summary: dict, claim: str, evidence: str, converged: bool 
     either kind; the interval is the cosine's."""
     values = {"n": summary["n"], "evidence": summary["evidence"], "cos": summary["cos"],
               "cos_low": summary["cos low"], "cos_high": summary["cos high"], "ratio": summary["log norm ratio"],
-              "ratio_low": summary["log norm ratio low"], "ratio_high": summary["log norm ratio high"]}
+              "ratio_low": summary["log norm ratio low"], "ratio_high": summary["log norm ratio high"],
+              "larger": ("larger" if math.isnan(summary["log norm ratio"]) else
+                         "view" if summary["log norm ratio"] < 0 else "detection"),
+              "factor": math.exp(abs(summary["log norm ratio"]))}
     shown = ESTABLISHED if summary["evidence"] != NONE_SHOWN else NOT_ESTABLISHED
     status, reason = decide(shown, summary["n"], converged, min_n, supported)
     return Verdict(claim, template, values, evidence, (summary["cos low"], summary["cos high"]), summary["n"],
@@ -112,6 +120,12 @@ def answer(verdicts: Iterable[Verdict], claims: Sequence[str]) -> list[str]:
     if missing:
         raise KeyError(f"no verdict for claims {missing}; verdicts: {sorted(by_claim)}")
     return [by_claim[c].render() for c in claims]
+
+
+def _undefined(text: str) -> str:
+    """An interval that does not exist (one seed) and a number that is undefined, said in words."""
+    text = re.sub(r"\[[+-]?nan, [+-]?nan\]", "[no interval]", text)
+    return re.sub(r"(?<![\w.])[+-]?nan(?![\w])", "n/a", text)
 
 
 def _nan(x) -> bool:
@@ -137,21 +151,31 @@ def verdicts_path(profile: str) -> Path:
     return REPO_ROOT / "reports" / profile / "verdicts.json"
 
 
-def write_verdicts(verdicts: Iterable[Verdict], path: str | Path, answer_claims: Sequence[str] = ()) -> Path:
+def write_verdicts(verdicts: Iterable[Verdict], path: str | Path, answer_claims: Sequence[str] = (),
+                   cost: dict[str, float] | None = None) -> Path:
     """Write the verdicts to ``path`` (``verdicts_path(profile)`` for a report) atomically, as strict JSON;
-    ``answer_claims``: the claim ids whose sentences answer the question, in order (``answer``)."""
+    ``answer_claims``: the claim ids whose sentences answer the question, in order (``answer``); ``cost``:
+    row -> training process-hours with its tuning (``tuning.Tuned.cost``), the answer's last sentence."""
     verdicts = list(verdicts)
     answer(verdicts, answer_claims)  # KeyError now, not when the index is written
-    text = json.dumps({"answer": list(answer_claims), "verdicts": [to_dict(v) for v in verdicts]}, indent=2,
-                      ensure_ascii=False, allow_nan=False)
+    text = json.dumps({"answer": list(answer_claims), "verdicts": [to_dict(v) for v in verdicts],
+                       "cost_process_hours": _strict(dict(cost or {}))}, indent=2, ensure_ascii=False,
+                      allow_nan=False)
     write_text(path, text + "\n")
     return Path(path)
 
 
 def read_answer(path: str | Path) -> list[str]:
-    """The sentences that answer the question, from a ``verdicts.json`` (``write_verdicts``)."""
-    claims = json.loads(Path(path).read_text(encoding="utf-8")).get("answer", [])
-    return answer(read_verdicts(path), claims)
+    """The sentences that answer the question, from a ``verdicts.json`` (``write_verdicts``), and what each
+    row cost when the file holds it."""
+    saved = json.loads(Path(path).read_text(encoding="utf-8"))
+    sentences = answer(read_verdicts(path), saved.get("answer", []))
+    cost = {k: v for k, v in (saved.get("cost_process_hours") or {}).items() if v is not None}
+    if cost:
+        sentences.append("Cost, training with tuning, measured on this machine (process-hours): "
+                         + ", ".join(f"{row} {hours:.2f}" if hours >= 0.005 else f"{row} <0.01"
+                                     for row, hours in cost.items()) + ".")
+    return sentences
 
 
 def read_verdicts(path: str | Path) -> list[Verdict]:
