@@ -51,7 +51,7 @@ def test_index_opens_with_the_headline_table_and_figure_then_the_sections_in_ord
     html = site.write_index(tmp_path, PAGES, "default", PROV).read_text()
     header, rows = headline_cells(html)
     assert header == ["method", "seeds", "mAP@0.5", "view accuracy", "Δm%"]
-    assert rows["gradnorm"] == ["3", "0.612 [0.580, 0.644]", "0.988 [0.970, 1.000]", "7.0 [2.0, 12.1]"]  # cut at 1
+    assert rows["gradnorm"] == ["3", "0.612 [0.580, 0.644]", "0.988 [0.970, 1.000†]", "7.0 [2.0, 12.1]"]  # cut at 1
     assert rows["a<b"] == ["3", "0.500", "n/a", "-1.2 [-3.0, 0.5]"]  # escaped in the HTML, no interval without spread
     assert rows["det_only"] == ["3", "0.550 [0.500, 0.600]", "n/a", "n/a"]
     assert "a&lt;b" in html and "a<b" not in html

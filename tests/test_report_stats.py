@@ -38,8 +38,9 @@ def test_delta_m_averages_each_task_before_the_tasks():
 
 
 def test_format_ci_cuts_bounded_metrics_only():
-    assert format_ci(0.98, 0.93, 1.03, bounds=bounds_of("view_accuracy")) == "0.980 [0.930, 1.000]"
-    assert format_ci(-0.05, -1.2, 0.3, bounds=bounds_of("mean grad cosine")) == "-0.050 [-1.000, 0.300]"
+    assert format_ci(0.98, 0.93, 1.03, bounds=bounds_of("view_accuracy")) == "0.980 [0.930, 1.000†]"
+    assert format_ci(-0.05, -1.2, 0.3, bounds=bounds_of("mean grad cosine")) == "-0.050 [-1.000†, 0.300]"
+    assert format_ci(0.5, 0.2, 0.8, bounds=bounds_of("view_accuracy")) == "0.500 [0.200, 0.800]"  # inside: no mark
     assert bounds_of("delta_m %") is None
     assert format_ci(-0.2, -20.5, 20.1, 1, bounds_of("delta_m %")) == "-0.2 [-20.5, 20.1]"
     assert format_ci(0.7, math.nan, math.nan) == "0.700"

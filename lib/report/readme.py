@@ -19,6 +19,7 @@ from pathlib import Path
 from ..store.atomic import write_bytes, write_text
 from . import site
 from .profiles import REPO_ROOT
+from .stats import CUT_NOTE
 
 BEGIN = "<!-- results:begin -->"
 END = "<!-- results:end -->"
@@ -74,7 +75,7 @@ def render_block(report: Path, figure: str | None) -> str:
     note = ("Test split; mean over seeds with a 95% Student-t interval in brackets. Δm% averages over the two "
             "tasks each task's relative change against its single-task reference (detection: mAP@0.5 and "
             f"mAP@0.5:0.95, averaged first; view: accuracy); the references ({', '.join(site.REFERENCES)}) "
-            "therefore have none.")
+            f"therefore have none; {CUT_NOTE}.")
     if h.summary:
         note += f" Point estimates: {'; '.join(h.summary)}."
     if h.one_seed:

@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from ..experiments.methods import SINGLE_TASK
 from ..store.atomic import write_text
-from .stats import NA, bounds_of, format_ci
+from .stats import CUT_NOTE, NA, bounds_of, format_ci
 
 TEMPLATES = Path(__file__).with_name("templates")  # index.html.j2; page.html.j2 (nbconvert's lab
 # template with the nav inside <main>, before the first cell and after the last); nav.css
@@ -178,7 +178,8 @@ def index_html(out_dir: Path, pages: list[Page], profile: str, prov: dict) -> st
         runs=len({k for nb in (prov.get("notebooks") or {}).values() for ks in nb.get("sources", {}).values() for k in ks}),
         train=hours_or_minutes(prov.get("runs_train_seconds")),
         torch=str((prov.get("packages") or {}).get("torch")), python=prov.get("python", "?"),
-        h=headline(out_dir, pages), headline_section=HEADLINE_SECTION, pages=pages, answer=read_answer_of(out_dir))
+        h=headline(out_dir, pages), headline_section=HEADLINE_SECTION, pages=pages, answer=read_answer_of(out_dir),
+        cut_note=CUT_NOTE)
 
 
 def hours_or_minutes(seconds) -> str:

@@ -56,17 +56,23 @@ def relative_change(value, reference, digits: int = 1) -> str:
     return f"{100 * (value - reference) / reference:+.{digits}f}%"
 
 
+CUT = "†"  # an interval limit cut at the metric's bound (the raw limit stays in the numbers CSV)
+CUT_NOTE = "† the t interval crosses the metric's bound (0 or 1) and is cut there"
+
+
 def format_ci(mean: float, low: float, high: float, digits: int = 3, bounds: tuple[float, float] | None = None) -> str:
-    """``mean [low, high]`` (thousands separated); the interval is left out for one run or no spread, and truncated to
-    ``bounds`` for a bounded metric (a t-interval over 3 seeds can cross an accuracy of 1).
-    An undefined mean (None or NaN) is ``"n/a"``."""
+    """``mean [low, high]`` (thousands separated); the interval is left out for one run or no spread, and cut at
+    ``bounds`` for a bounded metric (a t-interval over 3 seeds can cross an accuracy of 1), the cut limit marked
+    ``CUT`` (``0.944 [0.845, 1.000†]``). An undefined mean (None or NaN) is ``"n/a"``."""
     if is_missing(mean):
         return NA
     if is_missing(low) or is_missing(high) or low == high:
         return f"{mean:,.{digits}f}"
+    lo_cut = hi_cut = ""
     if bounds is not None:
+        lo_cut, hi_cut = (CUT if low < bounds[0] else ""), (CUT if high > bounds[1] else "")
         low, high = max(low, bounds[0]), min(high, bounds[1])
-    return f"{mean:,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
+    return f"{mean:,.{digits}f} [{low:,.{digits}f}{lo_cut}, {high:,.{digits}f}{hi_cut}]"
 
 
 def delta_m(metrics: dict[str, float], reference: dict[str, float],
