@@ -105,3 +105,12 @@ def test_a_real_runs_saved_model_reproduces_its_stored_test_metrics(smoke_report
     o = clips.outcomes(run, test)
     assert clips.view_accuracy(o) == pytest.approx(run.metrics["test_view_accuracy"])
     assert clips.map50(o) == pytest.approx(run.metrics["test_mAP50"], abs=1e-6)
+
+
+def test_calibration_error_known_answers():
+    o = toy(frames=4, per_clip=1)
+    o.view_true[:] = [0, 0, 1, 1]
+    o.view_prob[:] = [[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.9, 0.05]]
+    assert clips.calibration_error(o) == pytest.approx(0.1)  # always right at confidence 0.9: gap 0.1
+    o.view_true[:] = [0, 1, 1, 0]  # half right at 0.9: gap 0.4
+    assert clips.calibration_error(o) == pytest.approx(0.4)

@@ -114,6 +114,18 @@ def map50(o: Outcomes) -> float:
     return float(np.mean(aps)) if aps else math.nan
 
 
+def calibration_error(o: Outcomes, bins: int = 10) -> float:
+    """Expected calibration error of the view head: over equal-width bins of the top probability, the
+    frame-weighted mean |accuracy - mean confidence| (Guo et al., ICML 2017). NaN without a view head."""
+    if o.view_prob is None:
+        return math.nan
+    conf, right = o.view_prob.max(1), (o.view_prob.argmax(1) == o.view_true)
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    gaps = [abs(right[which == b].mean() - conf[which == b].mean()) * (which == b).mean()
+            for b in range(bins) if (which == b).any()]
+    return float(np.sum(gaps))
+
+
 def clip_draws(clips: np.ndarray, n: int = 1000, seed: int = 0) -> np.ndarray:
     """(n, frames) frame weights: how often each frame's clip is drawn in each of ``n`` resamples of the
     split's clips with replacement."""
@@ -186,7 +198,8 @@ def for_verdicts(runs: dict, dataset, n: int = 1000, detectable: list[str] | Non
     """(replicates, reading) for a report's runs on ``dataset`` (its test split): ``replicates`` maps (row, seed)
     to ``replicates`` on one shared set of ``n`` clip resamples, with ``mAP50 (detectable)`` over
     ``detectable`` class names when given (``per_class``); ``reading`` gives per row, over seeds, the mean
-    frame and clip view accuracy and the number of clips."""
+    frame and clip view accuracy, the view head's calibration error (``calibration_error``) and the number
+    of clips."""
     from .per_class import DETECTABLE_METRIC
 
     draws = clip_draws(clip_ids(dataset.paths), n, seed)
@@ -199,7 +212,7 @@ def for_verdicts(runs: dict, dataset, n: int = 1000, detectable: list[str] | Non
             reps[(m, s)][DETECTABLE_METRIC] = replicates(o, draws, wanted)["mAP50"]
         clip_acc, n_clips = clip_view_accuracy(o)
         rows.append({"method": m, "seed": s, "frame view accuracy": view_accuracy(o),
-                     "clip view accuracy": clip_acc, "clips": n_clips})
+                     "clip view accuracy": clip_acc, "view calibration error": calibration_error(o), "clips": n_clips})
     reading = pd.DataFrame(rows).groupby("method", sort=False)[
-        ["frame view accuracy", "clip view accuracy", "clips"]].mean()
+        ["frame view accuracy", "clip view accuracy", "view calibration error", "clips"]].mean()
     return reps, reading.astype({"clips": int})

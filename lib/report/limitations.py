@@ -1,0 +1,48 @@
+"""What the study cannot show, read from its own settings and runs (section 8's limitations list).
+
+Each item is a template filled from the configuration every run started from, the seeds, the tuning budgets
+and the runs' metrics; nothing here is written in advance of the runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..experiments.methods import SINGLE_TASK
+
+VIEW_CEILING = 0.95  # view classification alone at or above this mean test accuracy leaves little to separate
+
+
+def limitations(base, seeds: list[int], tuning_seeds: list[int], budgets: dict[str, int], runs: dict) -> str:
+    """Markdown bullets. ``base``: the ``TrainConfig`` every run started from; ``budgets``: row -> settings
+    (``tuning.Tuned.budgets``); ``runs``: (row, seed) -> Run."""
+    items = []
+    items.append("**Data**: " + ("the project's synthetic colour-Doppler benchmark, not patients' frames; a "
+                                 "verdict here says what the methods do on it, not on real echo data."
+                                 if base.data is None or "synthetic-" in str(base.data)
+                                 else f"one data set (`{base.data}`), one hospital's acquisition."))
+    if (base.scale, base.imgsz) != ("s", 640):
+        items.append(f"**Scale**: model scale `{base.scale}` at {base.imgsz} px; upstream trains YOLOv5s at 640 px "
+                     "(the `gpu` profile), which this report did not run.")
+    tuned = {r: k for r, k in budgets.items() if k > 1}
+    if tuned:
+        kinds = sorted(set(tuned.values()))
+        items.append(f"**Tuning**: {', '.join(f'`{r}`' for r in tuned)} had "
+                     f"{' or '.join(str(k) for k in kinds)} settings each, selected on validation at seed(s) "
+                     f"{', '.join(map(str, tuning_seeds))} only, so the selection carries that seed's noise; "
+                     "rows without a loss weight of their own tuned the learning rate: the same count of "
+                     "settings, not the same kind. Untuned rows ran their defaults.")
+    trained = [r for (m, _), r in runs.items()]
+    converged = sum(r.metrics.get("converged") is True for r in trained)
+    items.append(f"**Convergence**: {converged} of {len(trained)} runs stopped on a validation plateau "
+                 f"(at most {base.epochs} epochs, patience {base.patience}); a verdict over any other is withheld.")
+    items.append(f"**Seeds**: n = {len(seeds)} per row; intervals are 95% Student-t over seeds, with clips "
+                 "resampled where section 8 says so.")
+    view = [r.metrics.get("test_view_accuracy") for (m, _), r in runs.items() if m == "view_only"]
+    if view and np.nanmean(view) >= VIEW_CEILING:
+        items.append(f"**View ceiling**: classification alone reaches a mean test view accuracy of "
+                     f"{np.nanmean(view):.3f}, so view-accuracy verdicts have little room to separate methods.")
+    if any(m == "dual" for m, _ in runs):
+        items.append("**Dual backbone's Delta-m%** is taken against the shared network's single-task references "
+                     f"({' and '.join(SINGLE_TASK)}), while its view network is another architecture (CSP + SE + "
+                     "CBAM): its Delta-m% mixes the architecture with the absence of sharing.")
+    return "\n".join(f"* {i}" for i in items)

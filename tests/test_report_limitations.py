@@ -1,0 +1,27 @@
+"""Section 8's limitations (lib.report.limitations): every item from the settings and runs it describes."""
+from types import SimpleNamespace
+
+from lib.config import TrainConfig
+from lib.report.limitations import limitations
+
+
+def run(converged, view=None):
+    return SimpleNamespace(metrics={"converged": converged, "test_view_accuracy": view})
+
+
+def test_limitations_are_read_from_the_settings_and_the_runs():
+    runs = {("original", 0): run(True), ("original", 1): run(False), ("view_only", 0): run(True, 0.97),
+            ("dual", 0): run(True)}
+    text = limitations(TrainConfig(epochs=30, patience=5, eval_every=1), [0, 1], [0], {"static": 5, "uw": 5, "original": 1}, runs)
+    assert "synthetic colour-Doppler benchmark" in text and "model scale `p` at 128 px" in text
+    assert "`static`, `uw` had 5 settings each, selected on validation at seed(s) 0 only" in text
+    assert "3 of 4 runs stopped on a validation plateau (at most 30 epochs, patience 5)" in text
+    assert "mean test view accuracy of 0.970" in text and "Dual backbone's Delta-m%" in text
+    assert "n = 2 per row" in text
+
+
+def test_no_ceiling_or_dual_item_where_they_do_not_apply():
+    runs = {("original", 0): run(True), ("view_only", 0): run(True, 0.80)}
+    text = limitations(TrainConfig(scale="s", imgsz=640, data="/data/hospital/data.yaml"), [0], [0], {}, runs)
+    assert "View ceiling" not in text and "Dual" not in text and "Scale" not in text and "Tuning" not in text
+    assert "one data set (`/data/hospital/data.yaml`)" in text
