@@ -12,9 +12,9 @@ from ..experiments.methods import SINGLE_TASK
 VIEW_CEILING = 0.95  # view classification alone at or above this mean test accuracy leaves little to separate
 
 
-def limitations(base, seeds: list[int], tuning_seeds: list[int], budgets: dict[str, int], runs: dict) -> str:
-    """Markdown bullets. ``base``: the ``TrainConfig`` every run started from; ``budgets``: row -> settings
-    (``tuning.Tuned.budgets``); ``runs``: (row, seed) -> Run."""
+def limitations(base, seeds: list[int], tuning_seeds: list[int], grid: dict[str, list[str]], runs: dict) -> str:
+    """Markdown bullets. ``base``: the ``TrainConfig`` every run started from; ``grid``: row -> its settings
+    (``requests.compared_grid``); ``runs``: (row, seed) -> Run."""
     items = []
     items.append("**Data**: " + ("the project's synthetic colour-Doppler benchmark, not patients' frames; a "
                                  "verdict here says what the methods do on it, not on real echo data."
@@ -23,14 +23,16 @@ def limitations(base, seeds: list[int], tuning_seeds: list[int], budgets: dict[s
     if (base.scale, base.imgsz) != ("s", 640):
         items.append(f"**Scale**: model scale `{base.scale}` at {base.imgsz} px; upstream trains YOLOv5s at 640 px "
                      "(the `gpu` profile), which this report did not run.")
-    tuned = {r: k for r, k in budgets.items() if k > 1}
+    tuned = {r: g for r, g in grid.items() if len(g) > 1}
     if tuned:
-        kinds = sorted(set(tuned.values()))
+        kinds = sorted({len(g) for g in tuned.values()})
+        by_lr = [r for r, g in tuned.items() if any("lr=" in s for s in g)]
         items.append(f"**Tuning**: {', '.join(f'`{r}`' for r in tuned)} had "
                      f"{' or '.join(str(k) for k in kinds)} settings each, selected on validation at seed(s) "
-                     f"{', '.join(map(str, tuning_seeds))} only, so the selection carries that seed's noise; "
-                     "rows without a loss weight of their own tuned the learning rate: the same count of "
-                     "settings, not the same kind. Untuned rows ran their defaults.")
+                     f"{', '.join(map(str, tuning_seeds))} only, so the selection carries that seed's noise"
+                     + (f"; {', '.join(f'`{r}`' for r in by_lr)}, without a loss weight of their own, tuned the "
+                        "learning rate: the same count of settings, not the same kind" if by_lr else "")
+                     + ". Every other row ran its defaults.")
     trained = [r for (m, _), r in runs.items()]
     converged = sum(r.metrics.get("converged") is True for r in trained)
     items.append(f"**Convergence**: {converged} of {len(trained)} runs stopped on a validation plateau "
