@@ -87,7 +87,7 @@ def test_every_notebook_fetches_what_its_section_declares_and_the_runner_trains_
     """Static: each ``ctx.runs`` takes a group of its section's function, called with the notebook's own
     parameters. Dynamic: that function, with the notebook's defaults and the profile's values, gives what
     the runner trains, configuration by configuration."""
-    monkeypatch.setattr(context, "resolve_dataset", lambda data, synthetic: (data, Path("data.yaml")))  # no data
+    monkeypatch.setattr(context, "resolve_dataset", lambda data, *synthetic: (data, Path("data.yaml")))  # no data
     steps = notebook_parameters(profile)
     common = context.settings(profile)
     base = TrainConfig(**{k: v for k, v in common.items() if k not in REPORT_KEYS})

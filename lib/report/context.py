@@ -49,17 +49,19 @@ class Context:
         return self.section.figure(fig, name, runs)
 
 
-def resolve_dataset(data: str | None, synthetic_images) -> tuple[str | None, Path]:
-    """(value for TrainConfig.data, data.yaml path). The default synthetic set keeps ``data=None``."""
+def resolve_dataset(data: str | None, synthetic_images, synthetic: dict | None = None) -> tuple[str | None, Path]:
+    """(value for TrainConfig.data, data.yaml path). The default synthetic set keeps ``data=None``;
+    ``synthetic_images`` ([train, val, test]) and ``synthetic`` (other ``SyntheticConfig`` fields, e.g.
+    ``view_coupling``) generate another one."""
     if data is not None:
         path = Path(data).expanduser().resolve()
         if not path.is_file():
             raise ValueError(f"setting data: no such file {data!r} (give a data.yaml, or None for the synthetic set)")
         return str(path), path
-    if synthetic_images is None:
+    if synthetic_images is None and not synthetic:
         return None, resolve_data(None)
-    n_train, n_val, n_test = (int(n) for n in synthetic_images)
-    path = ensure_synthetic(SyntheticConfig(n_train=n_train, n_val=n_val, n_test=n_test), root=data_root())
+    sizes = {} if synthetic_images is None else dict(zip(("n_train", "n_val", "n_test"), map(int, synthetic_images)))
+    path = ensure_synthetic(SyntheticConfig(**sizes, **(synthetic or {})), root=data_root())
     return str(path), path
 
 
@@ -81,7 +83,8 @@ def resolve(profile: str = "default", overrides: dict | None = None,
         overrides = {**(overrides or {}), "on_bad_label": on_bad_label}
     common = settings(profile, overrides)
     train = {k: v for k, v in common.items() if k not in REPORT_KEYS}
-    train["data"], data_yaml = resolve_dataset(train.get("data"), common.get("synthetic_images"))
+    train["data"], data_yaml = resolve_dataset(train.get("data"), common.get("synthetic_images"),
+                                               common.get("synthetic"))
     return TrainConfig(**train), data_yaml, list(common.get("seeds", [0])), int(common.get("jobs", 1))
 
 

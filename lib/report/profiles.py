@@ -1,7 +1,7 @@
 """Report profiles: one YAML file per profile under ``notebooks/profiles/``.
 
     common:            # read by every notebook (lib.report.context.start): TrainConfig fields and
-      epochs: 12       # the report's own keys (seeds, jobs, synthetic_images, tuning, tuning_seeds);
+      epochs: 12       # the report's own keys (seeds, jobs, synthetic_images, synthetic, tuning, tuning_seeds);
       seeds: [0, 1, 2] # unset fields keep TrainConfig's defaults, the one set of defaults
     notebooks:
       02_gradnorm:     # passed to this notebook only (each key must be a parameter it declares)
@@ -25,7 +25,7 @@ PROFILES = NOTEBOOKS / "profiles"
 
 
 # Keys of a profile's common block that are the report's, not a training run's.
-REPORT_KEYS = ("seeds", "jobs", "synthetic_images", "tuning", "tuning_seeds")
+REPORT_KEYS = ("seeds", "jobs", "synthetic_images", "synthetic", "tuning", "tuning_seeds")
 # The report keys a section's run requests take (``lib.report.tuning``), read by notebooks as ``ctx.<key>``.
 SECTION_KEYS = ("tuning", "tuning_seeds")
 
@@ -59,6 +59,16 @@ def check_common(common: dict, where: str) -> dict:
         raise ProfileError(f"{where}: tuning must map a row to a list of method labels, got {tuning!r}")
     if at is not None and not (isinstance(at, list) and at and all(isinstance(x, int) for x in at)):
         raise ProfileError(f"{where}: tuning_seeds must be a non-empty list of integers, got {at!r}")
+    synthetic = common.get("synthetic")
+    if synthetic is not None:
+        from ..data import SyntheticConfig
+
+        try:
+            if not isinstance(synthetic, dict):
+                raise TypeError(f"expected a mapping of SyntheticConfig fields, got {synthetic!r}")
+            SyntheticConfig(**synthetic)
+        except (TypeError, ValueError) as e:
+            raise ProfileError(f"{where}: synthetic: {e}") from None
     images = common.get("synthetic_images")
     if images is not None and not (isinstance(images, list) and len(images) == 3
                                    and all(isinstance(n, int) and n >= 1 for n in images)):

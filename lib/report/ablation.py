@@ -1,0 +1,83 @@
+"""Do the verdicts survive a change of the benchmark? The verdicts of several built reports, side by side.
+
+    make report PROFILE=full && make report PROFILE=ablation-coupling && make report PROFILE=ablation-contrast
+    python -m lib.report.ablation full ablation-coupling ablation-contrast
+
+Each report's ``verdicts.json`` (``verdicts.write_verdicts``) gives, per claim, a status and an interval. A
+claim *survives* when it has the same status, established or not, in every report; it *changes* when one
+report establishes it and another does not (or establishes the opposite sign); it is *not comparable* where a
+report withheld it or does not make it. Writes ``reports/ablation.csv`` and prints the table.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ..store.atomic import write_text
+from .paired import ESTABLISHED, WITHHELD
+from .profiles import REPO_ROOT
+from .verdicts import read_verdicts
+
+
+def cell(v) -> str:
+    """``status`` and the claim's estimate with its interval, as the table shows it."""
+    estimate = v.values.get("difference", v.values.get("cos", math.nan))
+    if isinstance(estimate, float) and math.isnan(estimate):
+        return v.status
+    low, high = v.interval
+    interval = "" if math.isnan(low) else f" [{low:+.3f}, {high:+.3f}]"
+    return f"{v.status}: {estimate:+.3f}{interval}"
+
+
+def outcome(verdicts: list) -> str:
+    """survives / changes / not comparable, for one claim's verdicts across reports (None: not made)."""
+    if any(v is None or v.status == WITHHELD for v in verdicts):
+        return "not comparable"
+    signs = {(v.status, math.copysign(1, v.values.get("difference", 1.0)) if v.status == ESTABLISHED else 0)
+             for v in verdicts}
+    return "survives" if len(signs) == 1 else "changes"
+
+
+def side_by_side(profiles: list[str], root: Path = REPO_ROOT / "reports") -> pd.DataFrame:
+    """One row per claim made by any of ``profiles``: each report's cell and the outcome.
+
+    Raises ``FileNotFoundError`` naming a profile whose report has no ``verdicts.json``."""
+    found = {}
+    for p in profiles:
+        path = Path(root) / p / "verdicts.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no verdicts; build the report first (make report PROFILE={p})")
+        found[p] = {v.claim: v for v in read_verdicts(path)}
+    claims = list(dict.fromkeys(c for p in profiles for c in found[p]))
+    rows = []
+    for c in claims:
+        vs = [found[p].get(c) for p in profiles]
+        rows.append({"claim": c, **{p: "not made" if v is None else cell(v) for p, v in zip(profiles, vs)},
+                     "outcome": outcome(vs)})
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lib.report.ablation", description=__doc__.split("\n")[0])
+    parser.add_argument("profiles", nargs="+", help="built reports, the reference first (e.g. full)")
+    parser.add_argument("--root", default=str(REPO_ROOT / "reports"), help="where the reports are")
+    args = parser.parse_args(argv)
+    if len(args.profiles) < 2:
+        parser.error("give at least two profiles to compare")
+    try:
+        table = side_by_side(args.profiles, Path(args.root))
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    write_text(Path(args.root) / "ablation.csv", table.to_csv())
+    print(table.to_string())
+    print("\n" + ", ".join(f"{n} {k}" for k, n in table["outcome"].value_counts().items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

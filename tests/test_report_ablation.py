@@ -1,0 +1,63 @@
+"""Ablation profiles and the side-by-side of verdicts (lib.report.ablation)."""
+import math
+
+import pytest
+
+from lib.report import ablation
+from lib.report import verdicts as V
+from lib.report.profiles import ProfileError, check_common, load_profile
+
+
+def verdict(claim, status, difference, low=math.nan, high=math.nan, n=5):
+    values = {"method": "m", "reference": "r", "metric": "x", "n": n, "difference": difference, "low": low,
+              "high": high, "p": 0.01, "p_holm": 0.02}
+    reason = "n = 3 seeds < 5" if status == "withheld" else ""
+    return V.Verdict(claim, "{method} {difference:+.3f}", values, "t.csv", (low, high), n, True, status, reason)
+
+
+def write(root, profile, vs):
+    V.write_verdicts(vs, root / profile / "verdicts.json")
+
+
+def test_a_claim_survives_changes_or_is_not_comparable(tmp_path):
+    write(tmp_path, "full", [verdict("a", "established", 0.2, 0.1, 0.3), verdict("b", "established", 0.2, 0.1, 0.3),
+                             verdict("c", "not established", 0.0, -0.1, 0.1), verdict("d", "established", 0.1, 0.05, 0.2)])
+    write(tmp_path, "ablation-x", [verdict("a", "established", 0.1, 0.05, 0.2), verdict("b", "not established", 0.0),
+                                   verdict("c", "withheld", 0.0), verdict("d", "established", -0.1, -0.2, -0.05)])
+    table = ablation.side_by_side(["full", "ablation-x"], tmp_path)
+    assert table["outcome"].to_dict() == {"a": "survives", "b": "changes", "c": "not comparable", "d": "changes"}
+    assert table.loc["a", "full"] == "established: +0.200 [+0.100, +0.300]"
+
+
+def test_the_command_writes_the_table_and_refuses_an_unbuilt_report(tmp_path, capsys):
+    write(tmp_path, "full", [verdict("a", "established", 0.2, 0.1, 0.3)])
+    write(tmp_path, "ablation-x", [verdict("a", "established", 0.3, 0.1, 0.5)])
+    assert ablation.main(["full", "ablation-x", "--root", str(tmp_path)]) == 0
+    assert (tmp_path / "ablation.csv").read_text().startswith("claim,full,ablation-x,outcome")
+    assert "1 survives" in capsys.readouterr().out
+    assert ablation.main(["full", "missing", "--root", str(tmp_path)]) == 2
+    assert "make report PROFILE=missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, knob", [("ablation-coupling", {"view_coupling": 0.0}),
+                                        ("ablation-contrast", {"jet_opacity": 0.35})])
+def test_an_ablation_profile_is_full_with_one_benchmark_knob_changed(name, knob):
+    full, other = load_profile("full"), load_profile(name)
+    assert other["common"].pop("synthetic") == knob
+    assert other["common"] == full["common"] and other["notebooks"] == full["notebooks"]
+
+
+def test_a_bad_synthetic_knob_is_refused_naming_it():
+    with pytest.raises(ProfileError, match=r"^p: common: synthetic: .*jet_opacty"):
+        check_common({"synthetic": {"jet_opacty": 0.3}}, "p: common")
+
+
+def test_the_synthetic_knob_reaches_the_generator(monkeypatch, tmp_path):
+    from lib.report import context
+
+    seen = []
+    monkeypatch.setattr(context, "ensure_synthetic", lambda cfg, root: seen.append(cfg) or tmp_path / "data.yaml")
+    context.resolve_dataset(None, [10, 5, 5], {"view_coupling": 0.0})
+    context.resolve_dataset(None, None, {"jet_opacity": 0.35})
+    assert (seen[0].view_coupling, seen[0].n_train, seen[0].jet_opacity) == (0.0, 10, 0.7)
+    assert (seen[1].jet_opacity, seen[1].n_train) == (0.35, 834)  # the real split sizes by default
