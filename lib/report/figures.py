@@ -105,7 +105,7 @@ def pareto(numbers: pd.DataFrame, x: str = "mAP50", y: str = "view_accuracy", fr
         ax.plot(pts[x], pts[y], color="tab:red", lw=1, alpha=0.6)
     labels = {"mAP50": "mAP@0.5", "mAP50_95": "mAP@0.5:0.95", "view_accuracy": "view accuracy"}
     ax.set(xlabel=f"{labels.get(x, x)} (test)", ylabel=f"{labels.get(y, y)} (test)",
-           title="detection vs view classification; red: Pareto front")
+           title="detection vs view classification; red: Pareto set (paired intervals)")
     return fig
 
 
