@@ -114,3 +114,14 @@ def test_calibration_error_known_answers():
     assert clips.calibration_error(o) == pytest.approx(0.1)  # always right at confidence 0.9: gap 0.1
     o.view_true[:] = [0, 1, 1, 0]  # half right at 0.9: gap 0.4
     assert clips.calibration_error(o) == pytest.approx(0.4)
+
+
+def test_the_worst_frames_are_those_with_the_most_misses_false_boxes_and_wrong_views():
+    o = toy(frames=4, per_clip=1, nc=1)
+    o.gt[:] = [[2], [0], [1], [0]]
+    o.view_true[:] = [0, 0, 0, 0]
+    o.view_prob[:] = [[1, 0, 0], [0, 1, 0], [1, 0, 0], [1, 0, 0]]  # frame 1's view is wrong
+    o.det_frame, o.det_cls = np.array([0, 2, 3, 3]), np.zeros(4, int)
+    o.det_conf, o.det_tp = np.array([0.9, 0.9, 0.9, 0.1]), np.array([True, True, False, False])
+    # errors: frame 0 one box missed; 1 wrong view; 2 none; 3 one false box (the 0.1 one is below conf)
+    assert clips.worst_frames(o, 3) == [0, 1, 3]

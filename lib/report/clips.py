@@ -216,3 +216,15 @@ def for_verdicts(runs: dict, dataset, n: int = 1000, detectable: list[str] | Non
     reading = pd.DataFrame(rows).groupby("method", sort=False)[
         ["frame view accuracy", "clip view accuracy", "view calibration error", "clips"]].mean()
     return reps, reading.astype({"clips": int})
+
+
+def worst_frames(o: Outcomes, k: int, conf: float = 0.25) -> list[int]:
+    """The ``k`` frames with the most errors at confidence >= ``conf``: ground-truth boxes missed, false
+    detections, and a wrong view (one error), most first (ties in frame order)."""
+    n = len(o.clips)
+    kept = o.det_conf >= conf
+    tp = np.bincount(o.det_frame[kept & o.det_tp], minlength=n)
+    fp = np.bincount(o.det_frame[kept & ~o.det_tp], minlength=n)
+    missed = o.gt.sum(1) - tp if o.gt is not None else np.zeros(n, int)
+    wrong = (o.view_prob.argmax(1) != o.view_true).astype(int) if o.view_prob is not None else np.zeros(n, int)
+    return [int(i) for i in np.argsort(-(missed + fp + wrong), kind="stable")[:k]]

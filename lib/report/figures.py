@@ -174,3 +174,25 @@ def validation_curves(runs: dict, metrics=(("val_mAP50", "validation mAP@0.5"),
         ax.set(title=title, xlabel="epoch")
         ax.legend(fontsize=7)
     return fig
+
+
+def prediction_overlays(run, dataset, indices, conf: float = 0.25, ncols: int = 4):
+    """``overlays`` of the run's saved model on ``dataset``'s frames ``indices`` (an ``EchoDataset``):
+    ground truth, predictions at confidence >= ``conf``, and the true and predicted view in each title."""
+    import torch
+
+    from ..data import make_loader
+    from ..evaluate import predictions, targets_to_xyxy
+
+    subset = torch.utils.data.Subset(dataset, list(indices))
+    subset.names, subset.view_names = dataset.names, dataset.view_names
+    preds = predictions(run.load_model(), make_loader(subset, 16, shuffle=False, seed=0), conf_thres=conf)
+    images, gts, boxes, titles = [], [], [], []
+    for p in preds:
+        img, targets, view, _ = dataset[p["index"]]  # a sample carries its index in the whole split
+        images.append(img.permute(1, 2, 0).numpy())
+        gts.append(targets_to_xyxy(torch.cat((torch.zeros(len(targets), 1), targets), 1), 1, img.shape[-1])[0].numpy())
+        boxes.append(p["boxes"].numpy())
+        shown = dataset.view_names[p["view_pred"]] if p["view_pred"] is not None else "-"
+        titles.append(f"true {dataset.view_names[view]} / pred {shown}")
+    return overlays(images, gts, boxes, titles, dataset.names, ncols=ncols)
