@@ -47,7 +47,8 @@ def test_a_clear_case_with_five_seeds_establishes_one_claim_and_not_another():
     assert det.status == "established" and view.status == "not established"
     assert det.n == 5 and det.converged is None and det.reason == ""
     assert det.interval == pytest.approx(mean_ci([0.04, 0.05, 0.06, 0.05, 0.05])[1:])
-    assert det.render().startswith("gradnorm changes mAP50 by +0.050 [")
+    assert det.render().startswith("Established: gradnorm changes mAP50 by +0.050 [")
+    assert view.render() == f"Not established: {view.sentence}"  # an estimate that is not a finding says so
 
 
 def test_the_smoke_like_case_withholds_every_verdict():

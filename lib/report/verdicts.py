@@ -58,8 +58,13 @@ class Verdict:
         object.__setattr__(self, "sentence", text)
 
     def render(self) -> str:
-        """The sentence; a withheld one prefixed ``"Withheld (<reason>): "``, its numbers kept but not a finding."""
-        return f"Withheld ({self.reason}): {self.sentence}" if self.status == WITHHELD else self.sentence
+        """The sentence after its status, so no estimate reads as a finding unless it is one: ``"Established: "``,
+        ``"Not established: "`` (with its reason where it has one), ``"Withheld (<reason>): "``."""
+        if self.status == WITHHELD:
+            return f"Withheld ({self.reason}): {self.sentence}"
+        if self.status == NOT_ESTABLISHED:
+            return f"Not established{f' ({self.reason})' if self.reason else ''}: {self.sentence}"
+        return f"Established: {self.sentence}"
 
 
 def decide(status: str, n: int, converged: bool | None, min_n: int = MIN_N, supported: bool = True,
