@@ -53,3 +53,12 @@ def test_round_trip_through_a_dict():
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError):
         TrainConfig.from_dict({**cfg.to_dict(), "epoch": 3})
+
+
+def test_amp_on_an_unsupported_device_or_an_unknown_mode_is_refused_by_name():
+    assert TrainConfig(amp="fp16").amp == "fp16"
+    for changes, field in [({"amp": "fp16", "device": "mps"}, "amp"), ({"amp": "bf16", "device": "mps"}, "amp"),
+                           ({"amp": "half"}, "amp"), ({"memory_format": "nhwc"}, "memory_format")]:
+        with pytest.raises(ConfigError) as e:
+            TrainConfig(**changes)
+        assert set(e.value.problems) == {field}, changes

@@ -1,5 +1,7 @@
 """EchoDataset, letterbox and batches on small hand-made data sets (real files, real faults)."""
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ from PIL import Image
 
 from lib.data import (DataError, EchoDataset, LabelError, boxes_to_letterbox, collate, letterbox, load_rgb,
                       make_loader, read_data_yaml)
+from lib.cli import main
 
 YAML = "path: .\ntrain: train/images\nval: valid/images\nnames: [AR, MR, PR, TR]\nview_names: [PSAX, PLAX, A4C]\n"
 
@@ -164,3 +167,96 @@ def test_loader_orders_are_deterministic_per_seed(tmp_path):
     assert epochs(1) != a
     batch = next(iter(make_loader(ds, 4, shuffle=False)))
     assert batch.indices.tolist() == [0, 1, 2, 3] and batch.targets[:, 0].tolist() == [0, 1, 2, 3]
+
+
+GOOD_LABEL = "0 0.40 0.40 0.60 0.40 0.60 0.60 0.40 0.60\n\n0 0 1"
+
+
+def make_dataset(root: Path, n: int = 3) -> Path:
+    """A valid three-split data set of tiny PNGs in the real data's layout."""
+    for split in ("train", "valid", "test"):
+        (root / split / "images").mkdir(parents=True)
+        (root / split / "labels").mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(np.full((24, 32, 3), 60 * i, np.uint8)).save(root / split / "images" / f"P{i}-1.mp4-{i}.png")
+            (root / split / "labels" / f"P{i}-1.mp4-{i}.txt").write_text(GOOD_LABEL)
+    (root / "data.yaml").write_text("path: .\ntrain: train/images\nval: valid/images\ntest: test/images\n"
+                                    "nc: 4\nnames: [AR, MR, PR, TR]\nview_names: [PSAX, PLAX, A4C]\n")
+    return root / "data.yaml"
+
+
+def label(root, text):
+    (root / "train" / "labels" / "P1-1.mp4-1.txt").write_text(text)
+
+
+def image(root):
+    return root / "train" / "images" / "P1-1.mp4-1.png"
+
+
+# (name, mutation, what is wrong): (file under the data set, line, kind) for a ``LabelError``, or the regex a
+# ``DataError``'s message must match (it carries no fields); each breaks one thing of a valid data set
+LABEL, IMAGE = "train/labels/P1-1.mp4-1.txt", "train/images/P1-1.mp4-1.png"
+
+
+BROKEN = [
+    ("missing data.yaml key", lambda r: (r / "data.yaml").write_text("\n".join(
+        line for line in (r / "data.yaml").read_text().splitlines() if not line.startswith("val:"))),
+     r"data\.yaml: missing key 'val'"),
+    ("image without label", lambda r: (r / LABEL).unlink(), (IMAGE, None, "image has no label file")),
+    ("label without image", lambda r: (r / "train" / "labels" / "ghost.txt").write_text(GOOD_LABEL),
+     ("train/labels/ghost.txt", None, "label file has no image")),
+    ("token not a number", lambda r: label(r, "0 0.5 x 0.2 0.2\n0 0 1"), (LABEL, 1, "not a number")),
+    ("coordinate outside [0, 1]", lambda r: label(r, "0 0.5 1.5 0.2 0.2\n0 0 1"), (LABEL, 1, "coordinate outside [0, 1]")),
+    ("box of zero width", lambda r: label(r, "0 0.5 0.5 0 0.2\n0 0 1"), (LABEL, 1, "empty box")),
+    ("class >= nc", lambda r: label(r, "4 0.5 0.5 0.2 0.2\n0 0 1"), (LABEL, 1, "class out of range")),
+    ("polygon with odd coordinates", lambda r: label(r, "0 0.1 0.1 0.2 0.1 0.2 0.2 0.1\n0 0 1"),
+     (LABEL, 1, "bad polygon")),
+    ("one-hot without a 1", lambda r: label(r, "0 0.5 0.5 0.2 0.2\n0 0 0"), (LABEL, 2, "bad view line")),
+    ("one-hot with two 1s", lambda r: label(r, "0 0.5 0.5 0.2 0.2\n1 0 1"), (LABEL, 2, "bad view line")),
+    ("one-hot of the wrong length", lambda r: label(r, "0 0.5 0.5 0.2 0.2\n0 0 1 0"), (LABEL, 2, "bad view line")),
+    ("empty label file", lambda r: label(r, ""), (LABEL, None, "empty label file")),
+    ("truncated PNG", lambda r: image(r).write_bytes(image(r).read_bytes()[:60]), (IMAGE, None, "cannot decode image")),
+    ("zero-byte image", lambda r: image(r).write_bytes(b""), (IMAGE, None, "image file is empty (0 bytes)")),
+]
+
+
+@pytest.mark.parametrize("name, mutate, wrong", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_dataset_gives_one_clear_error(tmp_path, name, mutate, wrong, capsys):
+    yaml_path = make_dataset(tmp_path)
+    mutate(tmp_path)
+    with pytest.raises((LabelError, DataError)) as e:
+        EchoDataset(read_data_yaml(yaml_path), "train", 32)
+    if isinstance(wrong, tuple):
+        path, line, kind = wrong
+        assert isinstance(e.value, LabelError)
+        assert (e.value.path, e.value.line, e.value.kind) == (tmp_path / path, line, kind)
+    else:
+        assert isinstance(e.value, DataError) and re.search(wrong, str(e.value))
+    # the command line prints the same message, no traceback, exit status 2
+    code = main(["--data", str(yaml_path), "--epochs", "1", "--imgsz", "32", "--runs", str(tmp_path / "runs"),
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"error: {e.value}" in err and "Traceback" not in err
+
+
+def test_skip_mode_counts_bad_files(tmp_path):
+    yaml_path = make_dataset(tmp_path)
+    label(tmp_path, "0 0.5 x 0.2 0.2\n0 0 1")
+    with pytest.warns(UserWarning, match=r"skipped 1 bad"):
+        ds = EchoDataset(read_data_yaml(yaml_path), "train", 32, on_bad_label="skip")
+    assert len(ds) == 2
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA"])
+def test_grayscale_and_rgba_images_are_converted(tmp_path, mode):
+    yaml_path = make_dataset(tmp_path)
+    Image.new(mode, (32, 24), 128).save(image(tmp_path))
+    ds = EchoDataset(read_data_yaml(yaml_path), "train", 32)
+    assert ds[1].image.shape == (3, 32, 32)
+
+
+def test_view_line_only_is_a_valid_image_without_objects(tmp_path):
+    yaml_path = make_dataset(tmp_path)
+    label(tmp_path, "0 1 0")
+    ds = EchoDataset(read_data_yaml(yaml_path), "train", 32)
+    assert ds[1].targets.shape == (0, 5) and ds[1].view == 1

@@ -108,3 +108,42 @@ def test_format_label_round_trips(tmp_path, variant):
 
 def test_format_label_without_objects_is_the_view_line():
     assert format_label(np.zeros((0, 5)), 2, NV) == "0 0 1"
+
+
+@pytest.mark.parametrize("text, expect", [
+    ("0 1.0004 0.5 0.2 0.2\n0 0 1", [0, 0.95, 0.5, 0.1, 0.2]),
+    ("0 0.5 -0.0015 0.2 0.2\n0 0 1", [0, 0.5, 0.05, 0.2, 0.1]),
+    ("0 0.9 0.5 0.4 0.2\n0 0 1", [0, 0.85, 0.5, 0.3, 0.2]),
+    ("0 -0.004 0.2 0.5 0.2 0.5 0.6 -0.004 0.6\n0 0 1", [0, 0.25, 0.4, 0.5, 0.4]),
+])
+def test_coordinates_up_to_one_percent_outside_are_clipped_and_counted(tmp_path, text, expect):
+    p = tmp_path / "a.txt"
+    p.write_text(text)
+    rec = parse_label_file(p, NC, NV)
+    np.testing.assert_allclose(rec.boxes, [expect], atol=1e-6)
+    assert rec.clipped == 1
+
+
+def test_coordinates_beyond_one_percent_are_an_error(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("0 1.02 0.5 0.2 0.2\n0 0 1")
+    with pytest.raises(LabelError) as e:
+        parse_label_file(p, NC, NV)
+    assert (e.value.path, e.value.line, e.value.kind) == (p, 1, "coordinate outside [0, 1]")
+
+
+def test_a_byte_order_mark_is_ignored(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_bytes("\ufeff2 0.5 0.5 0.2 0.2\n0 1 0".encode("utf-8"))
+    rec = parse_label_file(p, NC, NV)
+    assert rec.view == 1 and rec.boxes[:, 0].tolist() == [2]
+
+
+def test_single_index_view_line(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("3 0.5 0.5 0.2 0.2\n2")
+    assert parse_label_file(p, NC, NV).view == 2
+    p.write_text("3 0.5 0.5 0.2 0.2\n3")
+    with pytest.raises(LabelError) as e:
+        parse_label_file(p, NC, NV)
+    assert (e.value.path, e.value.line, e.value.kind) == (p, 2, "bad view line")

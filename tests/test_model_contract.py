@@ -11,10 +11,7 @@ from lib.models import PaperToyModel, build_model, default_anchors, forward_with
 from lib.models.yolo import YOLOv5WithClassification
 from lib.weighting import GradNorm
 from tests.helpers.model_contract import check_boundary_gradients, check_model_contract
-
-IMGSZ = 64
-TARGETS = torch.tensor([[i, i % 4, 0.3 + 0.1 * i, 0.5, 0.3, 0.25] for i in range(4)])
-VIEWS = torch.tensor([0, 1, 2, 0])  # 4 images, one jet each
+from tests.helpers.yolo_batch import IMGSZ, TARGETS, VIEWS
 
 
 def yolo_losses(model):
@@ -74,21 +71,3 @@ def test_contract_check_catches_a_broken_partition():
     with pytest.raises(AssertionError, match="belong to no part"):
         check_model_contract(DetectNotListed(4, 3, default_anchors(IMGSZ)), torch.randn(4, 3, IMGSZ, IMGSZ),
                              yolo_losses(DetectNotListed(4, 3, default_anchors(IMGSZ))))
-
-
-def test_interference_measured_at_the_boundary_equals_the_plain_measurement():
-    """The trainer measures gradient interference through the boundary when GradNorm runs there."""
-    from lib.evaluate.interference import measure
-
-    torch.manual_seed(0)
-    model = build_model("shared", 4, 3, default_anchors(IMGSZ)).eval()  # eval: no dropout, same outputs
-    x = torch.randn(4, 3, IMGSZ, IMGSZ)
-    losses_fn = lambda out: [DetectionLoss(model.detect, IMGSZ)(out[0][1], TARGETS)[0],  # noqa: E731
-                             view_loss(out[1], VIEWS)]
-    plain = measure(losses_fn(model(x)), model.shared_parameters())
-    outputs, boundary = forward_with_boundary(model, x)
-    at_boundary = measure(losses_fn(outputs), model.shared_parameters(), boundary)
-    assert plain.keys() == at_boundary.keys()
-    for k in plain:
-        assert at_boundary[k] == pytest.approx(plain[k], rel=1e-5), k
-    assert -1 < plain["grad_cos"] < 1 and plain["grad_norm_det"] > 0 and plain["grad_norm_view"] > 0

@@ -36,3 +36,15 @@ def test_a_bad_tuning_key_is_refused_naming_where(common, says):
     with pytest.raises(ProfileError) as e:
         check_common(common, "profile 'x': common")
     assert str(e.value).startswith("profile 'x': common: ") and says in str(e.value)
+
+
+def test_a_typo_in_a_profiles_common_block_is_refused_before_any_run(tmp_path, monkeypatch):
+    from lib.report import profiles, runner
+
+    (tmp_path / "typo.yaml").write_text("common:\n  epochs: 2\n  eval_evry: 1\nnotebooks: {}\n")
+    (tmp_path / "badvalue.yaml").write_text("common:\n  epochs: 0\nnotebooks: {}\n")
+    monkeypatch.setattr(profiles, "PROFILES", tmp_path)
+    with pytest.raises(ProfileError, match="typo.yaml: common: unknown keys \\['eval_evry'\\]"):
+        runner.notebook_parameters("typo")
+    with pytest.raises(ProfileError, match="badvalue.yaml: common: invalid TrainConfig: epochs must be >= 1"):
+        runner.notebook_parameters("badvalue")

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from lib.report import tuning
-from tests.test_report_logic import fake_run
+from tests.helpers.fake_runs import fake_run
 
 # val (mAP50, view accuracy) and test of each label; det_only / view_only are the Delta-m% references
 VAL = {"static_0.01": (0.50, 0.60), "static_0.1": (0.55, 0.70), "static_1": (0.40, 0.80),

@@ -2,12 +2,15 @@
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from lib.engine.trainer import Trainer
 from lib.upstream.toy import UpstreamToyModel
 from lib.weighting import Fixed, GradNorm, Step, UpstreamRule, build_weighting
+from tests.helpers.training import small
 from tests.helpers.two_head import TwoHead
 
 
@@ -241,3 +244,24 @@ def test_losses_all_zero_later_give_equal_rates_not_nan():
     gn = GradNorm(2, initial_losses=[2.0, 3.0])
     assert gn.relative_inverse_rates(torch.zeros(2)).tolist() == [1.0, 1.0]
     assert gn.relative_inverse_rates(torch.tensor([1.0, 3.0])).tolist() == pytest.approx([2 / 3, 4 / 3])
+
+
+def test_gradnorm_with_a_zero_first_loss_trains_with_finite_weights(eight_images, monkeypatch):
+    """A task loss of exactly 0 at step 0: GradNorm waits for its first positive loss (one warning), never NaN."""
+    trainer = Trainer(small(eight_images, epochs=3, weighting="gradnorm"), progress=False)
+    real = trainer.task_losses
+
+    def zero_first(det_out, view_out, batch):
+        losses, items = real(det_out, view_out, batch)
+        if trainer.step == 0:
+            losses[1] = losses[1] * 0.0
+        return losses, items
+
+    monkeypatch.setattr(trainer, "task_losses", zero_first)
+    with pytest.warns(RuntimeWarning, match=r"no positive loss yet for task\(s\) view"):
+        result = trainer.fit()
+    h = result.history
+    assert np.isfinite(h[["w_det", "w_view"]].to_numpy()).all()
+    assert h.loc[1, ["w_det", "w_view"]].tolist() == [1.0, 1.0]  # step 0 took no GradNorm step
+    assert h.loc[2, "w_det"] != 1.0  # step 1 did: L_view(0) is step 1's loss
+    assert math.isnan(h.loc[0, "gradnorm_loss"]) and np.isfinite(h["gradnorm_loss"].iloc[1:]).all()

@@ -1,4 +1,6 @@
-"""Each weighting's defining property, and that every weighting runs with every model."""
+"""Every weighting method against the contract of lib.weighting.base: it runs with every model, refuses options it
+cannot train with, reports non-finite values, keeps nn.Module's state plumbing, reads unscaled values under a
+GradScaler."""
 import math
 import re
 
@@ -7,125 +9,10 @@ import torch
 from torch import nn
 
 from lib.engine.distributed import flat_state
+from lib.engine.seeding import own_rng, restore_rng
 from lib.models import build_model, default_anchors
-from lib.weighting import (DWA, FAMO, PCGrad, Step, Uncertainty, WEIGHTINGS, build_weighting, shared_task_gradients)
-from lib.weighting.cagrad import cagrad_direction, project_to_simplex
-from lib.weighting.pcgrad import project_conflicting
-from tests.helpers.two_head import TwoHead
-
-
-def two_task_grads(model, x, targets):
-    ya, yb = model(x)
-    return [(ya - targets[0]).pow(2).mean(), (yb - targets[1]).pow(2).mean()]
-
-
-def test_pcgrad_removes_the_conflicting_component():
-    g = torch.tensor([[1.0, 1.0], [-1.0, 0.0]])  # cos < 0
-    combined = project_conflicting(g)
-    g1 = g[0] - (g[0] @ g[1]) / (g[1] @ g[1]) * g[1]  # (0, 1)
-    g2 = g[1] - (g[1] @ g[0]) / (g[0] @ g[0]) * g[0]  # (-0.5, 0.5)
-    assert torch.allclose(combined, g1 + g2)
-    torch.testing.assert_close(combined, torch.tensor([-0.5, 1.5]))  # (0, 1) + (-0.5, 0.5), by hand
-    aligned = torch.tensor([[1.0, 0.5], [0.5, 1.0]])  # cos > 0: untouched
-    assert torch.allclose(project_conflicting(aligned), aligned.sum(0))
-
-
-def test_pcgrad_writes_the_projection_on_shared_parameters_only():
-    torch.manual_seed(0)
-    model = TwoHead(d=3)
-    x = torch.randn(16, 3)
-    targets = (torch.randn(16, 1), torch.randn(16, 1))
-    raw = shared_task_gradients(two_task_grads(model, x, targets), Step(model))
-    head_grads = [h.weight.grad.clone() for h in model.heads]
-    model.zero_grad(set_to_none=True)
-    PCGrad(2).backward(two_task_grads(model, x, targets), model)
-    assert torch.allclose(model.shared.weight.grad.flatten(), project_conflicting(raw), atol=1e-6)
-    for h, g in zip(model.heads, head_grads):
-        assert torch.allclose(h.weight.grad, g)
-
-
-def test_uncertainty_weights_reach_their_closed_form_optimum():
-    """For fixed losses L_i, exp(-s) L + s is minimised at s = log L (weight 1 / L)."""
-    uw = Uncertainty(2)
-    opt = torch.optim.Adam(uw.parameters(), lr=0.05)
-    fixed = torch.tensor([4.0, 0.25])
-    model = TwoHead()
-    for _ in range(600):
-        opt.zero_grad()
-        uw.backward(list(fixed.clone().requires_grad_(True)), model)
-        opt.step()
-    assert torch.allclose(uw.log_var.detach(), fixed.log(), atol=1e-2)
-    info = uw.backward(list(fixed.clone().requires_grad_(True)), model)
-    assert info.weights == pytest.approx((1 / fixed).tolist(), rel=2e-2)
-
-
-def test_dwa_known_answer():
-    dwa = DWA(2, temperature=2.0)
-    model = TwoHead()
-    for epoch_losses in ([1.0, 2.0], [0.5, 2.0]):
-        for _ in range(3):
-            info = dwa.backward([torch.tensor(v, requires_grad=True) for v in epoch_losses], model)
-            assert info.weights == [1.0, 1.0]  # first two epochs: equal
-        dwa.on_epoch_end()
-    r = torch.tensor([0.5 / 1.0, 2.0 / 2.0])
-    expected = 2 * torch.softmax(r / 2.0, 0)
-    info = dwa.backward([torch.tensor(1.0, requires_grad=True)] * 2, model)
-    assert info.weights == pytest.approx(expected.tolist())
-    assert info.weights[1] > info.weights[0]  # the task that stopped improving gains weight
-
-
-def test_simplex_projection():
-    w = project_to_simplex(torch.tensor([0.5, 2.0, -1.0], dtype=torch.float64))
-    assert torch.allclose(w, torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64))
-    w = project_to_simplex(torch.tensor([0.3, 0.3, 0.3], dtype=torch.float64))
-    assert torch.allclose(w, torch.full((3,), 1 / 3, dtype=torch.float64))  # equal entries: the centre
-
-
-@pytest.mark.parametrize("T", [2, 3])
-def test_cagrad_solves_its_dual(T):
-    torch.manual_seed(T)
-    grads = torch.randn(T, 10)
-    grads[1] = -0.8 * grads[0] + 0.3 * torch.randn(10)  # a conflict
-    c = 0.5
-    d, w = cagrad_direction(grads, c, iters=2000)
-    GG = (grads @ grads.T).double()
-    g0n = GG.mean().sqrt()
-
-    def dual(wv):
-        return float(wv @ GG.mean(1) + c * g0n * (wv @ GG @ wv).sqrt())
-
-    # brute force over a simplex grid
-    n = 200 if T == 2 else 60
-    best = math.inf
-    for i in range(n + 1):
-        for j in range(n + 1 - i if T == 3 else 1):
-            wv = torch.tensor([i / n, 1 - i / n] if T == 2 else [i / n, j / n, 1 - (i + j) / n], dtype=torch.float64)
-            best = min(best, dual(wv))
-    assert dual(w) <= best + 1e-3 * abs(best) + 1e-6
-    # the constraint ||d(1+c^2) - g0|| <= c ||g0|| holds with equality, and the worst task improves
-    g0 = grads.mean(0)
-    assert float(((d * (1 + c ** 2)) - g0).norm()) == pytest.approx(c * float(g0.norm()), rel=1e-3)
-    assert float((grads @ d).min()) >= float((grads @ g0).min()) - 1e-6
-
-
-def test_cagrad_with_zero_radius_is_the_mean_gradient():
-    grads = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
-    d, _ = cagrad_direction(grads, c=0.0)
-    assert torch.allclose(d, grads.mean(0))
-
-
-def test_famo_favours_the_task_that_improves_least():
-    famo = FAMO(2, lr=0.1, gamma=0.0)
-    model = TwoHead()
-    losses = [torch.tensor([1.0, 1.0]), torch.tensor([0.5, 0.95]), torch.tensor([0.25, 0.9])]
-    for L in losses:
-        info = famo.backward(list(L.clone().requires_grad_(True)), model)
-    z = torch.softmax(famo.xi.detach(), 0)
-    assert z[1] > z[0]  # task 1's log-loss fell less, so its logit rose
-    # the network's effective weight on L_i is z_i / (c L_i) with c = sum_j z_j / L_j (z used in that step)
-    z_used = torch.tensor([info.extra["famo_z0"], info.extra["famo_z1"]])
-    L = losses[-1]
-    assert info.weights == pytest.approx((z_used / ((z_used / L).sum() * L)).tolist(), rel=1e-5)
+from lib.weighting import Step, WEIGHTINGS, build_weighting
+from tests.helpers.one_step import trainer
 
 
 @pytest.mark.parametrize("model_name", ["shared", "detached", "dual"])
@@ -228,18 +115,6 @@ def test_the_weighting_package_does_not_import_the_engine():
     assert out.stdout.strip() == "[]"
 
 
-def test_a_step_refuses_a_scale_or_rank_count_it_cannot_mean():
-    model = TwoHead()
-    assert Step(model).scale == 1.0 and Step(model, scale=float("inf")).scale == float("inf")  # GradScaler overflow
-    for bad in (0.0, -1.0, float("nan")):
-        with pytest.raises(ValueError, match="scale must be > 0"):
-            Step(model, scale=bad)
-    with pytest.raises(ValueError, match="ranks must be >= 1"):
-        Step(model, ranks=0)
-    with pytest.raises(TypeError, match="step must be a lib.weighting.Step"):
-        build_weighting("fixed", 2).backward(two_task_grads(model, torch.ones(1, 1), (0.0, 0.0)), {"model": model})
-
-
 def _toy_run(weighting: str, steps: int, resume_at: int | None = None):
     """``steps`` training steps of ``weighting`` on a toy network with the training loop's update, an epoch every
     two steps; with ``resume_at`` the model, optimizer and method are saved before that step (through
@@ -309,3 +184,44 @@ def test_to_moves_every_tensor_of_a_methods_state_and_keeps_its_parameters(weigh
     method.to("meta")
     moved = [v for v in method.state_dict().values() if torch.is_tensor(v)]
     assert len(moved) == n_tensors and all(v.device.type == "meta" for v in moved)
+
+
+def _grads(model) -> list[torch.Tensor]:
+    return [p.grad.detach().clone() if p.grad is not None else None for p in model.parameters()]
+
+
+@pytest.mark.parametrize("weighting", sorted(WEIGHTINGS))
+def test_every_weighting_reads_unscaled_values_and_leaves_gradients_scaled_by_the_grad_scale(data, weighting):
+    """The GradScaler contract (lib.weighting.base): with Step.scale S every gradient left on a parameter is S x
+    the unscaled one, and the weights and everything reported are those of S = 1. S is a power of two, so the
+    scaled arithmetic is exact: equal to the last bit."""
+    from lib.models import forward_with_boundary
+    from lib.weighting import Step, build_weighting
+
+    t = trainer(data, weighting=weighting)
+    batch = next(iter(t._loader(0)))
+    t.model.train()
+    state = {k: v.clone() for k, v in t.model.state_dict().items()}
+    results = []
+    for scale in (1.0, 2.0 ** 12):
+        t.model.load_state_dict(state)
+        t.model.zero_grad(set_to_none=True)
+        method = build_weighting(weighting, 2)
+        with own_rng():
+            restore_rng(t.rng)
+            if method.wants_boundary(t.model):
+                (det, view), boundary = forward_with_boundary(t.model, batch.images)
+            else:
+                (det, view), boundary = t.model(batch.images), None
+            losses, _ = t.task_losses(det, view, batch)
+            info = method.backward(losses, Step(t.model, boundary=boundary, outputs=[det, view], scale=scale))
+        results.append((_grads(t.model), info, method.state_dict()))
+    (g1, info1, state1), (gS, infoS, stateS) = results
+    assert info1.weights == infoS.weights and info1.extra == infoS.extra
+    assert sum(a is not None for a in g1) > 10
+    for a, b in zip(g1, gS):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert torch.equal(a * 2.0 ** 12, b)
+    from lib.engine.distributed import flat_state
+    assert torch.equal(flat_state([state1]), flat_state([stateS]))

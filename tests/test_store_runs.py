@@ -1,10 +1,11 @@
-"""Run store: stable keys, reuse, damaged entries, atomic writes."""
+"""The run store (lib.store.runs): stable keys, reuse, damaged entries quarantined, one training per run across
+processes."""
 import json
 import os
 
 import pytest
+import torch
 
-from lib.store.atomic import write_text
 from lib.config import TrainConfig
 from lib.data import SyntheticConfig, ensure_synthetic
 from lib.store.runs import MANIFEST, RunStore
@@ -71,51 +72,6 @@ def test_folder_without_manifest_is_not_trusted(tiny_data, tmp_path):
     assert store.get(cfg(tiny_data)) is None
 
 
-def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
-    target = tmp_path / "table.csv"
-    write_text(target, "old")
-
-    def boom(*a, **k):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
-        write_text(target, "new")
-    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["table.csv"]
-
-
-def test_the_run_lock_lets_one_process_at_a_time_train_a_run(tmp_path):
-    import threading
-    import time
-
-    from lib.store.lock import run_lock
-
-    order = []
-
-    def hold(name, seconds):
-        with run_lock(tmp_path / "run-a"):
-            order.append(f"{name} in")
-            time.sleep(seconds)
-            order.append(f"{name} out")
-
-    first = threading.Thread(target=hold, args=("first", 0.5))
-    first.start()
-    time.sleep(0.1)
-    second = threading.Thread(target=hold, args=("second", 0))
-    second.start()
-    first.join(), second.join()
-    assert order == ["first in", "first out", "second in", "second out"]
-    with run_lock(tmp_path / "run-b"):  # another run is not held up
-        pass
-
-
-def test_written_files_get_the_mode_a_plain_open_gives(tmp_path):
-    from lib.store import atomic
-
-    write_text(tmp_path / "a.txt", "x")
-    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~atomic.UMASK
-
-
 def test_two_processes_asking_for_one_run_train_it_once(tiny_data, tmp_path):
     """The run lock is a ``filelock.FileLock`` (POSIX and Windows): the second process waits, then reads the run."""
     import subprocess
@@ -144,3 +100,16 @@ def test_two_processes_asking_for_one_run_train_it_once(tiny_data, tmp_path):
     paths = [p.communicate(timeout=300)[0].strip() for p in procs]
     assert [p.returncode for p in procs] == [0, 0] and paths[0] == paths[1]
     assert log.read_text().splitlines() == [paths[0].rsplit("/", 1)[-1]]
+
+
+def test_run_key_covers_the_torch_version_and_resolved_device(tmp_path, monkeypatch):
+    from lib.config import TrainConfig
+    from lib.store.runs import RunStore, platform_fingerprint
+
+    store, cfg = RunStore(tmp_path / "runs"), TrainConfig()
+    assert platform_fingerprint("cpu") == f"device=cpu;torch={torch.__version__}"
+    assert platform_fingerprint("auto") == platform_fingerprint("cuda" if torch.cuda.is_available() else "cpu")
+    before = store.key(cfg)
+    assert store.key(cfg.replace(device="cpu")) != before  # the field itself differs: another key
+    monkeypatch.setattr(torch, "__version__", "0.0.0")
+    assert store.key(cfg) != before

@@ -1,0 +1,48 @@
+"""The report's runner (lib.report.runner): a failing notebook stops it naming the cell; it passes every
+notebook the report folder."""
+import nbformat
+import pytest
+
+
+def test_a_failing_notebook_stops_the_runner_and_names_the_cell(tmp_path, monkeypatch):
+    from lib.report import runner
+
+    bad = tmp_path / "01_broken.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("profile = 'smoke'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise RuntimeError('boom in cell two')"),
+    ])
+    nbformat.write(nb, bad)
+    beside = tmp_path / "02_beside.ipynb"  # runs beside the broken one (the smoke profile has jobs: 2)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(30)")]), beside)
+    later = tmp_path / "03_later.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 2")]), later)
+    monkeypatch.setattr(runner, "notebook_parameters",
+                        lambda profile, only=None: [(bad, {}), (beside, {}), (later, {})])
+    with pytest.raises(runner.NotebookFailed, match=r"01_broken.ipynb failed in cell 3 .*raise RuntimeError.*RuntimeError: boom"):
+        runner.run_report("smoke", output_dir=str(tmp_path / "out"))
+    assert (tmp_path / "out" / "01_broken.ipynb").exists()  # partial notebook kept
+    assert (tmp_path / "out" / "02_beside.ipynb").exists()  # the one already running finished
+    assert not (tmp_path / "out" / "03_later.ipynb").exists()  # no further notebook started
+
+
+def test_the_runner_passes_every_notebook_the_report_folder(repo, monkeypatch):
+    """Only the runner writes reports/<profile>/, and it always says so (``output_dir``)."""
+    import shutil
+
+    from lib.report import runner
+
+    src = repo / "notebooks" / "01_tiny.ipynb"
+    src.parent.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 1. Tiny")]), src)
+    given = []
+
+    def execute(nb, params, out_dir, timeout):  # no kernel: record what the notebook would be given
+        given.append(params)
+        return shutil.copy(nb, out_dir / nb.name) and out_dir / nb.name
+
+    monkeypatch.setattr(runner, "notebook_parameters", lambda profile, only=None: [(src, {"profile": profile})])
+    monkeypatch.setattr(runner, "execute", execute)
+    runner.run_report("smoke")
+    assert given == [{"profile": "smoke", "output_dir": str(repo / "reports" / "smoke")}]
