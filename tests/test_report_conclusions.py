@@ -9,7 +9,7 @@ def test_applicability_reads_the_interval_pareto_set_and_the_cost_with_tuning_an
                         index=["original", "gradnorm", "static"])
     text = applicability(["gradnorm", "static"], {"original": ["static"]}, cost)
     assert "`gradnorm`, `static`." in text and "**Dominated**: `original` by `static`." in text
-    assert "training with tuning): `static` (1.00 process-hours over 7 runs)" in text
+    assert "cannot tell apart): `static` (1.00 process-hours over 7 runs)" in text
     assert "best" not in text.replace("better", "")
     assert "none; the runs cannot tell the rows apart" in applicability(["a", "b"], {}, cost)
 

@@ -12,9 +12,14 @@ def run(converged, view=None):
 def test_limitations_are_read_from_the_settings_and_the_runs():
     runs = {("original", 0): run(True), ("original", 1): run(False), ("view_only", 0): run(True, 0.97),
             ("dual", 0): run(True)}
-    text = limitations(TrainConfig(epochs=30, patience=5, eval_every=1), [0, 1], [0], {"static": ["static_0.1", "static_1"], "uw": ["uw", "uw@lr=0.004"], "original": ["original"]}, runs)
+    grid = {"static": ["static_0.1", "static_1", "static_3"], "uw": ["uw", "uw@lr=0.004"], "original": ["original"],
+            "det_only": ["det_only"], "view_only": ["view_only"]}
+    text = limitations(TrainConfig(epochs=30, patience=5, eval_every=1), [0, 1], [0], grid, runs,
+                       {"static": "static_1", "uw": "uw@lr=0.004"})
+    assert "**Untuned references**: det_only and view_only ran the profile's learning rate (0.002)" in text
+    assert "**Grid edges**: `uw` (uw@lr=0.004) selected the first or last" in text  # static_1 is inside its grid
     assert "synthetic colour-Doppler benchmark" in text and "model scale `p` at 128 px" in text
-    assert "`static`, `uw` had 2 settings each, selected on validation at seed(s) 0 only" in text
+    assert "`static`, `uw` had 2 or 3 settings each, selected on validation at seed(s) 0 only" in text
     assert "; `uw`, without a loss weight of their own, tuned the learning rate" in text
     assert "3 of 4 runs stopped on a validation plateau (at most 30 epochs, patience 5)" in text
     assert "mean test view accuracy of 0.970" in text and "Dual backbone's Delta-m%" in text

@@ -46,3 +46,12 @@ def test_the_runner_passes_every_notebook_the_report_folder(repo, monkeypatch):
     monkeypatch.setattr(runner, "execute", execute)
     runner.run_report("smoke")
     assert given == [{"profile": "smoke", "output_dir": str(repo / "reports" / "smoke")}]
+
+
+def test_a_build_during_which_the_code_changed_is_marked_dirty_with_both_commits():
+    from lib.report.provenance import at_end
+
+    start = {"commit": "a" * 40, "dirty": False}
+    assert at_end(start, dict(start)) == start
+    moved = at_end(start, {"commit": "b" * 40, "dirty": False})
+    assert moved == {"commit": "a" * 40, "dirty": True, "changed_during_build": {"commit": "b" * 40, "dirty": False}}

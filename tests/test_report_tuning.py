@@ -83,3 +83,12 @@ def test_cost_counts_every_tuning_run_and_the_selected_setting_at_the_other_seed
 
 def test_tuning_seeds_default_to_the_first_seed():
     assert tuning.tuning_seeds([3, 4, 5], None) == [3] and tuning.tuning_seeds([3, 4], [7, 8]) == [7, 8]
+
+
+def test_the_selection_table_says_whether_each_setting_converged():
+    ctx = FakeContext()
+    at = ctx.runs(["static_0.01", "static_0.1", "det_only", "view_only"], [0])
+    at[("static_0.1", 0)].metrics.update(converged=True, stopped_epoch=12)
+    at[("static_0.01", 0)].metrics.update(converged=False, stopped_epoch=30)
+    table = tuning.tune(ctx, {"static": ["static_0.01", "static_0.1"]}, at).selection
+    assert table["converged"].tolist() == [False, True] and table["epochs trained"].tolist() == [30, 12]

@@ -152,10 +152,10 @@ def test_the_answer_ends_with_each_rows_cost_when_the_file_holds_it(tmp_path):
     vs = verdicts_of(clear_case())
     claims = ["gradnorm_vs_static.mAP50"]
     bare = V.read_answer(V.write_verdicts(vs, tmp_path / "a.json", claims))
-    assert bare == V.answer(vs, claims)  # no cost written: nothing added
+    assert bare == V.answer(vs, claims)[:1] + [V.tally_sentence(vs)]  # no cost written: the claims and the tally
     costed = V.read_answer(V.write_verdicts(vs, tmp_path / "b.json", claims,
                                             {"static": 0.5, "gradnorm": 1.25, "dual": float("nan")}))
-    assert costed[:-1] == bare
+    assert costed[:-1] == bare  # the cost comes last
     assert costed[-1] == ("Cost, training with tuning, measured on this machine (process-hours): static 0.50, "
                           "gradnorm 1.25.")  # an unmeasured (NaN) cost is not printed
 
@@ -164,11 +164,34 @@ def test_the_interference_sentence_says_which_gradient_dominates_and_by_how_much
     seeds = range(5)
     summary = interference_summary(history([0.02 * (-1) ** s, 0.0], [1, 1], [4 + 0.1 * s, 4]) for s in seeds)
     v = V.from_interference(summary, "interference", "histories", converged=True)
-    assert "loss-scale imbalance" in v.sentence and "so the view gradient is about 4.1 times the other" in v.sentence  # exp(mean ln(4 + s/10))
+    assert "loss-scale imbalance" in v.sentence
+    assert "unweighted, the view loss's gradient is about 4.1 times the other's" in v.sentence  # exp(mean ln(4 + s/10))
 
 
 def test_an_interval_that_does_not_exist_is_said_in_words_not_as_nan():
     one = interference_summary([history([0.1, 0.1], [1, 1], [2, 2])])
     text = V.from_interference(one, "interference", "histories").render()
     assert "nan" not in text.lower().replace("nanometer", "") and "[no interval]" in text
-    assert "the view gradient is about 2.0 times" in text
+    assert "the view loss's gradient is about 2.0 times" in text
+
+
+def test_the_sentence_reads_the_cosine_by_its_interval_and_weighs_the_gradients_with_the_runs_weights():
+    def weighted(s):
+        h = history([0.05 + 0.01 * s, 0.06], [1, 1], [8, 8])
+        return h.assign(w_det=1.0, w_view=0.01)
+    summary = interference_summary(weighted(s) for s in range(5))
+    v = V.from_interference(summary, "interference", "histories", converged=True)
+    assert "(above zero: the tasks' gradients agree on average, no conflict of directions)" in v.sentence
+    assert "unweighted, the view loss's gradient is about 8.0 times the other's" in v.sentence
+    # with weights 1 and 0.01 the view's 8x becomes 0.08x: detection reaches the trunk 12.5 times the view
+    assert "with the run's loss weights the detection gradient reaches the shared weights about 12.5 times" in v.sentence
+
+
+def test_the_answer_says_how_the_comparisons_came_out(tmp_path):
+    vs = verdicts_of(clear_case())  # one established, one not
+    one = tidy({"static": {"mAP50": [0.1], "view_accuracy": [0.3]}, "gradnorm": {"mAP50": [0.2], "view_accuracy": [0.4]}}, [0])
+    vs += verdicts_of(one)  # two withheld for n
+    path = V.write_verdicts(vs, tmp_path / "v.json", ["gradnorm_vs_static.mAP50"])
+    sentences = V.read_answer(path)
+    assert sentences[1] == ("Of 4 paired comparisons between methods, 1 established, 1 not established and 2 "
+                            "withheld (n = 1 seeds < 5: 2).")

@@ -54,14 +54,16 @@ def with_clip_intervals(tests: pd.DataFrame, replicates: dict) -> pd.DataFrame:
 def no_recommendation(verdicts: list[Verdict]) -> str | None:
     """The sentence that replaces a recommendation when no verdict is established (counts of each reason a
     verdict was withheld, and of verdicts not established); None when one is established."""
+    verdicts = [v for v in verdicts if "method" in v.values]  # the comparisons between methods
     if any(v.status == ESTABLISHED for v in verdicts):
         return None
     reasons = Counter("withheld: " + ("runs not converged" if "converge" in v.reason else
                                       "unequal tuning budgets" if "budgets" in v.reason else v.reason)
                       if v.status == WITHHELD else v.status for v in verdicts)
     told = "; ".join(f"{n} {why}" for why, n in reasons.most_common())
-    return (f"**No recommendation.** None of the {len(verdicts)} verdicts is established ({told}), so the point "
-            "estimates above are not findings: no method is shown better than `original`.")
+    return (f"**No recommendation.** None of the {len(verdicts)} comparisons between methods is established "
+            f"({told}), so the point estimates above are not findings: no method is shown better than the tuned "
+            f"static weight (`{REFERENCE}`) or the single-task references.")
 
 
 def build(runs: dict, budgets: dict[str, int] | None = None, detection: dict | None = None,

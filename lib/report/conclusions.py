@@ -45,9 +45,10 @@ def applicability(front: list[str], dominated_by: dict[str, list[str]], cost: pd
                                                    for m, by in dominated_by.items()) + ".")
     else:
         lines.append("* **Dominated**: none; the runs cannot tell the rows apart on both tasks at once.")
-    lines.append(f"* **Resource-limited** (cheapest on the Pareto set, training with tuning): `{on_front[0]}` "
-                 f"({hours[on_front[0]]:.2f} process-hours over {int(cost.loc[on_front[0], 'runs'])} runs)."
-                 if on_front and on_front[0] in hours.index else "* **Resource-limited**: no cost measured.")
+    lines.append(f"* **Cheapest on the Pareto set** (training with tuning; a cost, not a recommendation, since the set "
+                 f"holds every row the runs cannot tell apart): `{on_front[0]}` ({hours[on_front[0]]:.2f} "
+                 f"process-hours over {int(cost.loc[on_front[0], 'runs'])} runs)."
+                 if on_front and on_front[0] in hours.index else "* **Cheapest on the Pareto set**: no cost measured.")
     lines.append("* Which row is better than which, and whether it is established, is section 8's (verdicts).")
     return "\n".join(lines)
 

@@ -132,8 +132,9 @@ def sweep_reading(table: pd.DataFrame, original: dict[str, float]) -> str:
         f"Validation Delta-m% selects {sel[0]} with lr {sel[1]:g} and alpha {sel[2]:g} (test mAP@0.5 "
         f"{format_number(table.loc[sel, 'test mAP50'])}, view accuracy "
         f"{format_number(table.loc[sel, 'test view accuracy'])})" + _default_sentence(table, sel) + ".",
-        f"Against the original fixed weights (test mAP@0.5 {format_number(original['mAP50'])}, view accuracy "
-        f"{format_number(original['view_accuracy'])}), GradNorm detects better in {det_wins} of {n} settings "
+        f"Against the original fixed weights at the sweep's seed(s) (test mAP@0.5 {format_number(original['mAP50'])}, "
+        f"view accuracy {format_number(original['view_accuracy'])}; the sweep's seeds only, not the comparison over every seed of "
+        f"section 4), GradNorm detects better in {det_wins} of {n} settings "
         f"and classifies views better in {view_wins} of {n}: "
         + "; ".join(f"the comparison's reading on {what} {_survives(ahead, lost, n)}"
                     for what, ahead, lost in (("detection", det_ahead, det_losses),

@@ -52,9 +52,24 @@ def interference_summary(histories: Iterable[pd.DataFrame], level: float = 0.95)
     """Over runs (one history per seed): n (runs with a measured cosine), the cosine and log norm ratio as
     mean with ``level`` t interval (keys ``cos``, ``cos low``, ``cos high``, ``log norm ratio``,
     ``log norm ratio low``, ``log norm ratio high``) and ``evidence`` (``classify``)."""
+    histories = list(histories)
     per_run = [run_interference(h) for h in histories]
     cos = mean_ci([c for c, _ in per_run], level)
     ratio = mean_ci([r for _, r in per_run], level)
+    weighted = mean_ci([weighted_log_ratio(h) for h in histories], level)
     n = sum(not math.isnan(c) for c, _ in per_run)
     return {"n": n, "cos": cos[0], "cos low": cos[1], "cos high": cos[2], "log norm ratio": ratio[0],
-            "log norm ratio low": ratio[1], "log norm ratio high": ratio[2], "evidence": classify(cos, ratio)}
+            "log norm ratio low": ratio[1], "log norm ratio high": ratio[2], "evidence": classify(cos, ratio),
+            "weighted log norm ratio": weighted[0], "weighted log norm ratio low": weighted[1],
+            "weighted log norm ratio high": weighted[2]}
+
+
+def weighted_log_ratio(history: pd.DataFrame) -> float:
+    """Mean over measured steps of ln(w_det |g_det| / (w_view |g_view|)): the ratio of what each task's
+    gradient contributes to the update, with the loss weights the run used at that step (NaN without them)."""
+    if not {"w_det", "w_view"} <= set(history.columns):
+        return math.nan
+    det, view = history["grad_norm_det"].to_numpy(float), history["grad_norm_view"].to_numpy(float)
+    wd, wv = history["w_det"].to_numpy(float), history["w_view"].to_numpy(float)
+    ok = (det > 0) & (view > 0) & (wd > 0) & (wv > 0)
+    return float(np.log(wd[ok] * det[ok] / (wv[ok] * view[ok])).mean()) if ok.any() else math.nan

@@ -12,9 +12,11 @@ from ..experiments.methods import SINGLE_TASK
 VIEW_CEILING = 0.95  # view classification alone at or above this mean test accuracy leaves little to separate
 
 
-def limitations(base, seeds: list[int], tuning_seeds: list[int], grid: dict[str, list[str]], runs: dict) -> str:
+def limitations(base, seeds: list[int], tuning_seeds: list[int], grid: dict[str, list[str]], runs: dict,
+                selected: dict[str, str] | None = None) -> str:
     """Markdown bullets. ``base``: the ``TrainConfig`` every run started from; ``grid``: row -> its settings
-    (``requests.compared_grid``); ``runs``: (row, seed) -> Run."""
+    (``requests.compared_grid``), in grid order; ``runs``: (row, seed) -> Run; ``selected``: row -> the
+    setting tuning kept (``tuning.Tuned.selected``)."""
     items = []
     items.append("**Data**: " + ("the project's synthetic colour-Doppler benchmark, not patients' frames; a "
                                  "verdict here says what the methods do on it, not on real echo data."
@@ -33,6 +35,15 @@ def limitations(base, seeds: list[int], tuning_seeds: list[int], grid: dict[str,
                      + (f"; {', '.join(f'`{r}`' for r in by_lr)}, without a loss weight of their own, tuned the "
                         "learning rate: the same count of settings, not the same kind" if by_lr else "")
                      + ". Every other row ran its defaults.")
+        if by_lr and any(ref in grid and len(grid[ref]) == 1 for ref in SINGLE_TASK):
+            items.append(f"**Untuned references**: {' and '.join(SINGLE_TASK)} ran the profile's learning rate "
+                         f"({base.lr:g}) while {', '.join(f'`{r}`' for r in by_lr)} tuned theirs, so Delta-m% and the "
+                         "comparisons against the references favour those rows.")
+        edge = [f"`{r}` ({selected[r]})" for r, g in tuned.items()
+                if selected and selected.get(r) in (g[0], g[-1])]
+        if edge:
+            items.append(f"**Grid edges**: {', '.join(edge)} selected the first or last setting of its grid: "
+                         "a wider grid might select beyond it.")
     trained = [r for (m, _), r in runs.items()]
     converged = sum(r.metrics.get("converged") is True for r in trained)
     items.append(f"**Convergence**: {converged} of {len(trained)} runs stopped on a validation plateau "

@@ -24,6 +24,12 @@ def git_state() -> dict:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
+def at_end(start: dict, end: dict) -> dict:
+    """The build's git record: ``start`` as it was, or, when the code changed while the report was built (a
+    commit or an edit), marked dirty with the state at the end, since its pages may mix two versions."""
+    return start if end == start else {**start, "dirty": True, "changed_during_build": end}
+
+
 def package_versions() -> dict:
     out = {}
     for name in PACKAGES:

@@ -76,8 +76,6 @@ def render_block(report: Path, figure: str | None) -> str:
             "tasks each task's relative change against its single-task reference (detection: mAP@0.5 and "
             f"mAP@0.5:0.95, averaged first; view: accuracy); the references ({', '.join(site.REFERENCES)}) "
             f"therefore have none; {CUT_NOTE}.")
-    if h.summary:
-        note += f" Point estimates: {'; '.join(h.summary)}."
     if h.one_seed:
         note += " One seed per method: the differences are single measurements, not established."
     parts = [markdown_table(h.header, h.rows), note]

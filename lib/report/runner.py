@@ -242,6 +242,7 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
             "sources": json.loads(sources.read_text()) if sources.exists() else {},
         }
     prov["seconds"] = round(time.perf_counter() - t_all, 1)
+    prov["git"] = provenance.at_end(prov["git"], provenance.git_state())
     used = {k for nb in prov["notebooks"].values() for keys in nb["sources"].values() for k in keys}
     trained = completed_runs(store_root) - before
     prov["runs_trained"] = len(trained)

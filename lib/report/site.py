@@ -104,7 +104,6 @@ def render_page(nb, show_code: bool, pages: list[Page], i: int) -> str:
 class Headline:
     header: list[str]
     rows: list[list[str]]
-    summary: list[str]      # plain sentences, escaped by the template
     one_seed: bool
     figure: str | None      # relative link, or None when the section wrote no figure
     section: Page
@@ -133,15 +132,6 @@ def seeds_of(value) -> str:
     return NA if pd.isna(number) else f"{number:.0f}"
 
 
-def best_of(table: pd.DataFrame, col: str, header: str, digits: int) -> str | None:
-    values = pd.to_numeric(table[col], errors="coerce").drop(index=list(REFERENCES), errors="ignore").dropna()
-    if values.empty:
-        return None
-    best = values.idxmax()
-    value = f"{values[best]:+.{digits}f}%" if header.endswith("%") else f"{values[best]:.{digits}f}"
-    return f"highest {header}: {best} ({value})"
-
-
 def row_label(method, row: pd.Series) -> str:
     """A tuned row with the setting that stands for it (``static (static_0.1)``); other rows by name."""
     setting = row.get("setting")
@@ -159,11 +149,10 @@ def headline(out_dir: Path, pages: list[Page]) -> Headline | None:
     rows = [[row_label(method, r)] + ([seeds_of(r["seeds"])] if "seeds" in table.columns else [])
             + [cell(r, n, s, d) for _, n, s, _, d in cols] for method, r in table.iterrows()]
     header = ["method"] + (["seeds"] if "seeds" in table.columns else []) + [h for *_, h, _ in cols]
-    summary = [s for c, _, _, h, d in cols if (s := best_of(table, c, h, d))]
     seeds = pd.to_numeric(table.get("seeds", pd.Series(dtype=float)), errors="coerce")
     has_figure = (out_dir / HEADLINE_SECTION / HEADLINE_FIGURE).exists()
     figure = f"{HEADLINE_SECTION}/{HEADLINE_FIGURE}" if has_figure else None
-    return Headline(header, rows, summary, bool(len(seeds.dropna())) and seeds.max() < 2, figure, section)
+    return Headline(header, rows, bool(len(seeds.dropna())) and seeds.max() < 2, figure, section)
 
 
 def index_html(out_dir: Path, pages: list[Page], profile: str, prov: dict) -> str:

@@ -73,6 +73,10 @@ def tune(ctx, grid: dict[str, list[str]], at_tuning: dict) -> Tuned:
     for row, g in grid.items():
         if len(g) > 1:
             selected[row], table = select_on_validation(at_tuning, g)
+            made = {m: [r for (label, _), r in at_tuning.items() if label == m] for m in g}
+            table["converged"] = [all(r.metrics.get("converged") is True for r in made[m]) for m in g]
+            table["epochs trained"] = [max(int(r.metrics.get("stopped_epoch") or r.config.epochs) for r in made[m])
+                                       for m in g]
             tables.append(table.rename_axis("setting").reset_index().assign(row=row))
     chosen = ctx.runs(list(dict.fromkeys(selected[row] for row in grid)))
     runs = {(row, s): r for row in grid for (m, s), r in chosen.items() if m == selected[row]}

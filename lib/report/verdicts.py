@@ -95,10 +95,24 @@ def from_paired(row, claim: str, template: str, evidence: str, min_n: int = MIN_
 
 
 INTERFERENCE_TEMPLATE = ("Upstream's shared network over {n} seeds: {evidence}. The mean shared-gradient cosine is "
-                         "{cos:+.3f} [{cos_low:+.3f}, {cos_high:+.3f}] (below zero: the tasks pull the shared weights "
-                         "in opposite directions); the log detection/view gradient-norm ratio is {ratio:+.2f} "
-                         "[{ratio_low:+.2f}, {ratio_high:+.2f}], so the {larger} gradient is about {factor:.1f} times "
-                         "the other.")
+                         "{cos:+.3f} [{cos_low:+.3f}, {cos_high:+.3f}] ({cos_reading}); unweighted, the "
+                         "{larger} loss's gradient is about {factor:.1f} times the other's (log detection/view "
+                         "gradient-norm ratio {ratio:+.2f} [{ratio_low:+.2f}, {ratio_high:+.2f}]), and with the run's "
+                         "loss weights the {weighted_larger} gradient reaches the shared weights about "
+                         "{weighted_factor:.1f} times the other (log ratio {weighted:+.2f} [{weighted_low:+.2f}, "
+                         "{weighted_high:+.2f}]).")
+
+
+def _cos_reading(low: float, high: float) -> str:
+    if high < 0:
+        return "below zero: the tasks pull the shared weights in opposite directions"
+    if low > 0:
+        return "above zero: the tasks' gradients agree on average, no conflict of directions"
+    return "not separated from zero"
+
+
+def _larger(log_ratio: float) -> str:
+    return "larger" if math.isnan(log_ratio) else "view" if log_ratio < 0 else "detection"
 
 
 def from_interference(summary: dict, claim: str, evidence: str, converged: bool | None = None,
@@ -108,9 +122,12 @@ def from_interference(summary: dict, claim: str, evidence: str, converged: bool 
     values = {"n": summary["n"], "evidence": summary["evidence"], "cos": summary["cos"],
               "cos_low": summary["cos low"], "cos_high": summary["cos high"], "ratio": summary["log norm ratio"],
               "ratio_low": summary["log norm ratio low"], "ratio_high": summary["log norm ratio high"],
-              "larger": ("larger" if math.isnan(summary["log norm ratio"]) else
-                         "view" if summary["log norm ratio"] < 0 else "detection"),
-              "factor": math.exp(abs(summary["log norm ratio"]))}
+              "larger": _larger(summary["log norm ratio"]), "factor": math.exp(abs(summary["log norm ratio"])),
+              "cos_reading": _cos_reading(summary["cos low"], summary["cos high"]),
+              "weighted": summary.get("weighted log norm ratio", math.nan),
+              "weighted_low": summary.get("weighted log norm ratio low", math.nan),
+              "weighted_high": summary.get("weighted log norm ratio high", math.nan)}
+    values.update(weighted_larger=_larger(values["weighted"]), weighted_factor=math.exp(abs(values["weighted"])))
     shown = ESTABLISHED if summary["evidence"] != NONE_SHOWN else NOT_ESTABLISHED
     status, reason = decide(shown, summary["n"], converged, min_n, supported)
     return Verdict(claim, template, values, evidence, (summary["cos low"], summary["cos high"]), summary["n"],
@@ -174,13 +191,35 @@ def read_answer(path: str | Path) -> list[str]:
     """The sentences that answer the question, from a ``verdicts.json`` (``write_verdicts``), and what each
     row cost when the file holds it."""
     saved = json.loads(Path(path).read_text(encoding="utf-8"))
-    sentences = answer(read_verdicts(path), saved.get("answer", []))
+    verdicts = read_verdicts(path)
+    sentences = answer(verdicts, saved.get("answer", []))
+    tally = tally_sentence(verdicts)
+    if tally:
+        sentences.insert(min(1, len(sentences)), tally)
     cost = {k: v for k, v in (saved.get("cost_process_hours") or {}).items() if v is not None}
     if cost:
         sentences.append("Cost, training with tuning, measured on this machine (process-hours): "
                          + ", ".join(f"{row} {hours:.2f}" if hours >= 0.005 else f"{row} <0.01"
                                      for row, hours in cost.items()) + ".")
     return sentences
+
+
+def tally_sentence(verdicts: Iterable[Verdict]) -> str:
+    """How the comparisons between methods came out, in one sentence ("" without any): counts by status and
+    the most common reasons for withholding."""
+    compared = [v for v in verdicts if "method" in v.values]
+    if not compared:
+        return ""
+    count = {st: sum(v.status == st for v in compared) for st in STATUSES}
+    reasons: dict[str, int] = {}
+    for v in compared:
+        if v.status == WITHHELD:
+            why = v.reason.split(":")[0]
+            reasons[why] = reasons.get(why, 0) + 1
+    said = "; ".join(f"{why}: {k}" for why, k in sorted(reasons.items(), key=lambda x: -x[1]))
+    return (f"Of {len(compared)} paired comparisons between methods, {count[ESTABLISHED]} established, "
+            f"{count[NOT_ESTABLISHED]} not established and {count[WITHHELD]} withheld"
+            + (f" ({said})" if said else "") + ".")
 
 
 def read_verdicts(path: str | Path) -> list[Verdict]:
