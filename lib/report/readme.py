@@ -80,7 +80,7 @@ def render_block(report: Path, figure: str | None) -> str:
         note += " One seed per method: the differences are single measurements, not established."
     parts = [markdown_table(h.header, h.rows), note]
     if figure:
-        parts.append(f"![Test mAP@0.5 against view accuracy, one point per method; the Pareto front in red]({figure})")
+        parts.append(f"![Test mAP@0.5 against view accuracy, one point per method; in red the Pareto set read from paired intervals]({figure})")
     parts.append(f"Written by `make report` (profile `{prov.get('profile', PROFILE)}`, commit `{commit}`, "
                  f"{prov.get('created', 'date unknown')}); every section: `reports/{PROFILE}/index.html`.")
     return "\n\n".join(parts)
