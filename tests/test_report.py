@@ -110,7 +110,7 @@ def test_committed_notebooks_carry_no_outputs_and_one_parameters_cell():
         assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), path.name
 
 
-NONDETERMINISTIC = re.compile(r"time|seconds|memory|MiB|date|created|commit|packages|environment|threads", re.I)
+NONDETERMINISTIC = re.compile(r"time|seconds|hours|memory|MiB|date|created|commit|packages|environment|threads", re.I)
 
 
 def comparable(csv: Path) -> pd.DataFrame:
