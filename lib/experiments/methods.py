@@ -107,5 +107,15 @@ def method(name: str) -> dict:
                      f"gradnorm_a<alpha>_<adam|sgd><lr>, each optionally with @key=value,...")
 
 
+def check_labels(labels, where: str) -> list[str]:
+    """``labels`` as a list, every one a method label (``method``); ``ValueError`` prefixed ``where: ``."""
+    for m in labels:
+        try:
+            method(m)
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
+    return list(labels)
+
+
 def configs(base: TrainConfig, methods: Iterable[str], seeds: Iterable[int]) -> dict[tuple[str, int], TrainConfig]:
     return {(m, s): base.replace(**method(m), seed=int(s)) for m in methods for s in seeds}

@@ -22,7 +22,7 @@ import inspect
 from pathlib import Path
 from typing import NamedTuple
 
-from ..experiments.methods import SINGLE_TASK, configs, method
+from ..experiments.methods import SINGLE_TASK, check_labels, configs
 from .findings import sweep_labels
 from .profiles import SECTION_KEYS, ProfileError
 from .tuning import grids as tuning_grids, tuning_seeds as tuning_seeds_of
@@ -48,12 +48,7 @@ def _labels(name: str, given, default: list[str] | None = None) -> list[str]:
     labels = default if given is None else given
     if isinstance(labels, str) or not isinstance(labels, (list, tuple)):
         raise ValueError(f"parameter {name}: expected a list of method labels, got {labels!r}")
-    for m in labels:
-        try:
-            method(m)
-        except ValueError as e:
-            raise ValueError(f"parameter {name}: {e}") from None
-    return list(labels)
+    return check_labels(labels, f"parameter {name}")
 
 
 def environment(seeds) -> dict[str, Runs]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..experiments.methods import SINGLE_TASK, method
+from ..experiments.methods import SINGLE_TASK, check_labels
 from .comparison import select_on_validation
 
 # A profile without ``tuning``: the static weight on upstream's grid, every other method at its defaults.
@@ -38,12 +38,7 @@ def grids(methods: list[str], tuning: dict | None) -> dict[str, list[str]]:
         if (not isinstance(settings, list) or not settings or len(set(settings)) != len(settings)
                 or not all(isinstance(s, str) for s in settings)):
             raise ValueError(f"tuning: {row}: expected a non-empty list of distinct method labels, got {settings!r}")
-        for s in settings:
-            try:
-                method(s)
-            except ValueError as e:
-                raise ValueError(f"tuning: {row}: {e}") from None
-        out[row] = list(settings)
+        out[row] = check_labels(settings, f"tuning: {row}")
     return out
 
 
