@@ -50,7 +50,7 @@ class ConfigError(ValueError):
 # (field, test, the rule in words) for the numeric fields with a range
 RANGES = [(name, lambda v: v >= 1, ">= 1") for name in ("epochs", "batch_size", "imgsz", "eval_every")] + [
     (name, lambda v: v >= 0, ">= 0") for name in ("threads", "interference_every", "bn_calibration_images", "patience",
-                                                   "max_train_images", "weight_decay", "warmup_epochs", "grad_clip")] + [
+                                                   "max_train_images", "weight_decay", "warmup_epochs", "grad_clip", "min_delta")] + [
     ("lr", lambda v: v > 0, "> 0"), ("ema_decay", lambda v: 0 <= v < 1, "in [0, 1)"), ("ema_tau", lambda v: v > 0, "> 0"),
     ("final_lr_ratio", lambda v: 0 <= v <= 1, "in [0, 1]")]
 
@@ -102,6 +102,8 @@ class TrainConfig:
     patience: int = _f(0, "stop when the validation fitness (lib.engine.stopping) has not improved for N evaluated "
                           "epochs, then test the best epoch's weights (YOLOv5's --patience, best.pt); epochs is the "
                           "maximum; needs eval_every=1; 0: off, the last epoch's weights are tested")
+    min_delta: float = _f(0.0, "with patience: only a validation fitness gain of more than this restarts the "
+                               "patience count (Keras' and Lightning's min_delta; 0: any gain, YOLOv5's rule)")
     bn_calibration_images: int = _f(256, "recompute BatchNorm statistics on this many train images before "
                                          "evaluating (0: never)")
     max_train_images: int = _f(0, "use only the first N train images (0: all); for tests and smoke runs")

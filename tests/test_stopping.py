@@ -18,9 +18,9 @@ from lib.train import train
 from tests.helpers.datasets import upstream
 
 
-def run_rule(values, patience):
+def run_rule(values, patience, min_delta=0.0):
     """(0-based epoch at which the rule stops or None, best epoch) for fitness ``values`` of epochs 0, 1, ..."""
-    rule = EarlyStopping(patience)
+    rule = EarlyStopping(patience, min_delta)
     for epoch, v in enumerate(values):
         rule.step(epoch, v)
         if rule.stop:
@@ -41,6 +41,26 @@ def test_the_rule_stops_at_the_known_epoch(values, patience, expected):
     assert run_rule(values, patience) == expected
 
 
+@pytest.mark.parametrize("values, patience, min_delta, expected", [
+    # creeping up by 0.004 an epoch: a plateau at min_delta 0.01 (stops 2 epochs after 0.50), the best is the last
+    ([0.5, 0.504, 0.508], 2, 0.01, (2, 2)),
+    ([0.5, 0.504, 0.508], 2, 0.0, (None, 2)),           # YOLOv5's rule: every gain restarts the count
+    # the count restarts only when 0.01 over the fitness that last restarted it (0.5 -> 0.515), not over the best
+    ([0.5, 0.508, 0.515, 0.52, 0.524], 2, 0.01, (4, 4)),
+    ([0.5, 0.52, 0.5, 0.531, 0.531, 0.53], 2, 0.01, (5, 3)),  # 0.531 > 0.52 + 0.01 restarts; ties do not
+])
+def test_min_delta_counts_only_gains_above_it(values, patience, min_delta, expected):
+    assert run_rule(values, patience, min_delta) == expected
+
+
+def test_min_delta_must_not_be_negative():
+    with pytest.raises(ValueError, match="min_delta"):
+        EarlyStopping(3, -0.1)
+    with pytest.raises(ConfigError) as e:
+        TrainConfig(patience=3, eval_every=1, min_delta=-0.01)
+    assert set(e.value.problems) == {"min_delta"}
+
+
 def test_the_rule_state_round_trips():
     a = EarlyStopping(3)
     for epoch, v in enumerate([0.2, 0.4, 0.3]):
@@ -49,6 +69,12 @@ def test_the_rule_state_round_trips():
     b.load_state_dict(a.state_dict())
     assert (b.best_epoch, b.best_fitness, b.stale) == (1, 0.4, 1)
     assert [b.step(3, 0.3), b.stop, b.step(4, 0.3), b.stop] == [False, False, False, True]
+    c, d = EarlyStopping(2, 0.01), EarlyStopping(2, 0.01)  # the reference fitness survives a resume
+    for epoch, v in enumerate([0.5, 0.505]):
+        c.step(epoch, v)
+    d.load_state_dict(c.state_dict())
+    assert (d.reference, d.best_fitness, d.stale) == (0.5, 0.505, 1)
+    assert [d.step(2, 0.509), d.stop] == [True, True]
 
 
 def test_fitness_is_the_mean_of_each_tasks_headline_metric():

@@ -44,6 +44,7 @@ class TrainState:
     best_epoch: int | None = None           # 0-based; None before the first validation
     best_fitness: float = -math.inf
     epochs_since_best: int = 0
+    reference_fitness: float = -math.inf    # the fitness that last restarted the patience count (min_delta)
     best_model: dict | None = None          # the best epoch's evaluated weights (patience > 0 only)
 
     @classmethod

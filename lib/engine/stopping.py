@@ -16,6 +16,11 @@ on a small val set reaches 1.0 and stays there) would otherwise push the best
 epoch to the last epoch and never stop the run; the earliest epoch that reached
 the best fitness is kept. YOLOv5 needs ``>=`` because its best starts at 0 and
 early epochs score 0; here the first validation is always the first best.
+
+``min_delta`` (Keras' and Lightning's ``EarlyStopping(min_delta=...)``; YOLOv5 has none): only a gain of
+more than ``min_delta`` over the fitness that last reset the count restarts it, so a run creeping up by
+less than that per ``patience`` epochs counts as on a plateau. The tested weights are still those of the
+best fitness, however small its lead. 0 is YOLOv5's rule.
 """
 from __future__ import annotations
 
@@ -48,22 +53,29 @@ def fitness(metrics: Mapping[str, float], tasks: Sequence[str]) -> float:
 class EarlyStopping:
     """The patience rule on a sequence of (epoch, fitness). ``step`` after each evaluated epoch returns
     whether it improved (strictly above the best; the first value always; NaN below every number);
-    ``stop`` is True once ``patience`` evaluated epochs in a row have not improved (never with patience 0).
-    Epochs are 0-based, as the trainer counts them."""
+    ``stop`` is True once ``patience`` evaluated epochs in a row have not gained more than ``min_delta``
+    over the fitness that last restarted the count (never with patience 0). Epochs are 0-based, as the
+    trainer counts them. Raises ``ValueError`` for a negative ``patience`` or ``min_delta``."""
 
-    def __init__(self, patience: int):
+    def __init__(self, patience: int, min_delta: float = 0.0):
         if patience < 0:
             raise ValueError(f"patience must be >= 0, got {patience}")
-        self.patience = patience
+        if not min_delta >= 0:
+            raise ValueError(f"min_delta must be >= 0, got {min_delta}")
+        self.patience, self.min_delta = patience, float(min_delta)
         self.best_epoch: int | None = None
         self.best_fitness = -math.inf
-        self.stale = 0  # evaluated epochs since the best
+        self.reference = -math.inf  # the fitness that last restarted the count
+        self.stale = 0  # evaluated epochs since the count last restarted
 
     def step(self, epoch: int, value: float) -> bool:
         below = lambda v: -math.inf if math.isnan(v) else v  # noqa: E731  NaN ranks below every number
-        improved = self.best_epoch is None or below(value) > below(self.best_fitness)
+        first = self.best_epoch is None
+        improved = first or below(value) > below(self.best_fitness)
         if improved:
-            self.best_epoch, self.best_fitness, self.stale = epoch, value, 0
+            self.best_epoch, self.best_fitness = epoch, value
+        if first or below(value) > below(self.reference) + self.min_delta:
+            self.reference, self.stale = value, 0
         else:
             self.stale += 1
         return improved
@@ -73,11 +85,13 @@ class EarlyStopping:
         return self.patience > 0 and self.stale >= self.patience
 
     def state_dict(self) -> dict:
-        return {"best_epoch": self.best_epoch, "best_fitness": self.best_fitness, "epochs_since_best": self.stale}
+        return {"best_epoch": self.best_epoch, "best_fitness": self.best_fitness, "epochs_since_best": self.stale,
+                "reference_fitness": self.reference}
 
     def load_state_dict(self, state: dict) -> None:
         self.best_epoch, self.best_fitness = state["best_epoch"], state["best_fitness"]
         self.stale = state["epochs_since_best"]
+        self.reference = state["reference_fitness"]
 
 
 class Plateau:
@@ -85,8 +99,8 @@ class Plateau:
     CPU copy of the evaluated model's ``state_dict``) and validation result (``best_val``; None after a resume:
     the trainer scores the restored weights again). Rank 0 observes; ``stopped()`` gives its decision to all."""
 
-    def __init__(self, patience: int, tasks: Sequence[str], epochs: int):
-        self.rule, self.tasks, self.epochs = EarlyStopping(patience), tuple(tasks), epochs
+    def __init__(self, patience: int, tasks: Sequence[str], epochs: int, min_delta: float = 0.0):
+        self.rule, self.tasks, self.epochs = EarlyStopping(patience, min_delta), tuple(tasks), epochs
         self.best_model: dict | None = None
         self.best_val = None
 
@@ -102,7 +116,8 @@ class Plateau:
             self.best_model = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             self.best_val = result
         if self.rule.stop and epoch + 1 < self.epochs:
-            print(f"stopped at epoch {epoch + 1}: no improvement for {self.patience} epochs; best epoch "
+            gain = f"of more than {self.rule.min_delta:g} " if self.rule.min_delta else ""
+            print(f"stopped at epoch {epoch + 1}: no improvement {gain}for {self.patience} epochs; best epoch "
                   f"{self.rule.best_epoch + 1}, fitness {self.rule.best_fitness:.4f}", file=sys.stderr)
 
     def stopped(self) -> bool:
@@ -111,7 +126,8 @@ class Plateau:
 
     def summary(self, stopped_epoch: int) -> dict:
         """``best_epoch`` (1-based: the tested weights' epoch, ``stopped_epoch`` with patience 0) and
-        ``converged`` (the rule fired: ``stopped_epoch - best_epoch >= patience``; None with patience 0)."""
+        ``converged`` (the rule fired: ``patience`` evaluated epochs without a gain of more than ``min_delta``;
+        None with patience 0)."""
         if not self.patience:
             return {"best_epoch": stopped_epoch, "converged": None}
         return {"best_epoch": self.rule.best_epoch + 1, "converged": self.rule.stop}

@@ -109,7 +109,7 @@ class Trainer:
         self.scheduler = build_scheduler(cfg, self.optimizer, self.steps_per_epoch)
         self.scaler = grad_scaler(self.device, cfg.amp)
         self.ema = ModelEMA(self.model, cfg.ema_decay, cfg.ema_tau) if cfg.ema_decay else None
-        self.plateau = Plateau(cfg.patience, tasks, cfg.epochs)
+        self.plateau = Plateau(cfg.patience, tasks, cfg.epochs, cfg.min_delta)
         self.skipped_steps = 0
         self.history: list[dict] = []
         self.epoch_rows: list[dict] = []
@@ -160,7 +160,8 @@ class Trainer:
         every = self.cfg.interference_every
         if every and len(losses) == 2 and self.step % every == 0:
             tp = time.perf_counter()
-            row.update(interference.measure(losses, self.model.shared_parameters(), boundary))
+            row.update(interference.measure(losses, self.model.shared_parameters(), boundary,
+                                            self.model.shared_layers()))
             measure_time = time.perf_counter() - tp
 
         outputs = [o for o, t in ((det_out, "det"), (view_out, "view")) if t in self.cfg.tasks]
