@@ -10,6 +10,7 @@
                                 gradient interference on the shared parameters (``lib.evaluate.interference``),
                                 every ``interference_every`` steps, empty otherwise (with several
                                 processes: measured on rank 0's shard)
+    grad_cos.<layer>            the same cosine on one shared layer's parameters (``MultiTaskModel.shared_layers``)
     <method>_*                  method-specific values (``gradnorm_G0``, ``gradnorm_loss``, ``famo_z0``,
                                 ``pcgrad_conflict``, ``cagrad_w0``, ``log_var0``, ...)
     lr                          learning rate of the step (first parameter group)

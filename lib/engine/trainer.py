@@ -160,8 +160,7 @@ class Trainer:
         every = self.cfg.interference_every
         if every and len(losses) == 2 and self.step % every == 0:
             tp = time.perf_counter()
-            row.update(interference.measure(losses, self.model.shared_parameters(), boundary,
-                                            self.model.shared_layers()))
+            row.update(interference.measure(losses, self.model.shared_parameters(), boundary, self.model.shared_layers()))
             measure_time = time.perf_counter() - tp
 
         outputs = [o for o, t in ((det_out, "det"), (view_out, "view")) if t in self.cfg.tasks]

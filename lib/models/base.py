@@ -68,6 +68,20 @@ class MultiTaskModel(nn.Module):
     def shared_parameters(self) -> list[nn.Parameter]:
         return [p for m in self.shared_modules() for p in m.parameters() if p.requires_grad]
 
+    def shared_layers(self) -> list[tuple[str, list[nn.Parameter]]]:
+        """``shared_parameters()`` grouped by layer, in the same order: (name, parameters) per child module of each
+        shared module that has trainable parameters, named by its attribute path (``backbone.stage3``,
+        ``fpn.out``). A shared module without children is one layer."""
+        names = {id(m): n for n, m in self.named_modules()}
+        out = []
+        for m in self.shared_modules():
+            children = [(f"{names[id(m)]}.{n}", c) for n, c in m.named_children()] or [(names[id(m)], m)]
+            for name, c in children:
+                params = [p for p in c.parameters() if p.requires_grad]
+                if params:
+                    out.append((name, params))
+        return out
+
     def task_parameters(self, task: str) -> list[nn.Parameter]:
         return [p for m in self.task_modules(task) for p in m.parameters() if p.requires_grad]
 

@@ -33,6 +33,8 @@ def check_partition(model) -> None:
     assert set(seen) == everything, f"{len(everything - set(seen))} parameters belong to no part"
     for t in model.tasks:
         assert model.norm_parameters(t), f"no GradNorm layer for task {t}"
+    layered = [id(p) for _, params in model.shared_layers() for p in params]
+    assert layered == sets["shared"], "shared_layers() must list shared_parameters() in the same order"
 
 
 def check_forward_is_heads_of_trunk(model, x) -> None:
