@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from lib.report import verdicts as V
-from lib.report.interference import (CONFLICT, IMBALANCE, NONE_SHOWN, interference_summary, run_interference)
+from lib.report.interference import (CONFLICT, IMBALANCE, NONE_SHOWN, interference_summary, layer_summary,
+                                     run_interference)
 from lib.report.paired import paired_tests
 from lib.report.stats import mean_ci
 
@@ -138,6 +139,34 @@ def test_interference_evidence_known_answers():
     assert balanced["evidence"] == NONE_SHOWN
     single = interference_summary([history([-0.5, -0.6], [1, 1], [1, 1])])
     assert single["evidence"] == NONE_SHOWN and single["n"] == 1 and math.isnan(single["cos low"])
+
+
+def with_layers(h: pd.DataFrame, layers: dict) -> pd.DataFrame:
+    """``h`` with ``grad_cos.<layer>`` columns: each layer's cosine on the measured rows, empty between."""
+    h = h.copy()
+    for name, value in layers.items():
+        h[f"grad_cos.{name}"] = np.where(h["grad_cos"].notna(), value, np.nan)
+    return h
+
+
+def test_per_layer_cosines_are_read_by_their_interval_over_seeds():
+    # stem agrees in every seed, stage5 conflicts in every seed, fpn.out swings around zero
+    hs = [with_layers(history([0.01, 0.02], [1, 1], [1, 1]),
+                      {"backbone.stem": 0.4 + 0.01 * s, "backbone.stage5": -0.2 - 0.01 * s, "fpn.out": 0.1 * (-1) ** s})
+          for s in range(5)]
+    table = layer_summary(hs)
+    assert list(table.index) == ["backbone.stem", "backbone.stage5", "fpn.out"]  # the logged order
+    assert list(table["reading"]) == ["agree", "conflict", "not separated from zero"]
+    assert table.loc["backbone.stem", "cos"] == pytest.approx(0.42) and (table["n"] == 5).all()
+    summary = interference_summary(hs)
+    assert (summary["layers"], summary["layers conflicting"], summary["layers agreeing"]) == (
+        3, ["backbone.stage5"], ["backbone.stem"])
+    sentence = V.from_interference(summary, "interference", "histories", converged=True).sentence
+    assert sentence.endswith("Per shared layer, the cosine's interval lies below zero in 1 of 3 layers "
+                             "(backbone.stage5) and above zero in 1 (backbone.stem).")
+    unlogged = V.from_interference(interference_summary(history([0.1], [1], [1]) for _ in range(5)), "i", "h")
+    assert unlogged.sentence.endswith("Per-layer cosines were not logged by these runs.")
+    assert layer_summary([]).empty
 
 
 def test_an_interference_verdict_is_withheld_below_min_n():

@@ -10,6 +10,10 @@ independent). The evidence is
 - "loss-scale imbalance": the log norm ratio's interval excludes zero while the cosine's does not lie
   below zero (the directions agree or are unrelated, but one task's gradient dominates the update);
 - "no interference shown": neither (including fewer than two runs, where no interval exists).
+
+Per shared layer (``grad_cos.<layer>`` columns, where the runs logged them): the same mean and interval of
+each run's mean cosine (``layer_summary``), read the same way, so a trunk-wide cosine near zero can be told
+apart from layers that conflict beside layers that agree.
 """
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ from .stats import mean_ci
 
 CONFLICT, IMBALANCE, NONE_SHOWN = "conflicting directions", "loss-scale imbalance", "no interference shown"
 COLUMNS = ("grad_cos", "grad_norm_det", "grad_norm_view")
+LAYER_PREFIX = "grad_cos."
+AGREE, CONFLICT_LAYER, UNSEPARATED = "agree", "conflict", "not separated from zero"
 
 
 def run_interference(history: pd.DataFrame) -> tuple[float, float]:
@@ -58,7 +64,9 @@ def interference_summary(histories: Iterable[pd.DataFrame], level: float = 0.95)
     ratio = mean_ci([r for _, r in per_run], level)
     weighted = mean_ci([weighted_log_ratio(h) for h in histories], level)
     n = sum(not math.isnan(c) for c, _ in per_run)
-    return {"n": n, "cos": cos[0], "cos low": cos[1], "cos high": cos[2], "log norm ratio": ratio[0],
+    layers = layer_summary(histories, level)
+    return {"layers": len(layers), "layers conflicting": list(layers.index[layers["reading"] == CONFLICT_LAYER]),
+            "layers agreeing": list(layers.index[layers["reading"] == AGREE]), "n": n, "cos": cos[0], "cos low": cos[1], "cos high": cos[2], "log norm ratio": ratio[0],
             "log norm ratio low": ratio[1], "log norm ratio high": ratio[2], "evidence": classify(cos, ratio),
             "weighted log norm ratio": weighted[0], "weighted log norm ratio low": weighted[1],
             "weighted log norm ratio high": weighted[2]}
@@ -73,3 +81,22 @@ def weighted_log_ratio(history: pd.DataFrame) -> float:
     wd, wv = history["w_det"].to_numpy(float), history["w_view"].to_numpy(float)
     ok = (det > 0) & (view > 0) & (wd > 0) & (wv > 0)
     return float(np.log(wd[ok] * det[ok] / (wv[ok] * view[ok])).mean()) if ok.any() else math.nan
+
+
+def layer_summary(histories: Iterable[pd.DataFrame], level: float = 0.95) -> pd.DataFrame:
+    """One row per shared layer logged by every run (``grad_cos.<layer>``, in logged order), index ``layer``:
+    ``n`` (runs), ``cos`` with its ``level`` t interval over runs (``cos low``, ``cos high``; each run's value
+    is its mean over measured steps) and ``reading``: "conflict" (interval below zero), "agree" (above) or
+    "not separated from zero". Empty when the runs logged no layer."""
+    histories = list(histories)
+    names = [c for c in (histories[0].columns if histories else []) if c.startswith(LAYER_PREFIX)]
+    names = [c for c in names if all(c in h.columns for h in histories)]
+    rows = {}
+    for c in names:
+        values = [float(h[c].dropna().mean()) if h[c].notna().any() else math.nan for h in histories]
+        mean, low, high = mean_ci(values, level)
+        reading = CONFLICT_LAYER if high < 0 else AGREE if low > 0 else UNSEPARATED
+        rows[c[len(LAYER_PREFIX):]] = {"n": sum(not math.isnan(v) for v in values), "cos": mean, "cos low": low,
+                                       "cos high": high, "reading": reading}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["n", "cos", "cos low", "cos high", "reading"]
+                                  ).rename_axis("layer")

@@ -100,7 +100,7 @@ INTERFERENCE_TEMPLATE = ("Upstream's shared network over {n} seeds: {evidence}. 
                          "gradient-norm ratio {ratio:+.2f} [{ratio_low:+.2f}, {ratio_high:+.2f}]), and with the run's "
                          "loss weights the {weighted_larger} gradient reaches the shared weights about "
                          "{weighted_factor:.1f} times the other (log ratio {weighted:+.2f} [{weighted_low:+.2f}, "
-                         "{weighted_high:+.2f}]).")
+                         "{weighted_high:+.2f}]). {layers_reading}")
 
 
 def _cos_reading(low: float, high: float) -> str:
@@ -109,6 +109,17 @@ def _cos_reading(low: float, high: float) -> str:
     if low > 0:
         return "above zero: the tasks' gradients agree on average, no conflict of directions"
     return "not separated from zero"
+
+
+def _layers_reading(summary: dict) -> str:
+    """The per-layer cosines in one sentence (``interference.layer_summary`` read into the summary)."""
+    total = summary.get("layers", 0)
+    if not total:
+        return "Per-layer cosines were not logged by these runs."
+    conflicting, agreeing = summary["layers conflicting"], summary["layers agreeing"]
+    named = lambda names: f" ({', '.join(names)})" if names else ""  # noqa: E731
+    return (f"Per shared layer, the cosine's interval lies below zero in {len(conflicting)} of {total} layers"
+            f"{named(conflicting)} and above zero in {len(agreeing)}{named(agreeing)}.")
 
 
 def _larger(log_ratio: float) -> str:
@@ -127,7 +138,8 @@ def from_interference(summary: dict, claim: str, evidence: str, converged: bool 
               "weighted": summary.get("weighted log norm ratio", math.nan),
               "weighted_low": summary.get("weighted log norm ratio low", math.nan),
               "weighted_high": summary.get("weighted log norm ratio high", math.nan)}
-    values.update(weighted_larger=_larger(values["weighted"]), weighted_factor=math.exp(abs(values["weighted"])))
+    values.update(weighted_larger=_larger(values["weighted"]), weighted_factor=math.exp(abs(values["weighted"])),
+                  layers_reading=_layers_reading(summary))
     shown = ESTABLISHED if summary["evidence"] != NONE_SHOWN else NOT_ESTABLISHED
     status, reason = decide(shown, summary["n"], converged, min_n, supported)
     return Verdict(claim, template, values, evidence, (summary["cos low"], summary["cos high"]), summary["n"],
