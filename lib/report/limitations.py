@@ -47,7 +47,9 @@ def limitations(base, seeds: list[int], tuning_seeds: list[int], grid: dict[str,
     trained = [r for (m, _), r in runs.items()]
     converged = sum(r.metrics.get("converged") is True for r in trained)
     items.append(f"**Convergence**: {converged} of {len(trained)} runs stopped on a validation plateau "
-                 f"(at most {base.epochs} epochs, patience {base.patience}); a verdict over any other is withheld.")
+                 f"(at most {base.epochs} epochs, patience {base.patience}"
+                 + (f", a gain of more than {base.min_delta:g} in validation fitness restarting it" if base.min_delta else "")
+                 + "); a verdict over any other is withheld.")
     items.append(f"**Seeds**: n = {len(seeds)} per row; intervals are 95% Student-t over seeds, with clips "
                  "resampled where section 8 says so.")
     view = [r.metrics.get("test_view_accuracy") for (m, _), r in runs.items() if m == "view_only"]
