@@ -110,6 +110,15 @@ def test_committed_notebooks_carry_no_outputs_and_one_parameters_cell():
         assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), path.name
 
 
+def test_committed_notebooks_validate_with_cell_ids():
+    """nbformat 4.5 requires a unique id per cell; a cell without one warns on every run and will fail later."""
+    for path in notebook_paths():
+        raw = json.loads(path.read_text())
+        ids = [c.get("id") for c in raw["cells"]]
+        assert None not in ids and len(set(ids)) == len(ids), path.name
+        nbformat.validate(nbformat.reads(path.read_text(), as_version=4))
+
+
 NONDETERMINISTIC = re.compile(r"time|seconds|hours|memory|MiB|date|created|commit|packages|environment|threads", re.I)
 
 
