@@ -114,7 +114,6 @@ def test_write_results_refuses_a_report_without_the_comparison(tmp_path):
 @pytest.mark.parametrize("profile, only, output_dir, writes", [
     ("default", None, False, True),
     ("smoke", None, False, False),
-    ("full", None, False, False),
     ("default", ["04"], False, False),
     ("default", None, True, False),
 ])
@@ -178,3 +177,67 @@ def test_a_tuned_row_is_shown_with_the_setting_that_stands_for_it(tmp_path):
     readme.write_results(report, path, tmp_path / "headline.png")
     rows = [line.split(" | ")[0] for line in path.read_text().splitlines() if line.startswith("| ")]
     assert rows[2:] == ["| original", "| gradnorm (gradnorm_a0.5_sgd1)", "| det_only"]
+
+
+ANSWER_README = README.replace("the question\n", "the question\n<!-- answer:begin -->\nNot written yet.\n<!-- answer:end -->\n")
+
+
+def verdict_report(root):
+    """A built full report: provenance.json and a verdicts.json of one interference verdict and one comparison."""
+    from lib.report import verdicts as V
+    root.mkdir(parents=True, exist_ok=True)
+    vs = [V.Verdict("interference", "Interference over {n} seeds.", {"n": 5}, "histories", (0.1, 0.2), 5, True,
+                    "established", ""),
+          V.Verdict("uw vs static: mAP50", "UW minus static: {d:+.3f}.", {"d": -0.145, "method": "uw"}, "runs",
+                    (-0.19, -0.10), 5, False, "withheld", "run not converged")]
+    V.write_verdicts(vs, root / "verdicts.json", ["interference", "uw vs static: mAP50"], {"static": 0.3, "uw": 0.36})
+    (root / "provenance.json").write_text(json.dumps({**PROV, "profile": "full"}))
+    return root
+
+
+def test_write_answer_puts_the_verdict_sentences_between_the_answer_markers(tmp_path):
+    from lib.report import verdicts as V
+    report = verdict_report(tmp_path / "full")
+    path = tmp_path / "README.md"
+    path.write_text(ANSWER_README)
+    readme.write_answer(report, path)
+    text = path.read_text()
+    block = text.split("<!-- answer:begin -->\n")[1].split("\n<!-- answer:end -->")[0]
+    assert block.split("\n\n")[:-1] == V.read_answer(report / "verdicts.json")  # the sentences, in order
+    assert block.split("\n\n")[0] == "Established: Interference over 5 seeds."
+    assert any(p.startswith("Withheld (run not converged): UW minus static: -0.145.") for p in block.split("\n\n"))
+    assert block.endswith("Written by `make report PROFILE=full` (profile `full`, commit `0123456789ab`, "
+                          "2025-01-02T03:04:05+00:00); every section: `reports/full/index.html`.")
+    assert text.replace(block, "Not written yet.") == ANSWER_README  # nothing outside the markers moved
+    with pytest.raises(FileNotFoundError, match="verdicts.json"):
+        readme.write_answer(tmp_path / "empty", path)
+    path.write_text(README)  # no answer markers: refused, nothing written
+    with pytest.raises(readme.ResultsBlockError, match="answer:begin"):
+        readme.write_answer(report, path)
+    assert path.read_text() == README
+
+
+@pytest.mark.parametrize("profile, writes", [("full", True), ("default", False), ("smoke", False)])
+def test_the_runner_writes_the_answer_only_for_a_whole_full_build(tmp_path, monkeypatch, profile, writes):
+    out = tmp_path / "reports" / profile
+    nb = tmp_path / "08_conclusions.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Conclusions")]), nb)
+
+    def execute_all(steps, out_dir, timeout, jobs):
+        fake_report(out_dir).joinpath("provenance.json").unlink()
+        verdict_report(out_dir).joinpath("provenance.json").unlink()
+        return [(nb, 1.0) for _ in steps]
+
+    monkeypatch.setattr(runner, "notebook_parameters", lambda p, only=None: [(nb, {})])
+    monkeypatch.setattr(runner, "prefetch", lambda steps, p: (0.0, 1))
+    monkeypatch.setattr(runner, "execute_all", execute_all)
+    monkeypatch.setattr(runner, "to_html", lambda *a, **k: None)
+    monkeypatch.setattr(runner, "report_dir", lambda p, o=None: out)
+    monkeypatch.setattr(readme, "README", tmp_path / "README.md")
+    monkeypatch.setattr(readme, "FIGURE", tmp_path / "headline.png")
+    (tmp_path / "README.md").write_text(ANSWER_README)
+    runner.run_report(profile, only=None)
+    text = (tmp_path / "README.md").read_text()
+    assert ("Interference over 5 seeds." in text) == writes
+    results = text.split("<!-- results:begin -->")[1].split("<!-- results:end -->")[0]
+    assert ("| gradnorm |" in results) == (profile == "default")  # the results block stays the default build's

@@ -1,6 +1,12 @@
-"""The README's results block: the default report's headline comparison, written by ``make report``.
+"""The README's two generated blocks: the verdict profile's answer and the default report's headline table.
 
-    write_results(Path("reports/default"))   # README.md's block and docs/results/headline.png
+    write_answer(Path("reports/full"))        # README.md's answer block, from the full build's verdicts.json
+    write_results(Path("reports/default"))   # README.md's results block and docs/results/headline.png
+
+The answer block (between ``ANSWER_BEGIN`` and ``ANSWER_END``) holds the sentences of
+``verdicts.read_answer`` for the ``full`` build (``ANSWER_PROFILE``: the profile that can support
+verdicts) and the line naming its profile, commit and date; the runner writes it after a complete
+build of that profile only.
 
 The README holds one block between ``BEGIN`` and ``END``; this module replaces the text between them
 (the markers and everything outside stay as they are) with the headline table that the report's index
@@ -20,21 +26,25 @@ from ..store.atomic import write_bytes, write_text
 from . import site
 from .profiles import REPO_ROOT
 from .stats import CUT_NOTE
+from .verdicts import read_answer
 
 BEGIN = "<!-- results:begin -->"
 END = "<!-- results:end -->"
 README = REPO_ROOT / "README.md"
 FIGURE = REPO_ROOT / "docs" / "results" / "headline.png"
-PROFILE = "default"  # the only profile whose build writes the README
+PROFILE = "default"  # the only profile whose build writes the results block
+ANSWER_BEGIN = "<!-- answer:begin -->"
+ANSWER_END = "<!-- answer:end -->"
+ANSWER_PROFILE = "full"  # the only profile whose build writes the answer block
 
 
 class ResultsBlockError(ValueError):
     """The README cannot take the block: ``path`` lacks ``marker`` (or holds it more than once, or in the wrong order)."""
 
-    def __init__(self, path: Path | str, marker: str, problem: str):
+    def __init__(self, path: Path | str, marker: str, problem: str, begin: str = BEGIN, end: str = END):
         self.path, self.marker, self.problem = Path(path), marker, problem
-        super().__init__(f"{path}: {problem} {marker!r}; the results block must sit between one {BEGIN!r} "
-                         f"and one {END!r} line")
+        super().__init__(f"{path}: {problem} {marker!r}; the generated block must sit between one {begin!r} "
+                         f"and one {end!r} line")
 
 
 def markdown_table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
@@ -46,18 +56,45 @@ def markdown_table(header: list[str], rows: list[list[str]], left: int = 1) -> s
     return "\n".join([line(header), line(align)] + [line(r) for r in rows])
 
 
-def replace_block(text: str, block: str, path: Path | str = "README.md") -> str:
-    """``text`` with what lies between ``BEGIN`` and ``END`` replaced by ``block`` (on lines of its own).
+def replace_block(text: str, block: str, path: Path | str = "README.md", begin: str = BEGIN, end: str = END) -> str:
+    """``text`` with what lies between ``begin`` and ``end`` replaced by ``block`` (on lines of its own).
 
-    Raises ``ResultsBlockError`` when a marker is missing, repeated, or ``END`` comes first."""
-    for marker in (BEGIN, END):
+    Raises ``ResultsBlockError`` when a marker is missing, repeated, or ``end`` comes first."""
+    for marker in (begin, end):
         count = text.count(marker)
         if count != 1:
-            raise ResultsBlockError(path, marker, "has no" if count == 0 else f"has {count} copies of")
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    if end < start:
-        raise ResultsBlockError(path, END, "has, before its begin marker,")
-    return f"{text[:start]}\n{block.strip(chr(10))}\n{text[end:]}"
+            raise ResultsBlockError(path, marker, "has no" if count == 0 else f"has {count} copies of", begin, end)
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    if stop < start:
+        raise ResultsBlockError(path, end, "has, before its begin marker,", begin, end)
+    return f"{text[:start]}\n{block.strip(chr(10))}\n{text[stop:]}"
+
+
+def _written_by(prov: dict, profile: str) -> str:
+    git = prov.get("git") or {}
+    commit = str(git.get("commit") or "unknown")[:12] + (" with uncommitted changes" if git.get("dirty") else "")
+    return (f"Written by `make report{'' if profile == PROFILE else f' PROFILE={profile}'}` (profile "
+            f"`{prov.get('profile', profile)}`, commit `{commit}`, {prov.get('created', 'date unknown')}); every "
+            f"section: `reports/{profile}/index.html`.")
+
+
+def render_answer(report: Path) -> str:
+    """The answer block's markdown for the built verdict report ``report``: one paragraph per sentence of
+    ``verdicts.read_answer``, then the provenance line. Raises ``FileNotFoundError`` without ``verdicts.json``."""
+    path = report / "verdicts.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no verdicts (section 8 writes them); build the whole report first")
+    prov = json.loads((report / "provenance.json").read_text())
+    return "\n\n".join(read_answer(path) + [_written_by(prov, ANSWER_PROFILE)])
+
+
+def write_answer(report: Path, readme: Path | None = None) -> Path:
+    """Put ``report``'s answer into ``readme`` (default ``README.md``) between the answer markers, atomically.
+    Returns ``readme``. Raises ``ResultsBlockError`` (markers) or ``FileNotFoundError`` before writing."""
+    readme = Path(readme or README)
+    new = replace_block(readme.read_text(encoding="utf-8"), render_answer(report), readme, ANSWER_BEGIN, ANSWER_END)
+    write_text(readme, new)
+    return readme
 
 
 def render_block(report: Path, figure: str | None) -> str:
@@ -70,8 +107,6 @@ def render_block(report: Path, figure: str | None) -> str:
     if h is None:
         raise FileNotFoundError(f"{report / site.HEADLINE_SECTION}: no comparison table "
                                 f"({' or '.join(site.HEADLINE_TABLES)}); build the whole report first")
-    git = prov.get("git") or {}
-    commit = str(git.get("commit") or "unknown")[:12] + (" with uncommitted changes" if git.get("dirty") else "")
     note = ("Test split; mean over seeds with a 95% Student-t interval in brackets. Δm% averages over the two "
             "tasks each task's relative change against its single-task reference (detection: mAP@0.5 and "
             f"mAP@0.5:0.95, averaged first; view: accuracy); the references ({', '.join(site.REFERENCES)}) "
@@ -81,8 +116,7 @@ def render_block(report: Path, figure: str | None) -> str:
     parts = [markdown_table(h.header, h.rows), note]
     if figure:
         parts.append(f"![Test mAP@0.5 against view accuracy, one point per method; in red the Pareto set read from paired intervals]({figure})")
-    parts.append(f"Written by `make report` (profile `{prov.get('profile', PROFILE)}`, commit `{commit}`, "
-                 f"{prov.get('created', 'date unknown')}); every section: `reports/{PROFILE}/index.html`.")
+    parts.append(_written_by(prov, PROFILE))
     return "\n\n".join(parts)
 
 

@@ -258,6 +258,8 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     print(f"report written: {index} ({prov['seconds']:.0f} s)")
     if profile == readme.PROFILE and not only and output_dir is None:  # the README shows the default build only
         print(f"results block written: {readme.write_results(out_dir)}")
+    if profile == readme.ANSWER_PROFILE and not only and output_dir is None:  # and the verdict profile's answer
+        print(f"answer block written: {readme.write_answer(out_dir)}")
     return index
 
 
