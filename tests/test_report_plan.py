@@ -158,7 +158,7 @@ def test_requests_follow_each_notebooks_parameters():
      "methods"),
     (lambda: requests.comparison([0], methods=["original"], tuning={}, tuning_seeds=None), "methods"),  # no refs
     (lambda: requests.conclusions([0], methods="gradnorm", tuning={}, tuning_seeds=None), "methods"),  # a string
-    (lambda: requests.visualisation([0], methods=None, focus=["magic"]), "focus"),
+    (lambda: requests.visualisation([0], methods=None, focus=["magic"], tuning=None, tuning_seeds=None), "focus"),
 ])
 def test_a_bad_method_parameter_is_refused_naming_it(call, parameter):
     with pytest.raises(ValueError, match=f"^parameter {parameter}: "):

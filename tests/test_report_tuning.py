@@ -92,3 +92,23 @@ def test_the_selection_table_says_whether_each_setting_converged():
     at[("static_0.01", 0)].metrics.update(converged=False, stopped_epoch=30)
     table = tuning.tune(ctx, {"static": ["static_0.01", "static_0.1"]}, at).selection
     assert table["converged"].tolist() == [False, True] and table["epochs trained"].tolist() == [30, 12]
+
+
+def test_sections_that_show_one_run_per_row_show_the_selected_setting_at_the_tuning_seed():
+    """Sections 5 and 6: a tuned row is drawn at the setting section 4 selected on validation (never its
+    default or the one test data would pick), from the tuning runs; an untuned row at the first seed."""
+    from lib.report import requests
+
+    ctx = FakeContext()
+    groups = requests.visualisation([0, 1, 2], methods=["original", "uw"], focus=["original"],
+                                    tuning={"uw": ["uw", "uw@lr=0.004"], "static": ["static_0.1", "static_1"]},
+                                    tuning_seeds=[1])
+    assert groups == {"drawn": (["original"], [0]), "tuning": (["uw", "uw@lr=0.004", "det_only", "view_only"], [1])}
+    grid = requests.shown_grid(["original", "uw"], {"uw": ["uw", "uw@lr=0.004"], "static": ["static_1"]})
+    shown, selected = tuning.shown_runs(grid, ctx.runs(*groups["drawn"]), ctx.runs(*groups["tuning"]))
+    assert selected == {"original": "original", "uw": "uw@lr=0.004"}
+    assert shown["uw"].config.lr == 0.004 and shown["uw"].config.seed == 1 and shown["original"].config.seed == 0
+    untuned = requests.validation_criteria([0], methods=["original"], tuning={"uw": ["uw"]}, tuning_seeds=None)
+    assert untuned == {"judged": (["original"], [0]), "tuning": ([], [0])}  # nothing tuned shown: no tuning runs
+    with pytest.raises(KeyError, match="'original' \\(row original\\)"):
+        tuning.shown_runs({"original": ["original"]}, {}, {})

@@ -43,7 +43,7 @@ class Runs(NamedTuple):
     seeds: list[int]
 
 
-def _labels(name: str, given, default: list[str] | None = None) -> list[str]:
+def labels(name: str, given, default: list[str] | None = None) -> list[str]:
     """``given`` (or ``default`` where it is None) as a list of method labels, each checked."""
     labels = default if given is None else given
     if isinstance(labels, str) or not isinstance(labels, (list, tuple)):
@@ -64,7 +64,7 @@ def gradnorm(seeds) -> dict[str, Runs]:
 def dual_backbone_grid(methods, tuning) -> dict[str, list[str]]:
     """Section 3's rows and their settings: ``methods`` (None: ``DUAL_BACKBONE``), tuned as the profile's
     ``tuning`` says for the rows it holds (``lib.report.tuning.grids``)."""
-    methods = _labels("methods", methods, DUAL_BACKBONE)
+    methods = labels("methods", methods, DUAL_BACKBONE)
     return tuning_grids(methods, {r: g for r, g in (tuning or {}).items() if r in methods})
 
 
@@ -76,7 +76,7 @@ def dual_backbone(seeds, *, methods, tuning, tuning_seeds) -> dict[str, Runs]:
 def compared_grid(methods, tuning) -> dict[str, list[str]]:
     """Sections 4 and 8's rows and their settings: ``methods`` (None: ``COMPARED``; must hold both single-task
     references), then every row of the profile's ``tuning`` (``lib.report.tuning.grids``)."""
-    methods = _labels("methods", methods, COMPARED)
+    methods = labels("methods", methods, COMPARED)
     if not set(SINGLE_TASK) <= set(methods):
         raise ValueError(f"parameter methods: must include {' and '.join(SINGLE_TASK)} (the Delta-m% references)")
     return tuning_grids(methods, tuning)
@@ -95,15 +95,42 @@ def _tuned_groups(seeds, grid: dict[str, list[str]], tuning_seeds) -> dict[str, 
             "tuning": Runs(list(dict.fromkeys([*settings, *SINGLE_TASK])), tuning_seeds_of(seeds, tuning_seeds))}
 
 
-def validation_criteria(seeds, *, methods) -> dict[str, Runs]:
-    """Section 5: the runs judged by upstream's criteria (None: ``JUDGED``), first seed."""
-    return {"judged": Runs(_labels("methods", methods, JUDGED), list(seeds[:1]))}
+def shown_grid(methods, tuning) -> dict[str, list[str]]:
+    """The settings of rows a section shows one run of (``methods``, checked labels): a row the profile's
+    ``tuning`` names has its grid, so the section can show the setting selected on validation."""
+    return tuning_grids(methods, {r: g for r, g in (tuning or {}).items() if r in methods})
 
 
-def visualisation(seeds, *, methods, focus) -> dict[str, Runs]:
-    """Section 6: the drawn runs (None: ``MULTI_TASK``) and the ones shown in detail (``focus``), first seed."""
-    return {"drawn": Runs(_labels("methods", methods, MULTI_TASK), list(seeds[:1])),
-            "focus": Runs(_labels("focus", focus), list(seeds[:1]))}
+def _shown_groups(seeds, name: str, methods: list[str], tuning, tuning_seeds) -> dict[str, Runs]:
+    grid = shown_grid(methods, tuning)
+    settings = [s for g in grid.values() if len(g) > 1 for s in g]
+    # what the selection reads: every setting and the references at the tuning seeds (none without a tuned row)
+    return {name: Runs([m for m, g in grid.items() if len(g) == 1], list(seeds[:1])),
+            "tuning": Runs(list(dict.fromkeys([*settings, *SINGLE_TASK])) if settings else [],
+                           tuning_seeds_of(seeds, tuning_seeds))}
+
+
+def judged_rows(methods) -> list[str]:
+    """Section 5's rows: ``methods`` (None: ``JUDGED``), checked."""
+    return labels("methods", methods, JUDGED)
+
+
+def validation_criteria(seeds, *, methods, tuning, tuning_seeds) -> dict[str, Runs]:
+    """Section 5: the runs judged by upstream's criteria (None: ``JUDGED``), first seed; a tuned row at the
+    setting selected on validation, first tuning seed (``shown_grid``, ``lib.report.tuning.shown_runs``)."""
+    return _shown_groups(seeds, "judged", judged_rows(methods), tuning, tuning_seeds)
+
+
+def visualisation_rows(methods, focus) -> tuple[list[str], list[str]]:
+    """Section 6's rows: (drawn: ``methods``, None: ``MULTI_TASK``; shown in detail: ``focus``), checked."""
+    return labels("methods", methods, MULTI_TASK), labels("focus", focus)
+
+
+def visualisation(seeds, *, methods, focus, tuning, tuning_seeds) -> dict[str, Runs]:
+    """Section 6: the drawn rows and the ones shown in detail (``visualisation_rows``), first seed; a tuned
+    row at the setting selected on validation, first tuning seed, as in section 5."""
+    drawn, focus = visualisation_rows(methods, focus)
+    return _shown_groups(seeds, "drawn", list(dict.fromkeys([*drawn, *focus])), tuning, tuning_seeds)
 
 
 def findings(seeds, *, alphas, weight_optimizers, sweep_seeds, stability_methods,
@@ -114,7 +141,7 @@ def findings(seeds, *, alphas, weight_optimizers, sweep_seeds, stability_methods
     return {"sweep": Runs(sweep_labels(alphas, weight_optimizers), at),
             "references": Runs(list(SWEEP_REFERENCES), list(at)),
             "collapse": Runs(["upstream_rule", "gradnorm"], list(seeds[:1])),
-            "stability": Runs(_labels("stability_methods", stability_methods), list(stability_seeds))}
+            "stability": Runs(labels("stability_methods", stability_methods), list(stability_seeds))}
 
 
 def conclusions(seeds, *, methods, tuning, tuning_seeds) -> dict[str, Runs]:

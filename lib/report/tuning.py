@@ -82,6 +82,28 @@ def tune(ctx, grid: dict[str, list[str]], at_tuning: dict) -> Tuned:
     return Tuned(runs, selected, selection, {row: len(g) for row, g in grid.items()}, cost.rename_axis("row"))
 
 
+def select(grid: dict[str, list[str]], at_tuning: dict) -> dict[str, str]:
+    """Each row's setting: its only one, or the one ``tune`` selects on validation from ``at_tuning``; nothing
+    is fetched or trained."""
+    return {row: g[0] if len(g) == 1 else select_on_validation(at_tuning, g)[0] for row, g in grid.items()}
+
+
+def shown_runs(grid: dict[str, list[str]], shown: dict, at_tuning: dict) -> tuple[dict, dict[str, str]]:
+    """(row -> the run a section shows for it, row -> its setting), for sections that show one run per row:
+    a row with one setting, its run in ``shown`` (keyed (label, seed)); a tuned row, its selected setting's
+    run at the first tuning seed in ``at_tuning`` (a tuning run, so nothing is trained). Raises ``KeyError``
+    naming a row that neither holds."""
+    selected = select(grid, at_tuning)
+    out = {}
+    for row, g in grid.items():
+        pool = shown if len(g) == 1 else at_tuning
+        found = [r for (m, _), r in pool.items() if m == selected[row]]
+        if not found:
+            raise KeyError(f"no run of {selected[row]!r} (row {row}) among the fetched runs")
+        out[row] = found[0]
+    return out, selected
+
+
 def cost_of(settings: list[str], best: str, at_tuning: dict, chosen: dict) -> dict:
     """Runs made for one row and their training time: every setting at the tuning seeds, and the selected
     setting at the other seeds (a run counted once)."""
