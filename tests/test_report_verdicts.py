@@ -52,6 +52,19 @@ def test_a_clear_case_with_five_seeds_establishes_one_claim_and_not_another():
     assert view.render() == f"Not established: {view.sentence}"  # an estimate that is not a finding says so
 
 
+def test_the_prior_sentence_says_whether_a_method_beats_the_tuned_static_weight():
+    vs = verdicts_of(clear_case())  # gradnorm: established above static on mAP50, not separated on view accuracy
+    assert V.prior_sentence(vs) == (
+        "Against the reviewers' prior, the static loss weight tuned on validation (tuned scalarization matches most "
+        "multi-task optimizers: Xin et al. 2022, Kurin et al. 2022), over 2 comparisons: established above it: "
+        "gradnorm on mAP50; none established below it; 1 not separated and 0 withheld.")
+    worse = tidy({"static": {"mAP50": BASE, "view_accuracy": BASE},
+                  "gradnorm": {"mAP50": BASE - [0.04, 0.05, 0.06, 0.05, 0.05], "view_accuracy": BASE}}, range(5),
+                 converged=[True] * 10)
+    assert "none established above it; established below it: gradnorm on mAP50;" in V.prior_sentence(verdicts_of(worse))
+    assert V.prior_sentence(verdicts_of(clear_case()), reference="equal") == ""  # nothing compared with it
+
+
 def test_the_smoke_like_case_withholds_every_verdict():
     one = tidy({"static": {"mAP50": [0.1], "view_accuracy": [0.3]},
                 "gradnorm": {"mAP50": [0.2], "view_accuracy": [0.4]}}, [0], converged=[False, False])
@@ -181,7 +194,8 @@ def test_the_answer_ends_with_each_rows_cost_when_the_file_holds_it(tmp_path):
     vs = verdicts_of(clear_case())
     claims = ["gradnorm_vs_static.mAP50"]
     bare = V.read_answer(V.write_verdicts(vs, tmp_path / "a.json", claims))
-    assert bare == V.answer(vs, claims)[:1] + [V.tally_sentence(vs)]  # no cost written: the claims and the tally
+    # no cost written: the claims, the tally, and whether anything beats the tuned static weight
+    assert bare == V.answer(vs, claims)[:1] + [V.tally_sentence(vs), V.prior_sentence(vs)]
     costed = V.read_answer(V.write_verdicts(vs, tmp_path / "b.json", claims,
                                             {"static": 0.5, "gradnorm": 1.25, "dual": float("nan")}))
     assert costed[:-1] == bare  # the cost comes last

@@ -7,8 +7,9 @@ against the single-task references (detection alone on mAP@0.5, classification a
 comparison between rows of different tuning budgets is withheld (``lib.report.tuning``). The interference
 question is read from upstream's architecture as given (``original``), its gradient histories over every
 seed (``interference.interference_summary``). Each result is a ``verdicts.Verdict``, withheld where its runs
-did not stop on a validation plateau or n < ``verdicts.MIN_N``. The answer is the interference verdict, and
-per metric the verdict of the row with the largest mean difference against the tuned static weight.
+did not stop on a validation plateau or n < ``verdicts.MIN_N``. The answer is the interference verdict; the
+comparisons follow it as counts and as the established differences against the tuned static weight
+(``verdicts.tally_sentence``, ``verdicts.prior_sentence``): no row is singled out for its mean.
 """
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from .interference import interference_summary
 from .clips import paired_bootstrap
 from .paired import ESTABLISHED, NOT_ESTABLISHED, WITHHELD, paired_tests
 from .per_class import DETECTABLE_METRIC
-from .verdicts import MIN_N, Verdict, from_interference, from_paired
+from .verdicts import MIN_N, PRIOR, Verdict, from_interference, from_paired
 
-REFERENCE = "static"  # the tuned static weight
+REFERENCE = PRIOR  # the tuned static weight
 INTERFERENCE_OF = "original"  # upstream's shared network with its fixed weights
 METRICS = ("mAP50", "view_accuracy")
 SINGLE_TASK_METRICS = {"det_only": ["mAP50"], "view_only": ["view_accuracy"]}
@@ -102,14 +103,7 @@ def build(runs: dict, budgets: dict[str, int] | None = None, detection: dict | N
     converged = all(r.metrics.get("converged") is True for r in ref)
     verdicts.insert(0, from_interference(interference_summary([r.history for r in ref]), "interference",
                                          f"gradient histories of {INTERFERENCE_OF}, every seed", converged, min_n))
-    claims = ["interference"]
-    against = tests[tests["reference"] == reference]
-    for metric in metrics:
-        found = against[against["metric"] == metric].dropna(subset=["difference"])
-        if len(found):
-            best = found.loc[found["difference"].idxmax()]
-            claims.append(f"{best['method']} vs {reference}: {metric}")
-    return verdicts, claims, tests
+    return verdicts, ["interference"], tests
 
 
 def recommendation(verdicts: list[Verdict], cost: pd.DataFrame | None = None) -> str:
