@@ -6,3 +6,5 @@ of the architecture), ``losses``, ``data``, ``evaluate``, ``engine`` (the traini
 ``store`` (trained runs by key: ``store.runs.RunStore``), ``experiments`` (named methods, training many runs),
 ``upstream`` (the replay of the upstream report) and ``report`` (``python -m lib.report``).
 """
+
+__version__ = "0.1.0"  # keep in step with pyproject.toml (tests/test_model_file.py checks it)
