@@ -10,8 +10,10 @@ prints one line naming it and what is accepted, exits 2, and creates nothing.
 Under ``torchrun --nproc_per_node N -m lib.train ...`` the N processes train one run together
 (``lib.engine.distributed``; ``--batch-size`` stays the global batch); rank 0 alone prints and writes.
 
-Progress goes to stderr; the last stdout line is one JSON object with the
-final metrics on the ``val`` split, the parameter count, the training time and the run folder.
+Progress goes to stderr (not with ``--no-progress``), after a line naming the run folder whose ``results.csv``
+(and TensorBoard files, with ``tensorboard`` installed) grow after every epoch (``lib.engine.logs``). The last
+stdout line is one JSON object with the final metrics on the ``val`` split, the parameter count, the training
+time and the run folder.
 It is strict JSON: an undefined metric (NaN: the task is not trained, or the split has no
 ground-truth object) is ``null``.
 """

@@ -2,6 +2,7 @@
 
     runs/<model>-<weighting>-<task>-s<seed>-<key>/
         config.json  history.csv  epochs.csv  metrics.json  model.pt  tables/*.csv
+        results.csv  tensorboard/   <- with history.csv and epochs.csv, rewritten after every epoch (lib.engine.logs)
         MANIFEST.json   <- written last: file list with SHA-256; its presence marks the run complete
 
 The key covers the configuration, the data (``lib.data.data_fingerprint``:
@@ -49,6 +50,7 @@ from .codekey import code_fingerprint
 from ..config import TrainConfig
 from ..data import data_fingerprint, resolve_data
 from ..engine.distributed import barrier, broadcast_object, world
+from ..engine.logs import where_to_look
 from .paths import MANIFEST, runs_root
 from .lock import run_lock
 from .model_file import load_model_file, model_payload
@@ -245,9 +247,12 @@ class RunStore:
 
 
 def train_into(run_dir: Path, progress: bool = True) -> Run:
-    """Train the run described by ``run_dir/config.json`` (resuming a checkpoint) and save it."""
+    """Train the run described by ``run_dir/config.json`` (resuming a checkpoint) and save it. With ``progress``,
+    a line on stderr names the files that grow while it trains (``lib.engine.logs.where_to_look``)."""
     cfg = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     trainer = Trainer(cfg, run_dir=run_dir, progress=progress)
+    if trainer.progress:  # the data is read and the model built: say where to watch it train
+        print(where_to_look(run_dir), file=sys.stderr)
     result = trainer.fit()
     if result is None:  # not rank 0: rank 0 saves
         return Run(run_dir)
