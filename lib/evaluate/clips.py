@@ -35,7 +35,9 @@ def clip_views(clips, prob: np.ndarray, view_names) -> pd.DataFrame:
     names, first, index = np.unique(clips, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")
     frames = np.bincount(index, minlength=len(names))
-    mean = np.stack([prob[index == k].mean(0) for k in range(len(names))]) if len(names) else np.zeros((0, len(view_names)))
+    mean = np.zeros((len(names), len(view_names)))
+    for k in range(len(names)):
+        mean[k] = prob[index == k].mean(0)
     out = pd.DataFrame({"clip": names, "frames": frames, "view": [view_names[i] for i in mean.argmax(1)]})
     for j, v in enumerate(view_names):
         out[f"prob_{v}"] = mean[:, j]
