@@ -14,7 +14,8 @@
     overlays/<stem>.mp4      view drawn on each image; for a video, one annotated video
 
 Every file is written under a temporary name and renamed into place (``lib.store.atomic``, ``video``): a
-reader never sees half of one. The CSVs are written last, by ``close``.
+reader never sees half of one. The CSVs are written last, by ``close``, and synced to disk; the per-frame label
+and overlay files are not (an fsync each cost as much as predicting the frame at 128 px).
 """
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ class PredictionWriter:
         h, w = frame.rgb.shape[:2]
         stem = f"{frame.source.stem}_{frame.index}" if frame.is_video else frame.source.stem
         if "det" in self.tasks:
-            write_text(self.out / "labels" / f"{stem}.txt", label_lines(pred.boxes, (w, h)))
+            write_text(self.out / "labels" / f"{stem}.txt", label_lines(pred.boxes, (w, h)), durable=False)
         row = {"source": str(frame.source), "frame": frame.index, "clip": frame.clip}
         if pred.view_prob is not None:
             prob = pred.view_prob.numpy().astype(np.float64)
@@ -108,7 +109,7 @@ class PredictionWriter:
     def _overlay(self, frame: Frame, image: np.ndarray) -> None:
         if not frame.is_video:
             self._end_video()
-            write_bytes(self.out / "overlays" / f"{frame.source.stem}.png", _png(image))
+            write_bytes(self.out / "overlays" / f"{frame.source.stem}.png", _png(image), durable=False)
             return
         if self._video is None or self._video[0] != frame.source:
             self._end_video()
