@@ -111,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{seconds:.1f} s on {predictor.device}: {out}", file=sys.stderr)
     print(json.dumps(summary))
     if failed:
-        print(f"error: {len(failed)} of {len(failed) + summary['frames']} frames unreadable, the others predicted "
-              f"(listed in {out / 'unreadable.csv'}): {_one_line(failed[0].error)}", file=sys.stderr)
+        print(f"error: {len(failed)} unreadable (listed in {out / 'unreadable.csv'}), the other {summary['frames']} "
+              f"frames predicted; first: {_one_line(failed[0].error)}", file=sys.stderr)
         return 2
     return 0
 
