@@ -100,3 +100,17 @@ def test_the_command_line_says_where_to_look(eight_images, tmp_path, capsys):
     assert "training into" not in capsys.readouterr().err
     assert main(argv + ["--no-progress", "--force"]) == 0  # quiet: progress and this line both off
     assert "training into" not in capsys.readouterr().err
+
+
+def test_a_broken_tensorboard_is_one_warning_and_the_run_goes_on(eight_images, tmp_path, monkeypatch):
+    import torch.utils.tensorboard
+
+    def broken(*args, **kwargs):
+        raise TypeError("Descriptors cannot be created directly")  # as a protobuf it cannot use
+
+    monkeypatch.setattr(logs, "tensorboard_installed", lambda: True)
+    monkeypatch.setattr(torch.utils.tensorboard, "SummaryWriter", broken)
+    with pytest.warns(UserWarning, match="tensorboard is installed but cannot write") as caught:
+        run = train(config(eight_images, epochs=2), runs=tmp_path, progress=False)
+    assert len([w for w in caught if "tensorboard" in str(w.message)]) == 1  # said once, not every epoch
+    assert pd.read_csv(run.path / "results.csv")["epoch"].tolist() == [0, 1]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -58,6 +59,7 @@ class RunLogs:
     def __init__(self, run_dir: Path | None):
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._writer = None
+        self._no_tensorboard = False  # set once opening a writer failed or tensorboard is missing
 
     def epoch_done(self, history: list[dict], epochs: list[dict]) -> None:
         if self.run_dir is None:
@@ -69,10 +71,8 @@ class RunLogs:
         self._tensorboard(results.iloc[-1])
 
     def _tensorboard(self, row: pd.Series) -> None:
-        if self._writer is None and tensorboard_installed():
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._writer = SummaryWriter(str(self.run_dir / TENSORBOARD_DIR))
+        if self._writer is None and not self._no_tensorboard:
+            self._writer = self._open_tensorboard()
         if self._writer is None:
             return
         epoch = int(row["epoch"])
@@ -80,6 +80,23 @@ class RunLogs:
             if tag != "epoch" and pd.notna(value):
                 self._writer.add_scalar(tag, float(value), epoch)
         self._writer.flush()  # a killed run keeps this epoch's scalars
+
+    def _open_tensorboard(self):
+        """A ``SummaryWriter`` on ``tensorboard/``; None (and no further try) when the package is missing or its
+        install is broken: a log must never stop a run, so a broken one is one warning, and results.csv goes on."""
+        self._no_tensorboard = True
+        if not tensorboard_installed():
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            writer = SummaryWriter(str(self.run_dir / TENSORBOARD_DIR))
+        except Exception as e:  # e.g. a protobuf that this tensorboard cannot use
+            warnings.warn(f"tensorboard is installed but cannot write ({type(e).__name__}: {e}); "
+                          "results.csv is written without it", stacklevel=2)
+            return None
+        self._no_tensorboard = False
+        return writer
 
     def close(self) -> None:
         if self._writer is not None:
