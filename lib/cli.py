@@ -49,6 +49,17 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (``--imgsz``, ``--batch-size``, ``--max-det``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not >= 1")
+    return value
+
+
 def _json_dict(text: str) -> dict:
     try:
         value = json.loads(text)
@@ -95,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     extra.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
                        help="one weighting option; VALUE is JSON or a plain word, e.g. --option optimizer=sgd")
     store = p.add_argument_group("run store")
-    store.add_argument("--runs", default=None, help="run store folder; None: $ECHO_MTL_RUNS or runs/")
+    store.add_argument("--runs", default=None, help="run store folder; None: $ECHO_MTL_RUNS or runs/ (the decoded-split cache stays "
+                                                          "under $ECHO_MTL_RUNS/cache, or runs/cache)")
     store.add_argument("--force", action="store_true", help="train again even if the run store has this run")
     store.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p

@@ -6,8 +6,8 @@
 
 ``--weights`` is a run folder or its ``model.pt`` (``lib.store.model_file``: the file alone rebuilds the
 model). Frames are letterboxed as in training and boxes mapped back to each frame's own pixels
-(``lib.inference.predictor``). The output folder (``--out``; default ``predictions/<source name>``, numbered
-when taken) gets YOLOv5's ``labels/*.txt`` and ``predictions.csv``, ``boxes.csv``, ``clips.csv``
+(``lib.inference.predictor``). The output folder (``--out``; default ``predictions/<source name>`` in the
+working directory, numbered when taken; printed absolute) gets YOLOv5's ``labels/*.txt`` and ``predictions.csv``, ``boxes.csv``, ``clips.csv``
 (``lib.inference.outputs``). Progress goes to stderr; the last stdout line is one JSON object: frames, boxes,
 clips, unreadable frames, seconds, frames per second and the output folder.
 
@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cli import OneLineParser
+from .cli import OneLineParser, positive_int
 from .inference import Predictor, SourceError, frames, list_sources
 from .inference.outputs import PredictionWriter
 from .store.model_file import ModelFileError, load_model_file
@@ -47,10 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True, help="an image, a folder, a glob (quote it) or a video")
     p.add_argument("--conf", type=_unit, default=0.25, help="confidence threshold (YOLOv5 detect's 0.25)")
     p.add_argument("--iou", type=_unit, default=0.45, help="NMS IoU threshold (YOLOv5 detect's 0.45)")
-    p.add_argument("--max-det", type=int, default=100, help="boxes kept per frame")
-    p.add_argument("--imgsz", type=int, default=None, help="letterboxed input side; default: the model's training size")
+    p.add_argument("--max-det", type=positive_int, default=100, help="boxes kept per frame")
+    p.add_argument("--imgsz", type=positive_int, default=None, help="letterboxed input side; default: the model's training size")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
-    p.add_argument("--batch-size", type=int, default=8, help="frames per forward pass")
+    p.add_argument("--batch-size", type=positive_int, default=8, help="frames per forward pass")
     p.add_argument("--out", default=None, help="output folder; default predictions/<source name> (numbered if taken)")
     p.add_argument("--save-overlays", action="store_true",
                    help="draw boxes and the view on each frame (overlays/), an annotated video for a video source")
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SourceError, ModelFileError, ValueError) as e:  # ValueError: --imgsz, --device
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else default_out(args.source)
+    out = (Path(args.out) if args.out else default_out(args.source)).resolve()
     writer = PredictionWriter(out, model_file.names, model_file.view_names, model_file.tasks, args.save_overlays)
     start, batch, failed = time.perf_counter(), [], []
 

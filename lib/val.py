@@ -20,7 +20,7 @@ import math
 import sys
 import warnings
 
-from .cli import OneLineParser, _print_warning
+from .cli import OneLineParser, positive_int, _print_warning
 from .data import DataError, LabelError
 from .engine.history import EVAL_METRICS
 from .inference.validate import Validation, validate
@@ -34,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", required=True, help="a run folder or its model.pt")
     p.add_argument("--data", required=True, help="a data.yaml (any layout lib.data reads)")
     p.add_argument("--split", default="val", help="the split to score: val, test, or any split the yaml names")
-    p.add_argument("--imgsz", type=int, default=None, help="letterboxed input side; default: the model's training size")
-    p.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
+    p.add_argument("--imgsz", type=positive_int, default=None, help="letterboxed input side; default: the model's training size")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="images per forward pass")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
     p.add_argument("--on-bad-label", choices=("error", "skip"), default="error",
                    help="a bad image or label file: stop naming it, or leave it out with a summary")

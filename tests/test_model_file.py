@@ -72,7 +72,7 @@ def test_a_file_of_a_later_format_is_refused_in_one_line(tiny_run, tmp_path):
     assert "format 3 (written by echo-mtl 9.0.0)" in message and "reads formats 1, 2" in message
 
 
-@pytest.mark.parametrize("content, cause", [(b"not a checkpoint", "not an echo-mtl model file"),
+@pytest.mark.parametrize("content, cause", [(b"not a checkpoint", "torch.load(weights_only=True) cannot read it"),
                                             (None, "model file not found")])
 def test_what_is_not_a_model_file_is_refused_in_one_line(tmp_path, content, cause):
     path = tmp_path / "model.pt"
@@ -81,6 +81,18 @@ def test_what_is_not_a_model_file_is_refused_in_one_line(tmp_path, content, caus
     with pytest.raises(ModelFileError) as e:
         load_model_file(path)
     assert cause in str(e.value) and "\n" not in str(e.value)
+    assert "weights_only set to False" not in str(e.value)  # never PyTorch's advice to unpickle it anyway
+
+
+def test_a_wrong_format_field_or_shape_is_named_not_hidden(tiny_run, tmp_path):
+    state = torch.load(tiny_run.run.path / "model.pt", weights_only=True)
+    torch.save({**state, "format": "someone else's"}, tmp_path / "other.pt")
+    with pytest.raises(ModelFileError, match="its format field is \"someone else's\", not 'echo-mtl model'"):
+        load_model_file(tmp_path / "other.pt")
+    torch.save({**state, "scale": "s"}, tmp_path / "scale.pt")  # the weights are another width
+    with pytest.raises(ModelFileError) as e:
+        load_model_file(tmp_path / "scale.pt")
+    assert "do not fit a shared/s model (size mismatch for" in str(e.value) and not str(e.value).endswith(":)")
 
 
 def test_a_checkpoint_of_other_objects_is_not_unpickled(tmp_path):

@@ -149,6 +149,9 @@ def test_an_unreadable_frame_is_listed_and_the_others_predicted(tiny_run, tmp_pa
     ("undecodable video", "cannot decode video"),
     ("model of another version", "model file format 3"),
     ("not an image", "not one of the images"),
+    ("negative imgsz", "argument --imgsz: -32 is not >= 1"),
+    ("zero batch size", "argument --batch-size: 0 is not >= 1"),
+    ("zero max-det", "argument --max-det: 0 is not >= 1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tiny_run, tmp_path, capsys, case, message):
     weights, source = tiny_run.run.path, tmp_path / "nothing-here"
@@ -167,9 +170,37 @@ def test_bad_input_is_one_line_and_exit_2(tiny_run, tmp_path, capsys, case, mess
     elif case == "not an image":
         source = tmp_path / "notes.txt"
         source.write_text("x")
+    flags = {"negative imgsz": ["--imgsz", "-32"], "zero batch size": ["--batch-size", "0"],
+             "zero max-det": ["--max-det", "0"]}.get(case, [])
+    if flags:  # argparse refuses the value itself: 'prog: error: ...', still one line and exit 2
+        source = split_files(read_data_yaml(tiny_run.data), "val").images[0]
+        with pytest.raises(SystemExit) as stop:
+            main(["--weights", str(weights), "--source", str(source), *flags])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and err.count("\n") == 1 and message in err, err
+        return
     code, out, err = predict(capsys, "--weights", weights, "--source", source, "--out", tmp_path / "out")
     assert code == 2 and err.count("\n") == 1 and err.startswith("error:") and message in err, err
     assert out == "" and not (tmp_path / "out").exists()
+
+
+def test_sources_with_one_file_stem_get_their_own_outputs(tiny_run, tmp_path, capsys):
+    """a/f.png and b/f.png (and f.jpg beside f.png) each keep their labels and overlay: f, f_2, ... in reading
+    order, named in predictions.csv; YOLOv5 would write both into one f.txt."""
+    images = split_files(read_data_yaml(tiny_run.data), "val").images
+    for folder, image in (("a", images[0]), ("b", images[1])):
+        (tmp_path / "src" / folder).mkdir(parents=True)
+        shutil.copy(image, tmp_path / "src" / folder / "f.png")
+    Image.open(images[2]).convert("RGB").save(tmp_path / "src" / "b" / "f.jpg")
+    code, out, _ = predict(capsys, "--weights", tiny_run.run.path, "--source", f"{tmp_path / 'src'}/**/*",
+                           "--out", tmp_path / "out", "--conf", "0.001", "--save-overlays")
+    assert code == 0
+    frames = pd.read_csv(tmp_path / "out" / "predictions.csv")
+    assert frames["stem"].tolist() == ["f", "f_2", "f_3"] and frames["source"].tolist() == [
+        str(tmp_path / "src" / "a" / "f.png"), str(tmp_path / "src" / "b" / "f.jpg"), str(tmp_path / "src" / "b" / "f.png")]
+    for stem, n in zip(frames["stem"], frames["boxes"]):
+        assert len((tmp_path / "out" / "labels" / f"{stem}.txt").read_text().splitlines()) == n
+        assert (tmp_path / "out" / "overlays" / f"{stem}.png").is_file()
 
 
 def test_the_command_line_gives_no_traceback(tmp_path):

@@ -87,6 +87,16 @@ def test_bad_input_is_one_line_and_exit_2(tiny_run, tmp_path, capsys, case, mess
     assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("error:") and message in err, err
 
 
+@pytest.mark.parametrize("flag, value", [("--imgsz", "-32"), ("--batch-size", "0")])
+def test_a_size_below_one_is_refused_by_name(tiny_run, capsys, flag, value):
+    from lib.val import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--weights", str(tiny_run.run.path), "--data", str(tiny_run.data), flag, value])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and f"argument {flag}: {value} is not >= 1" in err, err
+
+
 def test_the_command_line_gives_no_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "lib.val", "--weights", str(tmp_path / "model.pt"), "--data",
                            str(tmp_path / "data.yaml")], capture_output=True, text=True)

@@ -1,10 +1,13 @@
 """What ``python -m lib.predict`` writes into its output folder.
 
-    labels/<stem>.txt        one line per box, YOLOv5's ``--save-txt --save-conf``: ``class cx cy w h conf``,
-                             normalised to the original frame (``%g``); empty when nothing was found. A video's
-                             frames: ``labels/<video stem>_<frame>.txt``
-    predictions.csv          one row per frame: source, frame (0 for an image), clip, view (the predicted view's
-                             name), prob_<view> (softmax probability of each view), boxes (how many)
+    labels/<stem>.txt        with a detection head: one line per box, YOLOv5's ``--save-txt --save-conf``:
+                             ``class cx cy w h conf``, normalised to the original frame (``%g``); empty when
+                             nothing was found. A video's frames: ``labels/<video stem>_<frame>.txt``. Two
+                             sources with one file stem (``a/f.png``, ``b/f.png``; ``f.png``, ``f.jpg``) get
+                             ``f`` and ``f_2`` in the order read, never one file for both (YOLOv5 overwrites)
+    predictions.csv          one row per frame: source, frame (0 for an image), stem (its output files' name),
+                             clip, view (the predicted view's name), prob_<view> (softmax probability of each
+                             view; with a view head), boxes (how many)
     boxes.csv                one row per box: source, frame, class_id, class, conf, x1, y1, x2, y2 (original pixels)
     clips.csv                for frames with a clip (a video's frames; upstream names ``<patient>-<clip>.mp4-<n>``):
                              one row per clip, clip, frames, view from the mean probability, prob_<view>
@@ -83,13 +86,25 @@ class PredictionWriter:
         self.failed: list[dict] = []
         self.probs: list[np.ndarray] = []
         self._video: tuple[Path, VideoWriter] | None = None
+        self._stems: dict[Path, str] = {}  # source -> its output name, unique
+
+    def stem_of(self, source: Path) -> str:
+        """``source``'s output name: its file stem, or ``<stem>_2``, ``_3``, ... when another source took it."""
+        if source not in self._stems:
+            taken, stem, n = set(self._stems.values()), source.stem, 1
+            while stem in taken:
+                n += 1
+                stem = f"{source.stem}_{n}"
+            self._stems[source] = stem
+        return self._stems[source]
 
     def add(self, frame: Frame, pred: Prediction) -> None:
         h, w = frame.rgb.shape[:2]
-        stem = f"{frame.source.stem}_{frame.index}" if frame.is_video else frame.source.stem
+        base = self.stem_of(frame.source)
+        stem = f"{base}_{frame.index}" if frame.is_video else base
         if "det" in self.tasks:
             write_text(self.out / "labels" / f"{stem}.txt", label_lines(pred.boxes, (w, h)), durable=False)
-        row = {"source": str(frame.source), "frame": frame.index, "clip": frame.clip}
+        row = {"source": str(frame.source), "frame": frame.index, "stem": stem, "clip": frame.clip}
         if pred.view_prob is not None:
             prob = pred.view_prob.numpy().astype(np.float64)
             self.probs.append(prob)
@@ -109,11 +124,11 @@ class PredictionWriter:
     def _overlay(self, frame: Frame, image: np.ndarray) -> None:
         if not frame.is_video:
             self._end_video()
-            write_bytes(self.out / "overlays" / f"{frame.source.stem}.png", _png(image), durable=False)
+            write_bytes(self.out / "overlays" / f"{self.stem_of(frame.source)}.png", _png(image), durable=False)
             return
         if self._video is None or self._video[0] != frame.source:
             self._end_video()
-            writer = VideoWriter(self.out / "overlays" / f"{frame.source.stem}.mp4", frame_rate(frame.source))
+            writer = VideoWriter(self.out / "overlays" / f"{self.stem_of(frame.source)}.mp4", frame_rate(frame.source))
             self._video = (frame.source, writer)
         self._video[1].write(image)
 
@@ -142,7 +157,7 @@ class PredictionWriter:
 
     def _frame_columns(self) -> list[str]:
         view = ["view", *(f"prob_{v}" for v in self.view_names)] if "view" in self.tasks else []
-        return ["source", "frame", "clip", *view, "boxes"]
+        return ["source", "frame", "stem", "clip", *view, "boxes"]
 
 
 def _png(image: np.ndarray) -> bytes:

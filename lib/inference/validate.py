@@ -41,8 +41,9 @@ def _check_names(model_file: ModelFile, spec, data: Path) -> None:
     for what, ours, theirs in (("names", model_file.names, spec.names),
                                ("view_names", model_file.view_names, spec.view_names)):
         if list(ours) != list(theirs):
-            raise DataError(f"{data}: {what} {list(theirs)} are not the model's {list(ours)}: a class index would "
-                            "mean another class; give a data.yaml with the model's names in its order")
+            kind = "class" if what == "names" else "view"
+            raise DataError(f"{data}: {what} {list(theirs)} are not the model's {list(ours)}: a {kind} index would "
+                            f"mean another {kind}; give a data.yaml with the model's {what} in its order")
 
 
 def validate(model_file: ModelFile, data: str | Path, split: str = "val", imgsz: int | None = None,

@@ -78,8 +78,9 @@ def _read(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelFileError(f"{path}: not an echo-mtl model file ({first[:200]})") from None
+        raise ModelFileError(f"{path}: not an echo-mtl model file: torch.load(weights_only=True) cannot read it "
+                             f"({type(e).__name__}; a pickled object, another program's file, or a damaged one)"
+                             ) from None
     if not isinstance(state, dict) or "model" not in state or "names" not in state:
         raise ModelFileError(f"{path}: not an echo-mtl model file (no weights and class names in it)")
     return state
@@ -112,7 +113,10 @@ def load_model_file(weights: str | Path, device: str | torch.device = "cpu") -> 
     path = weights_path(weights)
     state = _read(path)
     version = state.get("format_version", 1)
-    if version not in READABLE or state.get("format", FORMAT) != FORMAT:
+    if state.get("format", FORMAT) != FORMAT:
+        raise ModelFileError(f"{path}: not an echo-mtl model file (its format field is {state['format']!r}, "
+                             f"not {FORMAT!r})")
+    if version not in READABLE:
         raise ModelFileError(f"{path}: model file format {version} (written by echo-mtl "
                              f"{state.get('project_version', 'unknown')}); this echo-mtl {__version__} reads formats "
                              f"{', '.join(map(str, READABLE))}: use the version that wrote it, or retrain")
@@ -124,7 +128,8 @@ def load_model_file(weights: str | Path, device: str | torch.device = "cpu") -> 
                             state["scale"], tasks)
         model.load_state_dict(state["model"])
     except (RuntimeError, ValueError, KeyError) as e:
-        first = str(e).strip().splitlines()[0]
+        lines = [x.strip() for x in str(e).strip().splitlines() if x.strip() and not x.strip().endswith(":")]
+        first = lines[0] if lines else type(e).__name__
         raise ModelFileError(f"{path}: the weights do not fit a {state['model_kind']}/{state['scale']} model "
                              f"({first[:200]})") from None
     names, view_names = list(state["names"]), list(state["view_names"])
