@@ -215,3 +215,16 @@ def test_video_without_pyav_says_how_to_install_it(tiny_run, tmp_path, capsys, m
     code, _, err = predict(capsys, "--weights", tiny_run.run.path, "--source", tmp_path / "clip.mp4",
                            "--out", tmp_path / "out")
     assert code == 2 and err.count("\n") == 1 and "needs PyAV" in err and "pip install av" in err
+
+
+def test_the_most_confident_caption_is_drawn_on_top():
+    """Two boxes on one jet: the 0.9 caption covers the 0.3 one, whichever NMS listed first."""
+    from lib.inference.outputs import PALETTE, overlay
+    from lib.inference.predictor import Prediction
+
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    boxes = torch.tensor([[10.0, 20.0, 40.0, 50.0, 0.9, 0.0], [10.0, 20.0, 40.0, 50.0, 0.3, 1.0]])
+    for order in ([0, 1], [1, 0]):
+        drawn = overlay(rgb, Prediction(boxes[order], None), ["AR", "MR"], [])
+        corner = tuple(int(v) for v in drawn[20 - 12 + 1, 10 + 2])  # inside the caption box, above the jet
+        assert corner == tuple(int(PALETTE[0][k:k + 2], 16) for k in (1, 3, 5)), order

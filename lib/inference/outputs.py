@@ -66,7 +66,8 @@ def overlay(rgb: np.ndarray, pred: Prediction, names, view_names) -> np.ndarray:
         image = draw_bounding_boxes(image, b[:, :4], colors=[PALETTE[c % len(PALETTE)] for c in cls], width=2)
     out = Image.fromarray(image.permute(1, 2, 0).numpy())
     draw = ImageDraw.Draw(out)
-    for (x1, y1, *_), conf, c in zip(b.tolist(), b[:, 4].tolist(), cls):
+    for i in b[:, 4].argsort().tolist():  # the most confident caption drawn last, on top of the others
+        x1, y1, conf, c = float(b[i, 0]), float(b[i, 1]), float(b[i, 4]), cls[i]
         _caption(draw, (x1 + 2, max(y1 - 12, 1)), f"{names[c]} {conf:.2f}", PALETTE[c % len(PALETTE)])
     if pred.view_prob is not None:
         k = int(pred.view_prob.argmax())
