@@ -10,8 +10,10 @@ prints one line naming it and what is accepted, exits 2, and creates nothing.
 Under ``torchrun --nproc_per_node N -m lib.train ...`` the N processes train one run together
 (``lib.engine.distributed``; ``--batch-size`` stays the global batch); rank 0 alone prints and writes.
 
-Progress goes to stderr; the last stdout line is one JSON object with the
-final metrics on the ``val`` split, the parameter count, the training time and the run folder.
+Progress goes to stderr (not with ``--no-progress``), after a line naming the run folder whose ``results.csv``
+(and TensorBoard files, with ``tensorboard`` installed) grow after every epoch (``lib.engine.logs``). The last
+stdout line is one JSON object with the final metrics on the ``val`` split, the parameter count, the training
+time and the run folder.
 It is strict JSON: an undefined metric (NaN: the task is not trained, or the split has no
 ground-truth object) is ``null``.
 """
@@ -45,6 +47,17 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (``--imgsz``, ``--batch-size``, ``--max-det``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not >= 1")
+    return value
 
 
 def _json_dict(text: str) -> dict:
@@ -93,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     extra.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
                        help="one weighting option; VALUE is JSON or a plain word, e.g. --option optimizer=sgd")
     store = p.add_argument_group("run store")
-    store.add_argument("--runs", default=None, help="run store folder; None: $ECHO_MTL_RUNS or runs/")
+    store.add_argument("--runs", default=None, help="run store folder; None: $ECHO_MTL_RUNS or runs/ (the decoded-split cache stays "
+                                                          "under $ECHO_MTL_RUNS/cache, or runs/cache)")
     store.add_argument("--force", action="store_true", help="train again even if the run store has this run")
     store.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 # fixtures that several test files share, registered from tests/helpers/ (pytest's plugin mechanism)
-pytest_plugins = ["tests.helpers.one_step", "tests.helpers.published_report", "tests.helpers.training"]
+pytest_plugins = ["tests.helpers.one_step", "tests.helpers.published_report", "tests.helpers.training",
+                  "tests.helpers.inference"]
 
 ROOT = Path(__file__).resolve().parent.parent
 

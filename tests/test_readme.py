@@ -26,3 +26,17 @@ def test_readme_snippet_trains_gradnorm_and_prints_map_and_view_accuracy(tmp_pat
     map50, acc = map(float, m.groups())
     assert 0.0 <= map50 <= 1.0
     assert 0.0 < acc <= 1.0
+
+
+def test_readme_shows_train_predict_and_val_with_flags_they_take():
+    """The three everyday commands, in that order, each parsed by its own command's parser (no drift)."""
+    import shlex
+
+    from lib import cli, predict, val
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Train, predict, validate\n\n```bash\n(.*?)```", text, flags=re.S).group(1)
+    commands = [shlex.split(line.split("#")[0]) for line in block.strip().splitlines()]
+    assert [c[:3] for c in commands] == [["python", "-m", f"lib.{name}"] for name in ("train", "predict", "val")]
+    for parser, argv in zip((cli.build_parser(), predict.build_parser(), val.build_parser()), commands):
+        parser.parse_args(argv[3:])  # a flag the command does not take exits 2

@@ -97,5 +97,6 @@ def test_modules_are_small():
 
 def test_the_top_level_holds_entry_points_config_and_subpackages():
     top = {p.name for p in LIB.iterdir() if p.suffix == ".py"}
-    assert top == {"__init__.py", "config.py", "train.py", "cli.py"}
+    # entry points: train (with its flags, cli), predict and val, the three everyday commands of the README
+    assert top == {"__init__.py", "config.py", "train.py", "cli.py", "predict.py", "val.py"}
     assert all((p / "__init__.py").is_file() for p in LIB.iterdir() if p.is_dir() and p.name != "__pycache__")

@@ -22,6 +22,9 @@
     epoch, epoch_time, steps, mean loss_* and w_* of the epoch,
     val_<metric>, val_loss_<task>, eval_time  on epochs that were evaluated (``eval_every``, and the last)
 
+``results.csv``: ``epochs.csv`` under YOLOv5's ``results.csv`` column names (``lib.engine.logs.RESULTS_COLUMNS``).
+All three CSVs are rewritten after every epoch while the run trains (``lib.engine.logs``), so it can be watched.
+
 ``metrics.json``: the final figures (``summarise``): ``<split>_<metric>`` for val and test
 (``EVAL_METRICS``), parameters (total and per part), training seconds, median step time,
 peak/training memory, device, mean interference and conflict rate, final task weights; ``world_size``

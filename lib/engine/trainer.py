@@ -1,18 +1,17 @@
 """One training loop for every model x weighting: ``Trainer(cfg, run_dir).fit() -> RunResult``.
 
 The trainer keeps setup, the step and the loop; the optimizer and schedule are ``lib.engine.optim``'s,
-checkpoints ``lib.engine.checkpoint``'s, the logged columns and final figures ``lib.engine.history``'s. It
-changes nothing in the process around it: thread count and deterministic mode are set only while it works
-(``seeding.torch_settings``), and its random generators are its own (``seeding.own_rng``), saved in every
-checkpoint.
+checkpoints ``lib.engine.checkpoint``'s, the logged columns and final figures ``lib.engine.history``'s, the logs
+written after every epoch (``results.csv``, TensorBoard) ``lib.engine.logs``'s. It changes nothing in the process
+around it: thread count and deterministic mode are set only while it works (``seeding.torch_settings``), and its
+random generators are its own (``seeding.own_rng``), saved in every checkpoint.
 
-Under ``torchrun`` (``lib.engine.distributed``) every rank runs this loop on its shard of each batch
-(``batch_size`` stays the global batch: each rank takes ``batch_size / N`` images, from a seeded
-``DistributedSampler``); the update is ``lib.engine.update.apply_update``'s, identical on every rank. Rank 0
-alone evaluates and writes checkpoints; every rank resumes from them. With ``amp='fp16'`` the step runs under
-a ``GradScaler``; with ``ema_decay`` > 0 evaluation and the saved model use the weights' moving average
-(``lib.engine.ema``). With ``patience`` > 0 the run stops on a validation plateau and the best epoch's
-evaluated weights are the ones tested and saved (``lib.engine.stopping``).
+Under ``torchrun`` (``lib.engine.distributed``) every rank runs this loop on its shard of each batch (``batch_size``
+stays the global batch: each rank takes ``batch_size / N`` images, from a seeded ``DistributedSampler``); the update
+is ``lib.engine.update.apply_update``'s, identical on every rank. Rank 0 alone evaluates and writes checkpoints and
+logs; every rank resumes from them. With ``amp='fp16'`` the step runs under a ``GradScaler``; with ``ema_decay`` > 0
+evaluation and the saved model use the weights' moving average (``lib.engine.ema``). With ``patience`` > 0 the run
+stops on a validation plateau and the best epoch's evaluated weights are tested and saved (``lib.engine.stopping``).
 """
 from __future__ import annotations
 
@@ -36,6 +35,7 @@ from .ema import ModelEMA
 from ..evaluate import evaluate, interference
 from ..evaluate.batchnorm import recalibrate_batchnorm
 from .history import summarise
+from .logs import RunLogs
 from ..losses import DetectionLoss, view_loss
 from .memory import PeakMemory
 from ..models import build_model, forward_with_boundary, run_anchors
@@ -62,11 +62,8 @@ class RunResult:
 
 
 class Trainer:
-    """Builds data, model, loss, weighting and optimizer from a ``TrainConfig`` and trains.
-
-    With ``run_dir`` set, a checkpoint is written (atomically) after every
-    epoch and an interrupted run resumes from it with identical results.
-    """
+    """Builds data, model, loss, weighting and optimizer from a ``TrainConfig`` and trains. With ``run_dir`` set, a
+    checkpoint and the logs are written (atomically) after every epoch; an interrupted run resumes identically."""
 
     def __init__(self, cfg: TrainConfig, run_dir: str | Path | None = None, progress: bool = True):
         self.cfg = cfg
@@ -76,6 +73,7 @@ class Trainer:
         self.device = resolve_device(cuda_device_of(cfg.device, self.world))
         check_global_batch(cfg.batch_size, self.world.size)
         self.data_yaml = resolve_data(cfg.data)
+        self.logs = RunLogs(self.run_dir if self.world.main else None)  # rank 0 writes; no folder, no logs
         with torch_settings(cfg.threads), own_rng():
             seed_everything(cfg.seed)
             self._setup()
@@ -245,9 +243,9 @@ class Trainer:
         return out
 
     def evaluate(self, split: str):
-        """Precise-BN recalibration on train images, then both tasks scored on ``split``. The recalibration
-        is skipped when the weights have not moved since the last one (the test split right after the last
-        validation): it is deterministic, so it would compute the same statistics again."""
+        """Precise-BN recalibration on train images, then both tasks scored on ``split``. The recalibration is
+        skipped when the weights have not moved since the last one (the test split right after the last validation):
+        it is deterministic, so it would compute the same statistics again."""
         batch_size = max(self.cfg.batch_size, 32)
         model = self.eval_model
         # own_rng: evaluation leaves the run's generators as they were, so rank 0 (which alone evaluates) and
@@ -273,6 +271,7 @@ class Trainer:
     def save_checkpoint(self, epoch: int) -> None:
         if self.run_dir and self.world.main:
             TrainState.of(self, epoch).save(self.checkpoint_path)
+            self.logs.epoch_done(self.history, self.epoch_rows)  # after the checkpoint: a resumed run rewrites it
 
     def maybe_resume(self) -> None:
         if self.checkpoint_path and self.checkpoint_path.exists():
@@ -283,6 +282,7 @@ class Trainer:
         """The run's result, on rank 0; None on the other ranks (rank 0 evaluates alone)."""
         if not self.world.main:
             return None
+        self.logs.close()
         if self.plateau.best_model is not None:  # the best epoch's weights, BatchNorm as recalibrated then
             self.eval_model.load_state_dict(self.plateau.best_model)
             self.last_val, self._calibrated_at = self.plateau.best_val, self.step

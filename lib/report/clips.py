@@ -1,7 +1,7 @@
 """Test frames come in clips: the clinician's read per clip, and intervals that resample clips as well as seeds.
 
-Frames named ``<patient>-<clip>.mp4-<frame>.png`` (``lib.data.leakage.parse_frame_name``) share a clip; a
-frame whose name carries none is a clip of its own. ``outcomes(run, dataset)`` runs the run's saved model
+Frames named ``<patient>-<clip>.mp4-<frame>.png`` share a clip (``lib.evaluate.clips``, which predict and val
+use too); a frame whose name carries none is a clip of its own. ``outcomes(run, dataset)`` runs the run's saved model
 over the split again, with the NMS of its evaluation (YOLOv5 val's: conf 0.001, IoU 0.6), and keeps per
 frame the true view and the view probabilities, and per detection its frame, confidence, class and TP flag at
 IoU 0.5 (COCO's greedy matching, ``lib.evaluate.match_image``). From these:
@@ -28,8 +28,9 @@ import pandas as pd
 import torch
 
 from ..data import make_loader
-from ..data.leakage import parse_frame_name
 from ..evaluate import coco_ap, eval_mode, match_image, non_max_suppression, targets_to_xyxy
+from ..evaluate.clips import clip_ids
+from ..evaluate.clips import clip_view_accuracy as _clip_view_accuracy
 
 REC = np.linspace(0.0, 1.0, 101)
 
@@ -45,15 +46,6 @@ class Outcomes:
     det_cls: np.ndarray        # (detections,)
     det_tp: np.ndarray         # (detections,) bool, TP at IoU 0.5
     gt: np.ndarray | None      # (frames, classes) ground-truth boxes per frame; None without a detection head
-
-
-def clip_ids(paths) -> np.ndarray:
-    """The clip of each frame path; a name without one is its own clip (its stem)."""
-    out = []
-    for p in paths:
-        name = parse_frame_name(p)
-        out.append(name.clip if name is not None else f"frame:{p}")
-    return np.asarray(out, dtype=object)
 
 
 def outcomes(run, dataset, batch_size: int = 32) -> Outcomes:
@@ -95,14 +87,7 @@ def view_accuracy(o: Outcomes) -> float:
 def clip_view_accuracy(o: Outcomes) -> tuple[float, int]:
     """(share of clips whose mean view probability over their frames picks the true view, clips). A clip
     whose frames disagree on the true view counts by its most frequent one."""
-    if o.view_prob is None:
-        return math.nan, 0
-    right, clips = 0, np.unique(o.clips)
-    for c in clips:
-        at = o.clips == c
-        truth = np.bincount(o.view_true[at]).argmax()
-        right += int(o.view_prob[at].mean(0).argmax() == truth)
-    return right / len(clips), len(clips)
+    return _clip_view_accuracy(o.clips, o.view_prob, o.view_true)
 
 
 def map50(o: Outcomes) -> float:

@@ -23,7 +23,10 @@ def _umask() -> int:
 UMASK = _umask()
 
 
-def write_bytes(path: str | Path, data: bytes) -> None:
+def write_bytes(path: str | Path, data: bytes, durable: bool = True) -> None:
+    """``data`` into ``path``, atomically. ``durable=False`` skips the fsync: readers still see the old file or
+    the new one, but a power cut right after may lose the new one (for many small files that can be rewritten,
+    e.g. a prediction's label files, where an fsync each would cost more than the prediction)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -32,16 +35,17 @@ def write_bytes(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_text(path: str | Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+def write_text(path: str | Path, text: str, durable: bool = True) -> None:
+    write_bytes(path, text.encode("utf-8"), durable)
 
 
 def torch_save(obj, path: str | Path) -> None:

@@ -2,6 +2,7 @@
 
     runs/<model>-<weighting>-<task>-s<seed>-<key>/
         config.json  history.csv  epochs.csv  metrics.json  model.pt  tables/*.csv
+        results.csv  tensorboard/   <- with history.csv and epochs.csv, rewritten after every epoch (lib.engine.logs)
         MANIFEST.json   <- written last: file list with SHA-256; its presence marks the run complete
 
 The key covers the configuration, the data (``lib.data.data_fingerprint``:
@@ -49,8 +50,10 @@ from .codekey import code_fingerprint
 from ..config import TrainConfig
 from ..data import data_fingerprint, resolve_data
 from ..engine.distributed import barrier, broadcast_object, world
+from ..engine.logs import where_to_look
 from .paths import MANIFEST, runs_root
 from .lock import run_lock
+from .model_file import load_model_file, model_payload
 from ..engine.seeding import resolve_device
 from ..engine.trainer import Trainer
 
@@ -107,15 +110,8 @@ class Run:
         return sorted(p.stem for p in (self.path / "tables").glob("*.csv"))
 
     def load_model(self, device: str = "cpu"):
-        from ..models import build_model
-
-        state = torch.load(self.path / "model.pt", map_location=device, weights_only=True)
-        cfg = self.config
-        model = build_model(cfg.model, len(state["names"]), len(state["view_names"]), state["anchors"],
-                            cfg.scale, cfg.tasks)
-        model.load_state_dict(state["model"])
-        model.names, model.view_names = list(state["names"]), list(state["view_names"])
-        return model.eval()
+        """The saved model in eval mode, with ``names`` and ``view_names`` (``lib.store.model_file``)."""
+        return load_model_file(self.path / "model.pt", device).model
 
     def verify(self) -> list[str]:
         """Files that are missing or differ from the manifest (empty when intact)."""
@@ -144,10 +140,7 @@ def save_run(result, run_dir: Path, data_yaml: Path) -> Run:
     write_text(run_dir / "epochs.csv", result.epochs.to_csv(index=False))
     write_text(run_dir / "metrics.json", json.dumps(_strict({**result.metrics, "data": str(data_yaml)}), indent=2,
                                                     allow_nan=False))
-    model = result.model
-    detect = getattr(model, "detect", None)
-    torch_save({"model": model.state_dict(), "anchors": detect.anchors.cpu() if detect is not None else torch.zeros(3, 3, 2),
-                "names": list(result.names), "view_names": list(result.view_names)}, run_dir / "model.pt")
+    torch_save(model_payload(result.model, result.config, result.names, result.view_names), run_dir / "model.pt")
     for split, res in result.evals.items():
         for name, table in res.tables().items():
             write_text(run_dir / "tables" / f"{split}_{name}.csv", table.to_csv())
@@ -254,9 +247,12 @@ class RunStore:
 
 
 def train_into(run_dir: Path, progress: bool = True) -> Run:
-    """Train the run described by ``run_dir/config.json`` (resuming a checkpoint) and save it."""
+    """Train the run described by ``run_dir/config.json`` (resuming a checkpoint) and save it. With ``progress``,
+    a line on stderr names the files that grow while it trains (``lib.engine.logs.where_to_look``)."""
     cfg = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     trainer = Trainer(cfg, run_dir=run_dir, progress=progress)
+    if trainer.progress:  # the data is read and the model built: say where to watch it train
+        print(where_to_look(run_dir), file=sys.stderr)
     result = trainer.fit()
     if result is None:  # not rank 0: rank 0 saves
         return Run(run_dir)
