@@ -114,3 +114,11 @@ def test_a_broken_tensorboard_is_one_warning_and_the_run_goes_on(eight_images, t
         run = train(config(eight_images, epochs=2), runs=tmp_path, progress=False)
     assert len([w for w in caught if "tensorboard" in str(w.message)]) == 1  # said once, not every epoch
     assert pd.read_csv(run.path / "results.csv")["epoch"].tolist() == [0, 1]
+
+
+def test_no_finished_epoch_writes_no_log(tmp_path):
+    """A checkpoint before any epoch finished (a refused resume writes one) leaves no results.csv, no error."""
+    from lib.engine.logs import RunLogs
+
+    RunLogs(tmp_path).epoch_done([], [])
+    assert not (tmp_path / "results.csv").exists()

@@ -62,7 +62,7 @@ class RunLogs:
         self._no_tensorboard = False  # set once opening a writer failed or tensorboard is missing
 
     def epoch_done(self, history: list[dict], epochs: list[dict]) -> None:
-        if self.run_dir is None:
+        if self.run_dir is None or not epochs:  # no finished epoch (a checkpoint of the start): nothing to log
             return
         results = results_table(history, epochs)
         write_text(self.run_dir / "results.csv", results.to_csv(index=False))
