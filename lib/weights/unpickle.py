@@ -63,7 +63,10 @@ def _allowed() -> dict[str, object]:
     out.update({f"torch.{n}": v for n in dir(torch) if isinstance(v := getattr(torch, n, None), torch.dtype)})
     try:
         import numpy as np
-        from numpy.core import multiarray
+        try:
+            from numpy._core import multiarray  # numpy >= 2
+        except ImportError:
+            from numpy.core import multiarray
         for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
             out[f"{mod}.scalar"], out[f"{mod}._reconstruct"] = multiarray.scalar, multiarray._reconstruct
         out["numpy.dtype"], out["numpy.ndarray"] = np.dtype, np.ndarray
