@@ -2,8 +2,8 @@
 
 Every ``TrainConfig`` field is a flag, generated from the dataclass (name,
 type, default, help and choices), so the command line cannot drift from the
-configuration. Conveniences on top: ``--weights`` (fixed weights, or
-GradNorm's initial ones), ``--alpha`` and ``--option KEY=VALUE`` (one
+configuration (``--weights PATH``: pretrained weights, ``lib.weights``). Conveniences on top: ``--task-weights``
+(the task loss weights of ``fixed``, or GradNorm's initial ones), ``--alpha`` and ``--option KEY=VALUE`` (one
 weighting option; VALUE is JSON, or a plain string). A bad value or option
 prints one line naming it and what is accepted, exits 2, and creates nothing.
 
@@ -37,9 +37,10 @@ from .models.yolo import SCALES
 from .engine.seeding import resolve_device
 from .engine.nonfinite import NonFiniteLossError
 from .weighting import WEIGHTINGS
+from .weights import WeightsError, weights_fingerprint
 
 SUMMARY = ("mAP50", "mAP50_95", "precision", "recall", "f1", "view_accuracy", "view_macro_f1")
-WEIGHTS_FLAG = {"fixed": "weights", "gradnorm": "initial_weights", "upstream_rule": "initial_weights"}
+TASK_WEIGHTS = {"fixed": "weights", "gradnorm": "initial_weights", "upstream_rule": "initial_weights"}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -47,6 +48,22 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def parse_args(self, args=None, namespace=None):
+        ns, extra = self.parse_known_args(args, namespace)
+        if extra:  # `--weights 1 1` meant the task loss weights before --weights took a checkpoint
+            self.error(f"unrecognized arguments: {' '.join(extra)}{old_weights_hint(getattr(ns, 'weights', None))}")
+        return ns
+
+
+def old_weights_hint(weights) -> str:
+    """What to say when ``--weights`` got a number: the task loss weights are ``--task-weights`` now."""
+    try:
+        float(str(weights))
+    except ValueError:
+        return ""
+    return (" (--weights takes a checkpoint path, pretrained weights; the task loss weights are --task-weights, "
+            "e.g. --task-weights 1 1)")
 
 
 def positive_int(text: str) -> int:
@@ -100,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=convert, default=default,
                        choices=choices, help=f.metadata.get("help", ""))
     extra = p.add_argument_group("weighting conveniences (merged into --weighting-options)")
-    extra.add_argument("--weights", type=float, nargs="+",
+    extra.add_argument("--task-weights", type=float, nargs="+",
                        help="task weights (fixed), or the initial weights (gradnorm, upstream_rule)")
     extra.add_argument("--alpha", type=float, help="GradNorm alpha")
     extra.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
@@ -118,11 +135,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
     options = dict(values["weighting_options"])
     options.update(dict(args.option))
-    if args.weights is not None:
-        if values["weighting"] not in WEIGHTS_FLAG:
-            raise ValueError(f"--weights applies to {', '.join(WEIGHTS_FLAG)}, not to weighting "
+    if (hint := old_weights_hint(values["weights"])) and not os.path.exists(values["weights"]):
+        raise ValueError(f"--weights {values['weights']}: no such file{hint}")
+    if args.task_weights is not None:
+        if values["weighting"] not in TASK_WEIGHTS:
+            raise ValueError(f"--task-weights applies to {', '.join(TASK_WEIGHTS)}, not to weighting "
                              f"{values['weighting']!r}")
-        options[WEIGHTS_FLAG[values["weighting"]]] = args.weights
+        options[TASK_WEIGHTS[values["weighting"]]] = args.task_weights
     if args.alpha is not None:
         options["alpha"] = args.alpha
     values["weighting_options"] = options
@@ -157,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         cfg = config_from_args(args)
+        if cfg.weights is not None:
+            weights_fingerprint(cfg.weights)  # a missing --weights file: refused before anything is made
         resolve_device(cfg.device)  # CUDA asked for on a machine without it: refused before anything is made
         if launched():  # refused before the process group starts: one message, from rank 0
             processes = int(os.environ["WORLD_SIZE"])
@@ -190,7 +211,7 @@ def _train_and_report(args, cfg: TrainConfig, main_rank: bool, fail) -> int:
         rank = os.environ.get("RANK", "0")
         print(f"error{'' if rank == '0' else f' (rank {rank})'}: {e}", file=sys.stderr)
         return 2
-    except (DataError, FileNotFoundError) as e:
+    except (DataError, FileNotFoundError, WeightsError) as e:
         return fail(e)  # the message names the file and key
     barrier()  # every rank is done with the run before any leaves
     if not main_rank:

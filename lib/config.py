@@ -70,6 +70,10 @@ class TrainConfig:
                                     "(leave it out; one summary of what was skipped and why)", ON_BAD_LABEL)
     model: str = _f("shared", "shared: YOLOv5WithClassification; detached: view head on a stop-gradient copy; "
                               "dual: two independent networks", MODELS)
+    weights: str | None = _f(None, "pretrained weights to start from (lib.weights): a released YOLOv5 .pt (read "
+                                   "without running code from it), a state dict, a .safetensors, or a run folder or "
+                                   "model.pt of this project; transferred by name and shape, as YOLOv5's --weights; "
+                                   "the file's bytes are part of the run key. None: from scratch")
     scale: str = _f("p", "model width/depth: p (pico, this project's CPU default), or YOLOv5's n, s, m, l")
     task: str = _f("both", "both, or one task alone (single-task references)", tuple(TASK_SETS))
     weighting: str = _f("fixed", "loss-balancing method (lib.weighting)")
@@ -114,6 +118,8 @@ class TrainConfig:
             raise ConfigError(problems)
         if self.data is not None:  # one spelling per file: relative paths and '..' give the same run key
             object.__setattr__(self, "data", str(Path(self.data).expanduser().resolve()))
+        if self.weights is not None:  # absolute: a run trains wherever its process starts (lib.experiments.batch)
+            object.__setattr__(self, "weights", str(Path(self.weights).expanduser().resolve()))
         for f in fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:

@@ -33,15 +33,28 @@ def test_flags_reach_the_config():
     assert cfg.weighting_options == {"optimizer": "sgd", "lr": 0.01, "alpha": 0.5}
 
 
+def test_task_weights_are_the_loss_weights_and_weights_a_checkpoint(tmp_path):
+    cfg = config_from_args(build_parser().parse_args(["--task-weights", "2", "0.5"]))
+    assert cfg.weighting_options == {"weights": [2.0, 0.5]} and cfg.weights is None
+    cfg = config_from_args(build_parser().parse_args(["--weighting", "gradnorm", "--task-weights", "1", "3"]))
+    assert cfg.weighting_options == {"initial_weights": [1.0, 3.0]}
+    (tmp_path / "w.pt").write_bytes(b"x")
+    cfg = config_from_args(build_parser().parse_args(["--weights", str(tmp_path / "w.pt")]))
+    assert cfg.weights == str(tmp_path / "w.pt") and cfg.weighting_options == {}
+
+
 @pytest.mark.parametrize("argv, message", [
-    (["--weighting", "uw", "--weights", "1", "1"], "--weights applies to fixed, gradnorm, upstream_rule, not to weighting 'uw'"),
+    (["--weighting", "uw", "--task-weights", "1", "1"], "--task-weights applies to fixed, gradnorm, upstream_rule, not to weighting 'uw'"),
+    (["--weights", "1"], "--weights 1: no such file (--weights takes a checkpoint path, pretrained weights; the task loss "
+                         "weights are --task-weights"),
+    (["--weights", "missing.pt"], "missing.pt: --weights file not found"),
     (["--weighting", "uw", "--option", "weights=[1, 1]"], "weighting 'uw' has no option 'weights'; its options are initial_log_var"),
     (["--device", "cuda:x"], "device must be auto, cpu, cuda, cuda:N or mps"),
     (["--grad-clip", "-5"], "grad_clip must be >= 0"),
     (["--final-lr-ratio", "7"], "final_lr_ratio must be in [0, 1]"),
     (["--weighting", "gradnorm", "--option", "optimizer=bogus"], "weighting 'gradnorm': optimizer must be 'adam' or 'sgd', got 'bogus'"),
     (["--weighting", "gradnorm", "--option", "speed=3"], "weighting 'gradnorm' has no option 'speed'; its options are alpha, lr,"),
-    (["--weighting", "fixed", "--weights", "1"], "Fixed needs one weight per task (2)"),
+    (["--weighting", "fixed", "--task-weights", "1"], "Fixed needs one weight per task (2)"),
     (["--epochs", "0"], "epochs must be >= 1"),
 ])
 def test_bad_options_are_one_line_exit_2_and_create_nothing(argv, message, tmp_path, monkeypatch, capsys):
@@ -57,6 +70,8 @@ def test_bad_options_are_one_line_exit_2_and_create_nothing(argv, message, tmp_p
     (["--scale", "cpu"], "argument --scale: invalid choice: 'cpu'"),
     (["--task", "cls"], "argument --task: invalid choice: 'cls'"),
     (["--option", "foo"], "'foo' is not KEY=VALUE"),
+    (["--weights", "1", "2"], "unrecognized arguments: 2 (--weights takes a checkpoint path, pretrained weights; the "
+                              "task loss weights are --task-weights, e.g. --task-weights 1 1)"),
 ])
 def test_argparse_errors_are_one_line_naming_the_flag(argv, message, capsys):
     with pytest.raises(SystemExit) as e:

@@ -47,6 +47,7 @@ from .seeding import capture_rng, own_rng, resolve_device, restore_rng, seed_eve
 from .stopping import Plateau
 from .update import apply_update
 from ..weighting import build_weighting
+from ..weights import load_weights
 
 
 @dataclass
@@ -91,6 +92,8 @@ class Trainer:
         self.model = build_model(cfg.model, len(self.names), len(self.view_names), self.anchors, cfg.scale, tasks)
         if "det" in tasks:
             self.model.detect.initialize_biases(cfg.imgsz)
+        if cfg.weights is not None:  # after the bias init, before the optimizer: transferred biases replace it
+            load_weights(self.model, cfg.weights, announce=self.world.main)
         self.model = to_memory_format(self.model.to(self.device), cfg.memory_format)
         self.model = sync_batchnorm(self.model, self.device)
         broadcast_module(self.model)  # every rank starts from rank 0's weights
@@ -108,10 +111,8 @@ class Trainer:
         self.scaler = grad_scaler(self.device, cfg.amp)
         self.ema = ModelEMA(self.model, cfg.ema_decay, cfg.ema_tau) if cfg.ema_decay else None
         self.plateau = Plateau(cfg.patience, tasks, cfg.epochs, cfg.min_delta)
-        self.skipped_steps = 0
-        self.history: list[dict] = []
-        self.epoch_rows: list[dict] = []
-        self.start_epoch, self.step = 0, 0
+        self.history, self.epoch_rows = [], []  # one row per step, one per epoch
+        self.start_epoch, self.step, self.skipped_steps = 0, 0, 0
         self.last_val = None  # EvalResult of the latest validation
         self._calibrated_at = None  # optimizer step at which BatchNorm statistics were last recalibrated
 
@@ -211,8 +212,7 @@ class Trainer:
             if self.plateau.stopped():
                 break
             self.model.train()
-            t_epoch = time.perf_counter()
-            t_data = time.perf_counter()
+            t_epoch = t_data = time.perf_counter()
             for batch in self._loader(epoch):
                 data_time = time.perf_counter() - t_data
                 row = {"epoch": epoch, "step": self.step, **self.train_step(batch, epoch), "data_time": data_time}

@@ -5,7 +5,8 @@
         results.csv  tensorboard/   <- with history.csv and epochs.csv, rewritten after every epoch (lib.engine.logs)
         MANIFEST.json   <- written last: file list with SHA-256; its presence marks the run complete
 
-The key covers the configuration, the data (``lib.data.data_fingerprint``:
+The key covers the configuration (with ``--weights`` as the SHA-256 of the checkpoint's bytes, not its path:
+``config_part``), the data (``lib.data.data_fingerprint``:
 the bytes of every file the loader reads; computing it generates nothing), the
 code that trains (``codekey.code_fingerprint`` of ``TRAINING_MODULES``: the
 docstring-free syntax of every ``lib`` module they import, found by following
@@ -56,6 +57,7 @@ from .lock import run_lock
 from .model_file import load_model_file, model_payload
 from ..engine.seeding import resolve_device
 from ..engine.trainer import Trainer
+from ..weights import weights_fingerprint
 
 LIB = Path(__file__).resolve().parents[1]
 # where a run's numbers are computed: the loop, the store that saves it, its configuration; every lib module
@@ -72,6 +74,15 @@ def platform_fingerprint(device: str) -> str:
     if dev.type == "cuda":
         parts += [f"gpu={torch.cuda.get_device_name(dev)}", f"cuda={torch.version.cuda}"]
     return ";".join(parts)
+
+
+def config_part(cfg: TrainConfig) -> str:
+    """The configuration as the key sees it: ``--weights`` by its file's bytes (``sha256:...``), not its path, so
+    the same checkpoint anywhere is the same run and another checkpoint at the same path is another."""
+    if cfg.weights is None:
+        return cfg.to_json()
+    return json.dumps({**cfg.to_dict(), "weights": weights_fingerprint(cfg.weights)}, sort_keys=True,
+                      separators=(",", ":"))
 
 
 class Run:
@@ -165,7 +176,7 @@ class RunStore:
             platform += f";threads={torch.get_num_threads()}"
         if world().size > 1:
             platform += f";processes={world().size}"
-        for part in (cfg.to_json(), data_fingerprint(cfg.data), self._code, platform):
+        for part in (config_part(cfg), data_fingerprint(cfg.data), self._code, platform):
             h.update(part.encode())
         return h.hexdigest()[:16]
 
