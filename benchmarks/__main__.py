@@ -11,8 +11,8 @@ import time
 
 import torch
 
-from . import (compile_cost, ddp_throughput, ema_effect, input_pipeline, lever_agreement, replica_time, report_time, step_costs,
-               step_levers, throughput)
+from . import (compile_cost, ddp_throughput, ema_effect, input_pipeline, lever_agreement, predict_speed, replica_time,
+               report_time, step_costs, step_levers, throughput)
 from . import docs
 from .common import OUT, write_summary
 
@@ -30,6 +30,7 @@ def main() -> None:
     tp = throughput.run(device=args.device, sizes=(128,) if args.quick else (128, 320))
     rep = replica_time.run(repeats=3 if args.quick else 5)
     report_time.run()
+    predict = predict_speed.run(repeats=1 if args.quick else 3)
     ddp = ddp_throughput.run(rounds=2 if args.quick else 3)
     compiled = None if args.quick else compile_cost.run()
     agree = None if args.quick else lever_agreement.run()
@@ -54,6 +55,8 @@ def main() -> None:
         "ddp_cpu_images_per_second": {" / ".join(k): float(v) for k, v in ddp["images/s"].items()},
         "ddp_cpu_gradnorm_overhead": {k[0]: float(v) for k, v in ddp["GradNorm / Fixed"].dropna().items()},
         "ema_agreement": None if ema is None else lever_agreement.verdicts(ema),
+        "predict_frames_per_second": {f"{r['scale']}@{r['imgsz']} {r['source']}": float(r["frames/s (median)"])
+                                      for _, r in predict.iterrows()},
         "bench_seconds": time.perf_counter() - t0,
     }
     print(f"\nsummary written to {write_summary(summary)} ({summary['bench_seconds']:.0f} s)")
