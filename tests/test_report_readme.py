@@ -111,21 +111,16 @@ def test_write_results_refuses_a_report_without_the_comparison(tmp_path):
     assert path.read_text() == README
 
 
-@pytest.mark.parametrize("profile, only, output_dir, writes", [
-    ("default", None, False, True),
-    ("smoke", None, False, False),
-    ("default", ["04"], False, False),
-    ("default", None, True, False),
-])
-def test_the_runner_writes_the_block_only_for_a_whole_default_build(tmp_path, monkeypatch, profile, only,
-                                                                    output_dir, writes):
-    """run_report with the notebooks faked: each 'executed' notebook is an empty one, the comparison a fake table."""
+def fake_runner(tmp_path, monkeypatch, profile: str, readme_text: str, builders):
+    """run_report with the notebooks faked: one empty notebook whose 'execution' writes what ``builders``
+    (e.g. ``fake_report``) put in a report folder; README and figure under ``tmp_path``. Returns the report folder."""
     out = tmp_path / "reports" / profile
-    nb = tmp_path / "04_comparison.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Comparison")]), nb)
+    nb = tmp_path / "section.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Section")]), nb)
 
     def execute_all(steps, out_dir, timeout, jobs):
-        fake_report(out_dir).joinpath("provenance.json").unlink()  # the runner writes its own
+        for build in builders:
+            build(out_dir).joinpath("provenance.json").unlink()  # the runner writes its own
         return [(nb, 1.0) for _ in steps]
 
     monkeypatch.setattr(runner, "notebook_parameters", lambda p, only=None: [(nb, {})])
@@ -135,7 +130,20 @@ def test_the_runner_writes_the_block_only_for_a_whole_default_build(tmp_path, mo
     monkeypatch.setattr(runner, "report_dir", lambda p, o=None: out)
     monkeypatch.setattr(readme, "README", tmp_path / "README.md")
     monkeypatch.setattr(readme, "FIGURE", tmp_path / "headline.png")
-    (tmp_path / "README.md").write_text(README)
+    (tmp_path / "README.md").write_text(readme_text)
+    return out
+
+
+@pytest.mark.parametrize("profile, only, output_dir, writes", [
+    ("default", None, False, True),
+    ("smoke", None, False, False),
+    ("default", ["04"], False, False),
+    ("default", None, True, False),
+])
+def test_the_runner_writes_the_block_only_for_a_whole_default_build(tmp_path, monkeypatch, profile, only,
+                                                                    output_dir, writes):
+    """run_report with the notebooks faked: each 'executed' notebook is an empty one, the comparison a fake table."""
+    out = fake_runner(tmp_path, monkeypatch, profile, README, [fake_report])
     runner.run_report(profile, only=only, output_dir=str(out) if output_dir else None)
     text = (tmp_path / "README.md").read_text()
     assert (text != README) == writes and (tmp_path / "headline.png").exists() == writes
@@ -219,23 +227,7 @@ def test_write_answer_puts_the_verdict_sentences_between_the_answer_markers(tmp_
 
 @pytest.mark.parametrize("profile, writes", [("full", True), ("default", False), ("smoke", False)])
 def test_the_runner_writes_the_answer_only_for_a_whole_full_build(tmp_path, monkeypatch, profile, writes):
-    out = tmp_path / "reports" / profile
-    nb = tmp_path / "08_conclusions.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Conclusions")]), nb)
-
-    def execute_all(steps, out_dir, timeout, jobs):
-        fake_report(out_dir).joinpath("provenance.json").unlink()
-        verdict_report(out_dir).joinpath("provenance.json").unlink()
-        return [(nb, 1.0) for _ in steps]
-
-    monkeypatch.setattr(runner, "notebook_parameters", lambda p, only=None: [(nb, {})])
-    monkeypatch.setattr(runner, "prefetch", lambda steps, p: (0.0, 1))
-    monkeypatch.setattr(runner, "execute_all", execute_all)
-    monkeypatch.setattr(runner, "to_html", lambda *a, **k: None)
-    monkeypatch.setattr(runner, "report_dir", lambda p, o=None: out)
-    monkeypatch.setattr(readme, "README", tmp_path / "README.md")
-    monkeypatch.setattr(readme, "FIGURE", tmp_path / "headline.png")
-    (tmp_path / "README.md").write_text(ANSWER_README)
+    fake_runner(tmp_path, monkeypatch, profile, ANSWER_README, [fake_report, verdict_report])
     runner.run_report(profile, only=None)
     text = (tmp_path / "README.md").read_text()
     assert ("Interference over 5 seeds." in text) == writes
