@@ -203,6 +203,23 @@ def test_sources_with_one_file_stem_get_their_own_outputs(tiny_run, tmp_path, ca
         assert (tmp_path / "out" / "overlays" / f"{stem}.png").is_file()
 
 
+def test_an_image_named_like_a_video_frame_gets_its_own_outputs(tiny_run, tmp_path, capsys):
+    """clip.mp4's frame 0 writes labels/clip_0.txt; an image clip_0.png read after it must not overwrite it."""
+    pytest.importorskip("av")
+    image = split_files(read_data_yaml(tiny_run.data), "val").images[0]
+    (tmp_path / "src").mkdir()
+    rgb = np.asarray(Image.open(image).convert("RGB"))
+    write_mp4(tmp_path / "src" / "clip.mp4", [rgb, rgb])
+    shutil.copy(image, tmp_path / "src" / "clip_0.png")
+    code, _, _ = predict(capsys, "--weights", tiny_run.run.path, "--source", tmp_path / "src", "--out",
+                         tmp_path / "out", "--conf", "0.001")
+    assert code == 0
+    frames = pd.read_csv(tmp_path / "out" / "predictions.csv")
+    assert frames["stem"].tolist() == ["clip_0", "clip_1", "clip_0_2"]
+    assert sorted(p.name for p in (tmp_path / "out" / "labels").iterdir()) == ["clip_0.txt", "clip_0_2.txt",
+                                                                             "clip_1.txt"]
+
+
 def test_the_command_line_gives_no_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "lib.predict", "--weights", str(tmp_path), "--source",
                            str(tmp_path / "none.png")], capture_output=True, text=True)

@@ -4,7 +4,8 @@
                              ``class cx cy w h conf``, normalised to the original frame (``%g``); empty when
                              nothing was found. A video's frames: ``labels/<video stem>_<frame>.txt``. Two
                              sources with one file stem (``a/f.png``, ``b/f.png``; ``f.png``, ``f.jpg``) get
-                             ``f`` and ``f_2`` in the order read, never one file for both (YOLOv5 overwrites)
+                             ``f`` and ``f_2`` in the order read, never one file for both (YOLOv5 overwrites); so does an image
+                             whose stem is a video frame's name (``clip_3.png`` beside ``clip.mp4``)
     predictions.csv          one row per frame: source, frame (0 for an image), stem (its output files' name),
                              clip, view (the predicted view's name), prob_<view> (softmax probability of each
                              view; with a view head), boxes (how many)
@@ -87,22 +88,28 @@ class PredictionWriter:
         self.failed: list[dict] = []
         self.probs: list[np.ndarray] = []
         self._video: tuple[Path, VideoWriter] | None = None
-        self._stems: dict[Path, str] = {}  # source -> its output name, unique
+        self._stems: dict[Path, str] = {}  # source -> its output name
+        self._taken: set[str] = set()       # every output name given so far: sources' and video frames'
+
+    def _claim(self, name: str) -> str:
+        """``name``, or ``<name>_2``, ``_3``, ... when an earlier source or video frame took it."""
+        out, n = name, 1
+        while out in self._taken:
+            n += 1
+            out = f"{name}_{n}"
+        self._taken.add(out)
+        return out
 
     def stem_of(self, source: Path) -> str:
-        """``source``'s output name: its file stem, or ``<stem>_2``, ``_3``, ... when another source took it."""
+        """``source``'s output name: its file stem, unless another output already has that name."""
         if source not in self._stems:
-            taken, stem, n = set(self._stems.values()), source.stem, 1
-            while stem in taken:
-                n += 1
-                stem = f"{source.stem}_{n}"
-            self._stems[source] = stem
+            self._stems[source] = self._claim(source.stem)
         return self._stems[source]
 
     def add(self, frame: Frame, pred: Prediction) -> None:
         h, w = frame.rgb.shape[:2]
         base = self.stem_of(frame.source)
-        stem = f"{base}_{frame.index}" if frame.is_video else base
+        stem = self._claim(f"{base}_{frame.index}") if frame.is_video else base
         if "det" in self.tasks:
             write_text(self.out / "labels" / f"{stem}.txt", label_lines(pred.boxes, (w, h)), durable=False)
         row = {"source": str(frame.source), "frame": frame.index, "stem": stem, "clip": frame.clip}
