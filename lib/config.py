@@ -55,6 +55,12 @@ RANGES = [(name, lambda v: v >= 1, ">= 1") for name in ("epochs", "batch_size", 
     ("final_lr_ratio", lambda v: 0 <= v <= 1, "in [0, 1]")]
 
 
+def imgsz_problem(imgsz: int) -> str | None:
+    """Why ``imgsz`` cannot be a network input side (None when it can): it must be a multiple of 32, the
+    P5 stride (YOLOv5's ``check_img_size`` rounds up instead; here a size is never changed silently)."""
+    return None if imgsz % 32 == 0 else f"imgsz must be a multiple of 32 (the P5 stride), got {imgsz}"
+
+
 def _f(default, help: str, choices=None, **kw):
     """A field with its command-line help (and choices) in its metadata."""
     meta = {"help": help, "choices": choices}
@@ -132,8 +138,8 @@ class TrainConfig:
         if self.patience > 0 and self.eval_every != 1 and "eval_every" not in problems:
             problems["patience"] = (f"patience={self.patience} counts evaluated epochs and needs validation every "
                                     f"epoch: set eval_every=1 (got eval_every={self.eval_every}) or patience=0")
-        if self.imgsz % 32:
-            problems["imgsz"] = f"imgsz must be a multiple of 32 (the P5 stride), got {self.imgsz}"
+        if imgsz_problem(self.imgsz):
+            problems["imgsz"] = imgsz_problem(self.imgsz)
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             problems["device"] = f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}"
         if self.amp in AMP_MODES and not problems:

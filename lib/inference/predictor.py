@@ -23,6 +23,7 @@ from torchvision.ops import clip_boxes_to_image
 from ..data import letterbox
 from ..engine.seeding import resolve_device
 from ..evaluate import eval_mode, non_max_suppression
+from ..config import imgsz_problem
 from ..store.model_file import ModelFile
 
 
@@ -58,8 +59,8 @@ class Predictor:
     def __init__(self, model_file: ModelFile, imgsz: int | None = None, conf: float = 0.25, iou: float = 0.45,
                  max_det: int = 100, device: str = "auto"):
         self.imgsz = imgsz or model_file.imgsz
-        if self.imgsz % 32:
-            raise ValueError(f"--imgsz must be a multiple of 32 (the P5 stride), got {self.imgsz}")
+        if imgsz_problem(self.imgsz):
+            raise ValueError("--" + imgsz_problem(self.imgsz))
         self.device = resolve_device(device)
         self.model = model_file.model.to(self.device)
         self.conf, self.iou, self.max_det = conf, iou, max_det

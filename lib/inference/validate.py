@@ -22,6 +22,7 @@ from ..data import DataError, load_split, make_loader, read_data_yaml, resolve_d
 from ..engine.seeding import resolve_device
 from ..evaluate import EvalResult, evaluate
 from ..evaluate.clips import clip_ids, clip_of, clip_view_accuracy
+from ..config import imgsz_problem
 from ..store.model_file import ModelFile
 
 
@@ -59,8 +60,8 @@ def validate(model_file: ModelFile, data: str | Path, split: str = "val", imgsz:
     if split not in spec.splits:
         raise DataError(f"{data}: no split '{split}' (have {', '.join(spec.splits)})")
     imgsz = imgsz or model_file.imgsz
-    if imgsz % 32:
-        raise ValueError(f"--imgsz must be a multiple of 32 (the P5 stride), got {imgsz}")
+    if imgsz_problem(imgsz):
+        raise ValueError("--" + imgsz_problem(imgsz))
     dataset = load_split(data, split, imgsz, on_bad_label)
     dev = resolve_device(device)
     model = model_file.model.to(dev)
