@@ -76,6 +76,16 @@ def test_paired_tests_withhold_with_the_reason():
     assert paired_tests(three, ["a"], {"ref": ["x"]}, min_n=3).iloc[0]["status"] == "established"
 
 
+def test_a_tuned_row_that_selected_the_other_rows_setting_is_named_as_the_same_runs():
+    """The full profile's static weight selected weight 1, original's configuration: the comparison is of a
+    run with itself, withheld as such rather than as a t test without spread."""
+    table = tidy({"original": {"x": BASE}, "static": {"x": BASE}, "a": {"x": BASE + [0.1, 0.3, 0.2, 0.4, 0.5]}})
+    table["run"] = [f"{'original' if m in ('original', 'static') else m}-s{s}" for m, s in zip(table["method"], table["seed"])]
+    rows = paired_tests(table, ["original", "a"], {"static": ["x"]}).set_index("method")
+    assert rows.loc["original", "status"] == "withheld" and rows.loc["original", "reason"].startswith("the same runs")
+    assert rows.loc["a", "status"] == "established" and rows.loc["a", "p_holm"] == rows.loc["a", "p"]  # m = 1
+
+
 def test_paired_tests_pair_by_common_seeds_only():
     a = tidy({"a": {"x": BASE + [0.1, 0.2, 0.3, 0.4, 0.5]}})
     ref = tidy({"ref": {"x": np.r_[BASE[2:], 0.0, 0.0]}}, seeds=range(2, 7))  # seeds 2..6

@@ -162,8 +162,10 @@ def run_row(run, split: str = "test") -> dict:
 
 
 def per_seed(runs: dict, split: str = "test") -> pd.DataFrame:
-    """One row per (method, seed)."""
-    rows = [{"method": m, "seed": s, **run_row(r, split)} for (m, s), r in runs.items()]
+    """One row per (method, seed); ``run``: the run folder's name (two rows that name one configuration, a
+    tuned row and the method whose setting it selected, share it)."""
+    rows = [{"method": m, "seed": s, "run": getattr(getattr(r, "path", None), "name", None), **run_row(r, split)}
+            for (m, s), r in runs.items()]
     return pd.DataFrame(rows)
 
 

@@ -30,7 +30,8 @@ INTERFERENCE_OF = "original"  # upstream's shared network with its fixed weights
 METRICS = ("mAP50", "view_accuracy")
 SINGLE_TASK_METRICS = {"det_only": ["mAP50"], "view_only": ["view_accuracy"]}
 PAIRED_TEMPLATE = ("{method} against {reference} on test {metric}: {difference:+.3f} [{low:+.3f}, {high:+.3f}] "
-                   "(paired over n = {n} seeds; Holm-adjusted p = {p_holm:.3g}).")
+                   "(95% t interval of this comparison alone, paired over n = {n} seeds; Holm-adjusted p = "
+                   "{p_holm:.3g} over the {family} comparisons made, established below 0.05).")
 CLIP_TEMPLATE = " Resampling clips and seeds: [{clip_low:+.3f}, {clip_high:+.3f}]."
 EVIDENCE = "08_conclusions/tables/verdict_tests.csv"
 
@@ -93,6 +94,7 @@ def build(runs: dict, budgets: dict[str, int] | None = None, detection: dict | N
     references.update({ref: ks for ref, ks in task_metrics.items() if ref in set(tidy["method"])})
     budgets = {m: k for m, k in (budgets or {}).items() if m != INTERFERENCE_OF and m not in SINGLE_TASK}
     tests = paired_tests(tidy, rows, references, min_n=min_n, budgets=budgets)
+    tests["family"] = int(tests["p"].notna().sum())  # the comparisons Holm's adjustment counts
     template = PAIRED_TEMPLATE
     if clip_replicates is not None:
         tests = with_clip_intervals(tests, clip_replicates)

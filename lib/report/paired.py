@@ -59,11 +59,14 @@ def _one(table: pd.DataFrame, method: str, reference: str, metric: str, min_n: i
     mean, low, high = mean_ci(d, level)
     p = float(st.ttest_rel(a.loc[seeds, metric], b.loc[seeds, metric]).pvalue) if n >= 2 else math.nan
     reason, converged = "", None
+    if "run" in table.columns and seeds and all(
+            a.loc[s, "run"] is not None and a.loc[s, "run"] == b.loc[s, "run"] for s in seeds):
+        reason = "the same runs: one configuration under both names (a tuned row selected the other's setting)"
     if "converged" in table.columns:
         bad = [f"{m} seed {s}" for m, runs in ((method, a), (reference, b)) for s in seeds
                if not bool(runs.loc[s, "converged"])]
         converged = not bad
-        if bad:
+        if bad and not reason:
             reason = "run not converged: " + ", ".join(bad)
     if not reason and method in budgets and reference in budgets and budgets[method] != budgets[reference]:
         reason = (f"unequal tuning budgets: {method} {budgets[method]} setting(s), {reference} "
@@ -84,7 +87,8 @@ def compare(table: pd.DataFrame, comparisons: Iterable[tuple[str, str, str]], al
     (``analysis.per_seed`` gives this shape). Returns ``COLUMNS``: n (common seeds with the metric
     defined), mean difference (method - reference) and its ``level`` t interval, two-sided paired p,
     Holm-adjusted p over all comparisons, converged (None without the column), and status: ``withheld``
-    (``reason``: a run behind it not converged, method and reference both in ``budgets`` (row -> number of
+    (``reason``: the same runs under both names (where ``table`` has a ``run`` column), a run behind it not
+    converged, method and reference both in ``budgets`` (row -> number of
     tuning settings) with different budgets, n < ``min_n``, or no spread), else ``established`` when
     p_holm < ``alpha``, else ``not established``.
     Raises ``ValueError`` for a missing column, an unknown method or a repeated (method, seed)."""

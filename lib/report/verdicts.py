@@ -84,13 +84,14 @@ def decide(status: str, n: int, converged: bool | None, min_n: int = MIN_N, supp
 def from_paired(row, claim: str, template: str, evidence: str, min_n: int = MIN_N,
                 supported: bool = True) -> Verdict:
     """A verdict from one ``paired.paired_tests`` row (a mapping or Series); ``template`` may use the
-    row's fields (method, reference, metric, n, difference, low, high, p, p_holm, and clip_low, clip_high
-    where ``answer.with_clip_intervals`` added them)."""
+    row's fields (method, reference, metric, n, difference, low, high, p, p_holm, family: the number of
+    comparisons Holm's adjustment ran over, and clip_low, clip_high where ``answer.with_clip_intervals`` added
+    them)."""
     row = dict(row)
     converged = None if row.get("converged") is None or _nan(row["converged"]) else bool(row["converged"])
     status, reason = decide(row["status"], int(row["n"]), converged, min_n, supported, row.get("reason") or "")
     values = {k: row[k] for k in ("method", "reference", "metric", "n", "difference", "low", "high", "p", "p_holm",
-                                  "clip_low", "clip_high") if k in row}
+                                  "family", "clip_low", "clip_high") if k in row}
     return Verdict(claim, template, values, evidence, (row["low"], row["high"]), int(row["n"]), converged,
                    status, reason)
 
