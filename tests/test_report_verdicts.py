@@ -211,6 +211,14 @@ def test_the_interference_sentence_says_which_gradient_dominates_and_by_how_much
     assert "unweighted, the view loss's gradient is about 4.1 times the other's" in v.sentence  # exp(mean ln(4 + s/10))
 
 
+def test_a_positive_mean_cosine_is_not_read_as_no_conflict_when_steps_conflict():
+    """The full build: mean cosine +0.048 [+0.027, +0.070] while 38% of steps had a negative cosine."""
+    steps = lambda s: [0.3, -0.1, 0.2, -0.2, 0.25 + 0.01 * s]  # noqa: E731  2 of 5 steps conflict
+    summary = interference_summary(history(steps(s), [1] * 5, [4] * 5) for s in range(5))
+    v = V.from_interference(summary, "interference", "histories", converged=True)
+    assert "no conflict" not in v.sentence and "40% [40, 40] of measured steps conflict" in v.sentence
+
+
 def test_an_interval_that_does_not_exist_is_said_in_words_not_as_nan():
     one = interference_summary([history([0.1, 0.1], [1, 1], [2, 2])])
     text = V.from_interference(one, "interference", "histories").render()
@@ -224,7 +232,8 @@ def test_the_sentence_reads_the_cosine_by_its_interval_and_weighs_the_gradients_
         return h.assign(w_det=1.0, w_view=0.01)
     summary = interference_summary(weighted(s) for s in range(5))
     v = V.from_interference(summary, "interference", "histories", converged=True)
-    assert "(above zero: the tasks' gradients agree on average, no conflict of directions)" in v.sentence
+    assert "(above zero: the tasks' gradients agree on average), while 0% [0, 0] of measured steps conflict" \
+        in v.sentence
     assert "unweighted, the view loss's gradient is about 8.0 times the other's" in v.sentence
     # with weights 1 and 0.01 the view's 8x becomes 0.08x: detection reaches the trunk 12.5 times the view
     assert "with the run's loss weights the detection gradient reaches the shared weights about 12.5 times" in v.sentence

@@ -57,19 +57,28 @@ def classify(cos: tuple[float, float, float], log_ratio: tuple[float, float, flo
 def interference_summary(histories: Iterable[pd.DataFrame], level: float = 0.95) -> dict:
     """Over runs (one history per seed): n (runs with a measured cosine), the cosine and log norm ratio as
     mean with ``level`` t interval (keys ``cos``, ``cos low``, ``cos high``, ``log norm ratio``,
-    ``log norm ratio low``, ``log norm ratio high``) and ``evidence`` (``classify``)."""
+    ``log norm ratio low``, ``log norm ratio high``), the share of measured steps whose cosine is below
+    zero (``conflict rate``, with ``low`` and ``high``) and ``evidence`` (``classify``)."""
     histories = list(histories)
     per_run = [run_interference(h) for h in histories]
     cos = mean_ci([c for c, _ in per_run], level)
     ratio = mean_ci([r for _, r in per_run], level)
     weighted = mean_ci([weighted_log_ratio(h) for h in histories], level)
     n = sum(not math.isnan(c) for c, _ in per_run)
+    conflict = mean_ci([conflict_rate(h) for h in histories], level)
     layers = layer_summary(histories, level)
     return {"layers": len(layers), "layers conflicting": list(layers.index[layers["reading"] == CONFLICT_LAYER]),
             "layers agreeing": list(layers.index[layers["reading"] == AGREE]), "n": n, "cos": cos[0], "cos low": cos[1], "cos high": cos[2], "log norm ratio": ratio[0],
             "log norm ratio low": ratio[1], "log norm ratio high": ratio[2], "evidence": classify(cos, ratio),
             "weighted log norm ratio": weighted[0], "weighted log norm ratio low": weighted[1],
-            "weighted log norm ratio high": weighted[2]}
+            "weighted log norm ratio high": weighted[2], "conflict rate": conflict[0],
+            "conflict rate low": conflict[1], "conflict rate high": conflict[2]}
+
+
+def conflict_rate(history: pd.DataFrame) -> float:
+    """Share of one run's measured steps whose shared-gradient cosine is below zero (NaN: none measured)."""
+    cos = history["grad_cos"].dropna() if "grad_cos" in history.columns else pd.Series(dtype=float)
+    return float((cos < 0).mean()) if len(cos) else math.nan
 
 
 def weighted_log_ratio(history: pd.DataFrame) -> float:

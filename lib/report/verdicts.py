@@ -97,7 +97,9 @@ def from_paired(row, claim: str, template: str, evidence: str, min_n: int = MIN_
 
 
 INTERFERENCE_TEMPLATE = ("Upstream's shared network over {n} seeds: {evidence}. The mean shared-gradient cosine is "
-                         "{cos:+.3f} [{cos_low:+.3f}, {cos_high:+.3f}] ({cos_reading}); unweighted, the "
+                         "{cos:+.3f} [{cos_low:+.3f}, {cos_high:+.3f}] ({cos_reading}), while {conflict_pct:.0f}% "
+                         "[{conflict_low_pct:.0f}, {conflict_high_pct:.0f}] of measured steps conflict (cosine below "
+                         "zero); unweighted, the "
                          "{larger} loss's gradient is about {factor:.1f} times the other's (log detection/view "
                          "gradient-norm ratio {ratio:+.2f} [{ratio_low:+.2f}, {ratio_high:+.2f}]), and with the run's "
                          "loss weights the {weighted_larger} gradient reaches the shared weights about "
@@ -109,7 +111,7 @@ def _cos_reading(low: float, high: float) -> str:
     if high < 0:
         return "below zero: the tasks pull the shared weights in opposite directions"
     if low > 0:
-        return "above zero: the tasks' gradients agree on average, no conflict of directions"
+        return "above zero: the tasks' gradients agree on average"
     return "not separated from zero"
 
 
@@ -137,6 +139,9 @@ def from_interference(summary: dict, claim: str, evidence: str, converged: bool 
               "ratio_low": summary["log norm ratio low"], "ratio_high": summary["log norm ratio high"],
               "larger": _larger(summary["log norm ratio"]), "factor": math.exp(abs(summary["log norm ratio"])),
               "cos_reading": _cos_reading(summary["cos low"], summary["cos high"]),
+              "conflict_pct": 100 * summary.get("conflict rate", math.nan),
+              "conflict_low_pct": 100 * summary.get("conflict rate low", math.nan),
+              "conflict_high_pct": 100 * summary.get("conflict rate high", math.nan),
               "weighted": summary.get("weighted log norm ratio", math.nan),
               "weighted_low": summary.get("weighted log norm ratio low", math.nan),
               "weighted_high": summary.get("weighted log norm ratio high", math.nan)}
