@@ -130,3 +130,20 @@ def test_a_difference_is_established_only_when_resampling_clips_and_seeds_also_e
     assert v.status == status and "Resampling clips and seeds: [" in v.sentence
     if status == NOT_ESTABLISHED:
         assert v.reason == "the interval resampling clips and seeds includes 0" and row["p_holm"] < 0.05
+
+
+def test_a_tuned_row_that_is_another_rows_runs_is_not_compared_twice():
+    """The full build: the static weight selected original's setting, so static's runs are original's. Its
+    comparisons with the references would repeat original's in Holm's family; they are made once, and the
+    comparison of the two names is withheld as the same runs."""
+    runs = runs_of(5)
+    for s in range(5):
+        runs[("static", s)] = runs[("original", s)]
+        runs[("det_only", s)] = fake_run(0.70 + 0.01 * (s % 2), float("nan"), True, 0.0, s + 40)
+    for key, run in runs.items():
+        run.path = SimpleNamespace(name=f"{'original' if key[0] == 'static' else key[0]}-s{key[1]}")
+    _, _, tests = answer.build(runs)
+    assert "static" not in set(tests["method"]) and "static" in set(tests["reference"])
+    same = tests.set_index(["method", "reference", "metric"]).loc[("original", "static", "mAP50")]
+    assert same["status"] == WITHHELD and same["reason"].startswith("the same runs")
+    assert tests["family"].iloc[0] == tests["p"].notna().sum()

@@ -90,6 +90,8 @@ def build(runs: dict, budgets: dict[str, int] | None = None, detection: dict | N
         metrics = [DETECTABLE_METRIC if k == "mAP50" else k for k in metrics]
         task_metrics["det_only"] = [DETECTABLE_METRIC]
     rows = [m for m in dict.fromkeys(tidy["method"]) if m not in SINGLE_TASK]
+    order = [m for m in rows if m != reference] + [m for m in rows if m == reference]  # the tuned name yields
+    rows = [m for m in rows if not _same_runs_as_earlier(tidy, m, order)]  # one row per configuration
     references = {reference: list(metrics)}
     references.update({ref: ks for ref, ks in task_metrics.items() if ref in set(tidy["method"])})
     budgets = {m: k for m, k in (budgets or {}).items() if m != INTERFERENCE_OF and m not in SINGLE_TASK}
@@ -106,6 +108,17 @@ def build(runs: dict, budgets: dict[str, int] | None = None, detection: dict | N
     verdicts.insert(0, from_interference(interference_summary([r.history for r in ref]), "interference",
                                          f"gradient histories of {INTERFERENCE_OF}, every seed", converged, min_n))
     return verdicts, ["interference"], tests
+
+
+def _same_runs_as_earlier(tidy: pd.DataFrame, method: str, rows: list[str]) -> bool:
+    """Whether ``method``'s runs are, seed for seed, those of a row before it (a tuned row that selected the
+    other's setting: the full profile's static weight selecting original's): it would repeat that row's
+    comparisons in the family. It stays a reference."""
+    if "run" not in tidy.columns:
+        return False
+    runs = lambda m: tuple(tidy.loc[tidy["method"] == m].sort_values("seed")["run"])  # noqa: E731
+    mine = runs(method)
+    return None not in mine and any(runs(r) == mine for r in rows[:rows.index(method)])
 
 
 def recommendation(verdicts: list[Verdict], cost: pd.DataFrame | None = None) -> str:
