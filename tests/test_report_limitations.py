@@ -31,3 +31,20 @@ def test_no_ceiling_or_dual_item_where_they_do_not_apply():
     text = limitations(TrainConfig(scale="s", imgsz=640, data="/data/hospital/data.yaml"), [0], [0], {}, runs)
     assert "View ceiling" not in text and "Dual" not in text and "Scale" not in text and "Tuning" not in text
     assert "one data set (`/data/hospital/data.yaml`)" in text
+
+
+def test_a_task_still_rising_under_a_plateau_of_the_mean_is_counted():
+    """The full build: 19 of 57 runs stopped on the mean of the two tasks while one still rose."""
+    import pandas as pd
+
+    def with_epochs(map50, view, name):
+        r = run(True)
+        r.epochs, r.path = pd.DataFrame({"val_mAP50": map50, "val_view_accuracy": view}), SimpleNamespace(name=name)
+        return r
+
+    flat = [0.5] * 8
+    rising = [0.1, 0.2, 0.3, 0.30, 0.31, 0.32, 0.33, 0.345]  # +0.045 over the best before the last 5
+    runs = {("a", 0): with_epochs(rising, [1.0] * 8, "a"), ("b", 0): with_epochs(flat, [0.9] * 7 + [0.905], "b")}
+    text = limitations(TrainConfig(epochs=30, patience=5, eval_every=1, min_delta=0.01), [0], [0], {}, runs)
+    assert "in 1 of those 2 runs one task's validation metric still rose by more than 0.01 in the last 5 " \
+           "epochs (by up to 0.045)" in text
