@@ -90,9 +90,14 @@ def resolve(profile: str = "default", overrides: dict | None = None,
 
 def start(section: str, *, profile: str = "default", output_dir: str | None = None, overrides: dict | None = None,
           on_bad_label: str | None = None) -> Context:
-    """The notebook's ``Context``."""
+    """The notebook's ``Context``. Also lets pandas show every cell of a displayed table whole (its default
+    cuts text at 50 characters, and the report's sentences and reasons are longer)."""
     base, data_yaml, seeds, jobs = resolve(profile, overrides, on_bad_label)
+    import pandas as pd
+
     from ..store.runs import RunStore
+
+    pd.set_option("display.max_colwidth", None)
 
     common = settings(profile, overrides)
     return Context(Section(section, profile, output_dir), base, data_yaml, seeds, jobs, RunStore(),
