@@ -98,8 +98,8 @@ def _default_sentence(table: pd.DataFrame, selected) -> str:
     key = (d["optimizer"], float(d["lr"]), float(d["alpha"]))
     if key not in table.index or key == selected:
         return ""
-    return (f"; the other sections run GradNorm's untuned defaults ({_cell(key)}; section 4 tunes only the static "
-            f"weights), which reach {format_number(table.loc[key, 'test mAP50'])} and "
+    return (f"; GradNorm's defaults ({_cell(key)}, what a row without tuning runs) reach "
+            f"{format_number(table.loc[key, 'test mAP50'])} and "
             f"{format_number(table.loc[key, 'test view accuracy'])}")
 
 
