@@ -1,11 +1,11 @@
-"""How a report's runs scale with workers: measured here with 1 and 2 local workers, and calculated for N.
+"""How a report scales with workers: measured here with 1 and 2 local workers, and calculated for N.
 
-    python -m benchmarks.scaling                        # measure the smoke profile's runs with 1 and 2 workers
-    python -m benchmarks.scaling --profile default      # the same for the default profile's runs (minutes)
+    python -m benchmarks.scaling                        # the smoke report, cold, with 1 and 2 workers
+    python -m benchmarks.scaling --profile default      # the default report (about 35 minutes for both)
     python -m benchmarks.scaling --from-report full     # the calculation for N workers from a built report
 
-Measured: the runs a report trains before its notebooks (``requests.report_configs``), trained cold into a
-fresh store with ``jobs`` 1 and 2 (``lib.experiments.batch``, one thread per run), wall seconds each.
+Measured: the whole report built cold (fresh run store and data folder) with ``--jobs`` 1 and 2: runs and
+notebooks that many side by side (one thread per run, as the profiles set), wall seconds each.
 
 Calculated: a built report's runs, each with its measured training seconds (``.training.json``), fall into
 waves (the runs before the notebooks, then those a notebook asks for after reading earlier ones: a wave ends
@@ -32,32 +32,30 @@ WORKERS = (1, 2, 4, 8, 16, 32, 64)
 
 
 def measure(profile: str = "smoke", jobs_list=(1, 2)) -> pd.DataFrame:
-    """Wall seconds to train ``profile``'s report runs cold with each number of local workers."""
-    from lib.experiments.batch import get_or_train_all
-    from lib.report.requests import report_configs
-    from lib.report.runner import notebook_parameters
-    from lib.store.runs import RunStore
+    """Wall seconds of ``python -m lib.report --profile PROFILE --jobs J`` built cold (a fresh run store and data
+    folder, the report written to a temporary folder) for each J in ``jobs_list``."""
+    import subprocess
+    import sys
+
+    from lib.store.paths import REPO_ROOT
 
     rows = []
     for jobs in jobs_list:
         with tempfile.TemporaryDirectory(prefix="scaling-") as tmp:
-            before = os.environ.get("ECHO_MTL_DATA")
-            os.environ["ECHO_MTL_DATA"] = str(Path(tmp) / "data")  # cold: the data set is generated again too
-            try:
-                cfgs = report_configs(notebook_parameters(profile), profile)
-                cfgs = {k: c.replace(threads=1) for k, c in cfgs.items()}
-                t0 = time.perf_counter()
-                runs = get_or_train_all(cfgs, RunStore(Path(tmp) / "runs"), jobs=jobs)
-                wall = time.perf_counter() - t0
-            finally:
-                if before is None:
-                    os.environ.pop("ECHO_MTL_DATA", None)
-                else:
-                    os.environ["ECHO_MTL_DATA"] = before
-        rows.append({"profile": profile, "workers": jobs, "runs": len({r.path.name for r in runs.values()}),
-                     "wall seconds": round(wall, 1)})
+            env = {**os.environ, "ECHO_MTL_RUNS": f"{tmp}/runs", "ECHO_MTL_DATA": f"{tmp}/data"}
+            cmd = [sys.executable, "-m", "lib.report", "--profile", profile, "--jobs", str(jobs),
+                   "--output-dir", f"{tmp}/report"]
+            t0 = time.perf_counter()
+            done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            if done.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+            prov = json.loads((Path(tmp) / "report" / "provenance.json").read_text())
+        rows.append({"profile": profile, "workers": jobs, "runs trained": prov["runs_trained"],
+                     "training before the notebooks (s)": prov["wall_seconds"]["runs before the notebooks"],
+                     "report wall (s)": round(wall, 1)})
     df = pd.DataFrame(rows).set_index("workers")
-    df["speed-up vs 1"] = (df.loc[min(jobs_list), "wall seconds"] / df["wall seconds"]).round(2)
+    df["speed-up vs 1"] = (df.loc[min(jobs_list), "report wall (s)"] / df["report wall (s)"]).round(2)
     return df
 
 
@@ -128,7 +126,7 @@ def main() -> None:
     from . import docs
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__.split("\n")[0])
-    p.add_argument("--profile", default="smoke", help="whose runs to measure with 1 and 2 workers")
+    p.add_argument("--profile", default="smoke", help="the report to build cold with 1 and 2 workers")
     p.add_argument("--from-report", default=None, help="a built report (e.g. full) to calculate N workers from")
     p.add_argument("--no-measure", action="store_true", help="only the calculation")
     args = p.parse_args()

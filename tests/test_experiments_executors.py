@@ -72,13 +72,23 @@ def test_a_profile_with_a_bad_executor_is_refused_by_name():
     assert check_common({"executor": {"kind": "gpus", "runs_per_gpu": 2}}, "profile x")
 
 
-def test_the_environment_names_the_reports_executor(monkeypatch):
-    from lib.report.context import executor_of
+def test_the_command_line_names_the_reports_executor_and_jobs_for_every_notebook(monkeypatch):
+    """``python -m lib.report --executor K --jobs N`` reach the notebooks' kernels through the environment."""
+    from lib.report import runner
+    from lib.report.context import executor_of, jobs_of
 
     monkeypatch.delenv("ECHO_MTL_EXECUTOR", raising=False)
+    monkeypatch.delenv("ECHO_MTL_JOBS", raising=False)
     assert executor_of({"executor": "gpus"}).kind == "gpus" and executor_of({}).kind == "local"
-    monkeypatch.setenv("ECHO_MTL_EXECUTOR", "submitit")
-    assert executor_of({"executor": "gpus"}).kind == "submitit"
+    assert jobs_of({"jobs": 2}) == 2 and jobs_of({}) == 1
+    monkeypatch.setattr(runner, "run_report", lambda *a, **k: None)
+    assert runner.main(["--profile", "smoke", "--executor", "submitit", "--jobs", "3"]) == 0
+    assert executor_of({"executor": "gpus"}).kind == "submitit" and jobs_of({"jobs": 2}) == 3
+    with pytest.raises(SystemExit):
+        runner.main(["--jobs", "0"])
+    monkeypatch.setenv("ECHO_MTL_JOBS", "two")
+    with pytest.raises(ValueError, match="ECHO_MTL_JOBS='two'"):
+        jobs_of({})
 
 
 def test_submitit_refuses_a_parameter_it_does_not_know_in_one_line(tmp_path):

@@ -69,6 +69,17 @@ def resolve_dataset(data: str | None, synthetic_images, synthetic: dict | None =
     return str(path), path
 
 
+def jobs_of(common: dict) -> int:
+    """Runs (and notebooks) side by side: ``$ECHO_MTL_JOBS`` where set (``python -m lib.report --jobs`` sets it
+    for the notebooks it runs), else the profile's ``jobs``. Raises ``ValueError`` naming a bad value."""
+    given = os.environ.get("ECHO_MTL_JOBS")
+    if not given:
+        return int(common.get("jobs", 1))
+    if not given.isdigit() or int(given) < 1:
+        raise ValueError(f"ECHO_MTL_JOBS={given!r}: expected an integer >= 1")
+    return int(given)
+
+
 def executor_of(common: dict) -> ExecutorSpec:
     """Where a report's missing runs train: the profile's ``executor``, its kind replaced by
     ``$ECHO_MTL_EXECUTOR`` where set (``python -m lib.report --executor`` sets it for the notebooks it runs)."""
@@ -95,7 +106,7 @@ def resolve(profile: str = "default", overrides: dict | None = None,
     train = {k: v for k, v in common.items() if k not in REPORT_KEYS}
     train["data"], data_yaml = resolve_dataset(train.get("data"), common.get("synthetic_images"),
                                                common.get("synthetic"))
-    return TrainConfig(**train), data_yaml, list(common.get("seeds", [0])), int(common.get("jobs", 1))
+    return TrainConfig(**train), data_yaml, list(common.get("seeds", [0])), jobs_of(common)
 
 
 def start(section: str, *, profile: str = "default", output_dir: str | None = None, overrides: dict | None = None,

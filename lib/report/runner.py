@@ -161,15 +161,15 @@ def to_html(executed: Path, show_code: bool, pages: list[site.Page] | None = Non
 
 def prefetch(steps: list[tuple[Path, dict]], profile: str) -> tuple[float, int]:
     """Train every run the notebooks of ``steps`` will fetch (``requests.report_configs``), as one batch on the
-    profile's executor (``context.executor_of``): (seconds taken, the profile's ``jobs``)."""
+    profile's executor (``context.executor_of``): (seconds taken, ``jobs``: the profile's, or ``--jobs``)."""
     from ..experiments.batch import get_or_train_all
-    from .context import executor_of
+    from .context import executor_of, jobs_of
     from .requests import report_configs
 
     t0 = time.perf_counter()
     cfgs = report_configs(steps, profile)
     common = load_profile(profile)["common"]
-    jobs = int(common.get("jobs", 1))
+    jobs = jobs_of(common)
     if cfgs:
         print(f"[0/{len(steps)}] training the runs the notebooks use first ({len(cfgs)} requests)", flush=True)
         get_or_train_all(cfgs, jobs=jobs, executor=executor_of(common))
@@ -303,6 +303,9 @@ def parser() -> argparse.ArgumentParser:
                    help="where missing runs train: local (a process pool, the profile's jobs at a time), gpus (one "
                         "run per GPU of this machine), submitit (a cluster: the profile's executor options); "
                         "default: the profile's executor, else local")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="runs (and notebooks) side by side; default: the profile's jobs. With more than one, "
+                        "give each run one thread (the profiles' threads: 1)")
     return p
 
 
@@ -311,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.executor is not None:  # the notebooks' kernels inherit it (context.executor_of)
         os.environ["ECHO_MTL_EXECUTOR"] = args.executor
+    if args.jobs is not None:  # and this (context.jobs_of)
+        if args.jobs < 1:
+            p.error(f"--jobs must be at least 1, got {args.jobs}")
+        os.environ["ECHO_MTL_JOBS"] = str(args.jobs)
     try:
         run_report(args.profile, args.only, args.show_code, args.timeout, args.output_dir)
     except (ProfileError, NotebookFailed, ExecutorError) as e:
