@@ -78,11 +78,17 @@ def makespan(seconds: list[float], workers: int) -> float:
     return max(free)
 
 
-def calculate(report: str, workers=WORKERS) -> pd.DataFrame:
-    """The calculated wall time of ``reports/<report>`` with N workers, from its runs' measured seconds."""
+def calculate(report: str, workers=WORKERS, provenance: str | Path | None = None) -> pd.DataFrame:
+    """The calculated wall time of ``reports/<report>`` with N workers, from its runs' measured seconds.
+    ``provenance``: the ``provenance.json`` of the build that trained them (default: the report's own). Raises
+    ``SystemExit`` naming the file when that build trained no run (a warm rebuild's time says nothing)."""
     from lib.store.runs import RunStore
 
-    prov = json.loads((OUT.parent / report / "provenance.json").read_text())
+    path = Path(provenance) if provenance else OUT.parent / report / "provenance.json"
+    prov = json.loads(path.read_text())
+    if not prov.get("runs_trained"):
+        raise SystemExit(f"{path}: that build trained no run (a warm rebuild); give the cold build's "
+                         "provenance.json with --provenance")
     names = {k for nb in prov["notebooks"].values() for keys in nb.get("sources", {}).values() for k in keys}
     root, intervals = RunStore().root, []
     for name in names:
@@ -109,12 +115,12 @@ def calculate(report: str, workers=WORKERS) -> pd.DataFrame:
     return df
 
 
-def run(profile: str = "smoke", report: str | None = None) -> dict:
+def run(profile: str = "smoke", report: str | None = None, provenance: str | None = None) -> dict:
     measured = measure(profile)
     write("scaling_measured", measured)
     out = {"measured": measured}
     if report is not None:
-        calc = calculate(report)
+        calc = calculate(report, provenance=provenance)
         write(f"scaling_{report}", calc)
         print(f"reports/{report}: measured wall {calc.attrs['measured wall (min)']} min; "
               f"{calc.attrs['training seconds']} s of training over {int(calc['runs'].iloc[0])} runs")
@@ -128,15 +134,17 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__.split("\n")[0])
     p.add_argument("--profile", default="smoke", help="the report to build cold with 1 and 2 workers")
     p.add_argument("--from-report", default=None, help="a built report (e.g. full) to calculate N workers from")
+    p.add_argument("--provenance", default=None,
+                   help="provenance.json of the build that trained the report's runs (default: the report's)")
     p.add_argument("--no-measure", action="store_true", help="only the calculation")
     args = p.parse_args()
     started = time.time()
     if args.no_measure:
         if args.from_report is None:
             p.error("--no-measure needs --from-report")
-        write(f"scaling_{args.from_report}", calculate(args.from_report))
+        write(f"scaling_{args.from_report}", calculate(args.from_report, provenance=args.provenance))
     else:
-        run(args.profile, args.from_report)
+        run(args.profile, args.from_report, args.provenance)
     print(f"pages written: {docs.write_pages(docs.tables_written(OUT, since=started))}")
 
 

@@ -25,9 +25,19 @@ def test_a_reports_calculated_wall_adds_its_time_outside_training(tmp_path, monk
         (runs / name).mkdir(parents=True)
         (runs / name / ".training.json").write_text(json.dumps({"started": s, "ended": e}))
     (report / "provenance.json").write_text(json.dumps(
-        {"seconds": 400, "notebooks": {"x": {"sources": {"t": ["a", "b"]}}, "y": {"sources": {"u": ["c"]}}}}))
+        {"seconds": 400, "runs_trained": 3,
+         "notebooks": {"x": {"sources": {"t": ["a", "b"]}}, "y": {"sources": {"u": ["c"]}}}}))
     monkeypatch.setattr(scaling, "OUT", tmp_path / "reports" / "bench")
     monkeypatch.setenv("ECHO_MTL_RUNS", str(runs))
     df = scaling.calculate("r", workers=(1, 2))
     assert df.loc[1, "training wall (s)"] == 250 and df.loc[2, "training wall (s)"] == 150
     assert df.loc[1, "outside training (s)"] == 250 and df.loc[2, "calculated wall (min)"] == round(400 / 60, 1)
+
+
+def test_a_warm_builds_time_is_refused_by_name(tmp_path, monkeypatch):
+    report = tmp_path / "reports" / "r"
+    report.mkdir(parents=True)
+    (report / "provenance.json").write_text(json.dumps({"seconds": 30, "runs_trained": 0, "notebooks": {}}))
+    monkeypatch.setattr(scaling, "OUT", tmp_path / "reports" / "bench")
+    with pytest.raises(SystemExit, match="trained no run.*--provenance"):
+        scaling.calculate("r")
