@@ -12,7 +12,7 @@ import time
 import torch
 
 from . import (compile_cost, ddp_throughput, ema_effect, input_pipeline, lever_agreement, predict_speed, replica_time,
-               report_time, step_costs, step_levers, throughput)
+               report_time, scaling, step_costs, step_levers, throughput)
 from . import docs
 from .common import OUT, write_summary
 
@@ -30,6 +30,7 @@ def main() -> None:
     tp = throughput.run(device=args.device, sizes=(128,) if args.quick else (128, 320))
     rep = replica_time.run(repeats=3 if args.quick else 5)
     report_time.run()
+    scaling.run("smoke" if args.quick else "default")
     predict = predict_speed.run(repeats=1 if args.quick else 3)
     ddp = ddp_throughput.run(rounds=2 if args.quick else 3)
     compiled = None if args.quick else compile_cost.run()

@@ -54,6 +54,17 @@ def test_an_arithmetic_edit_of_a_module_the_trainer_imports_changes_the_key(tiny
     assert key_of(edited, tiny_data, tmp_path, monkeypatch) != base
 
 
+def test_the_stores_mechanics_are_not_in_the_key_but_how_a_run_is_written_is(tiny_data, tmp_path, monkeypatch):
+    """Locking, lookup and publishing (lib.store.runs, lib.store.lock) decide no number: editing them keeps every
+    stored run. Writing the run's files (lib.store.training) is part of the key."""
+    base = key_of(lib_copy(tmp_path, "base"), tiny_data, tmp_path, monkeypatch)
+    mechanics = lib_copy(tmp_path, "mech", [("store/runs.py", 'PARTIAL = ".partial"', 'PARTIAL = ".training"'),
+                                           ("store/lock.py", '"flock") or "flock"', '"soft") or "soft"')])
+    assert key_of(mechanics, tiny_data, tmp_path, monkeypatch) == base
+    written = lib_copy(tmp_path, "written", [("store/training.py", "indent=2,", "indent=1,")])
+    assert key_of(written, tiny_data, tmp_path, monkeypatch) != base
+
+
 def test_a_module_the_trainer_does_not_import_is_not_in_the_key_until_it_does(tiny_data, tmp_path, monkeypatch):
     base = key_of(lib_copy(tmp_path, "base"), tiny_data, tmp_path, monkeypatch)
     assert key_of(lib_copy(tmp_path, "site", [EDIT_SITE]), tiny_data, tmp_path, monkeypatch) == base
@@ -67,7 +78,7 @@ def test_modules_follows_relative_lazy_and_package_imports():
 
     found = modules(["lib.store.runs"])
     assert {"lib", "lib.store", "lib.store.runs", "lib.engine.trainer", "lib.losses.detection",
-            "lib.models.yolo", "lib.evaluate"} <= set(found)  # lib.evaluate: imported inside save_run
+            "lib.models.yolo", "lib.evaluate", "lib.store.training"} <= set(found)  # evaluate: via the trainer
     assert "lib.report.site" not in found and "lib.experiments.methods" not in found
     assert all(p.is_file() and p.suffix == ".py" for p in found.values())
 

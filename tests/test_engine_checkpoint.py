@@ -33,30 +33,34 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(eight_images, tm
                                                     marks=pytest.mark.slow)],  # fp16 on the CPU: about 35 s
                          ids=["float32", "fp16-GradScaler-EMA"])
 def test_killed_run_resumes_to_the_same_result(tmp_path, extra):
-    """SIGKILL a training process after its first checkpoint; rerunning resumes and ends identical (with the
-    GradScaler's scale and the EMA restored too)."""
+    """SIGKILL a process training a run of the store after its first checkpoint: the run's final name never
+    appears; the next request resumes its partial folder and ends identical (with the GradScaler's scale and
+    the EMA restored too)."""
     data = str(ensure_synthetic(SyntheticConfig(n_train=48, n_val=8, n_test=8), root=tmp_path / "data"))
     cfg = TrainConfig(data=data, imgsz=64, batch_size=8, epochs=6, interference_every=3, threads=1, weighting="gradnorm",
                       **extra)
     whole = RunStore(tmp_path / "a").get_or_train(cfg, progress=False)
 
     store = RunStore(tmp_path / "b")
-    path = store.path(cfg)
-    path.mkdir(parents=True)
-    (path / "config.json").write_text(cfg.to_json())
-    cmd = [sys.executable, "-m", "lib.store.runs", str(path), "--no-progress"]
+    path, partial = store.path(cfg), store.partial_path(cfg)
+    (tmp_path / "cfg.json").write_text(cfg.to_json())
+    script = ("from lib.config import TrainConfig\nfrom lib.store.runs import RunStore\n"
+              f"import json\ncfg = TrainConfig.from_dict(json.load(open({str(tmp_path / 'cfg.json')!r})))\n"
+              f"RunStore({str(store.root)!r}).get_or_train(cfg)\n")
+    cmd = [sys.executable, "-c", script]
     proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while not (path / "checkpoint.pt").exists() and time.time() < deadline and proc.poll() is None:
+    while not (partial / "checkpoint.pt").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert (path / "checkpoint.pt").exists() and not (path / MANIFEST).exists()
-    assert store.get(cfg) is None  # an unfinished run is never trusted
+    assert (partial / "checkpoint.pt").exists() and not (partial / MANIFEST).exists()
+    assert not path.exists() and store.get(cfg) is None  # an unfinished run is never under its name
 
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
     assert "resumed from" in again.stderr
     resumed = store.get(cfg)
+    assert resumed is not None and not partial.exists()
     drop = lambda df: df.drop(columns=[c for c in df if c in TIMING_COLUMNS])  # noqa: E731
     pd.testing.assert_frame_equal(drop(resumed.history), drop(whole.history))
     pd.testing.assert_frame_equal(drop(resumed.epochs), drop(whole.epochs))

@@ -10,7 +10,8 @@ import pytest
 
 from lib.config import TrainConfig
 from lib.data import SyntheticConfig, ensure_synthetic
-from lib.experiments.batch import TrainingFailed, get_or_train_all, training_pool
+from lib.experiments.batch import TrainingFailed, get_or_train_all
+from lib.experiments.executors import training_pool
 from lib.store.paths import REPO_ROOT
 from lib.store.runs import MANIFEST, RunStore
 
@@ -131,3 +132,29 @@ def test_an_unguarded_script_that_trains_gets_one_clear_error_not_a_hang(tiny_da
     assert out.returncode != 0
     assert "TrainingFailed" in out.stderr
     assert 'if __name__ == "__main__":' in out.stderr and "add that guard" in out.stderr
+
+
+def test_two_batches_filling_one_store_at_once_train_each_run_exactly_once(tiny_data, tmp_path):
+    """Two reports (or machines) asking for the same runs: each run trains in one of them; the other waits on
+    the run's lock and reads it ("found ... trained by another process")."""
+    store = tmp_path / "shared"
+    script = tmp_path / "fill.py"
+    script.write_text(
+        "from lib.config import TrainConfig\nfrom lib.experiments.batch import get_or_train_all\n"
+        "from lib.store.runs import RunStore\n"
+        'if __name__ == "__main__":\n'
+        f"    base = TrainConfig(data={tiny_data!r}, imgsz=64, batch_size=8, epochs=2, interference_every=0, threads=1)\n"
+        "    cfgs = {s: base.replace(seed=s) for s in range(3)}\n"
+        f"    runs = get_or_train_all(cfgs, RunStore({str(store)!r}), jobs=1)\n"
+        "    print(sorted(r.path.name for r in runs.values()))\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    names = [o.strip().splitlines()[-1] for o in outs]
+    assert names[0] == names[1]
+    trained = [line for o in outs for line in o.splitlines() if line.strip().startswith("trained ")]
+    assert sorted(line.split()[1] for line in trained) == ["0", "1", "2"]  # each seed once, in one process
+    assert len([p for p in store.iterdir() if (p / MANIFEST).is_file()]) == 3
+    assert not any((store / ".partial").iterdir())

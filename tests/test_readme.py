@@ -40,3 +40,16 @@ def test_readme_shows_train_predict_and_val_with_flags_they_take():
     assert [c[:3] for c in commands] == [["python", "-m", f"lib.{name}"] for name in ("train", "predict", "val")]
     for parser, argv in zip((cli.build_parser(), predict.build_parser(), val.build_parser()), commands):
         parser.parse_args(argv[3:])  # a flag the command does not take exits 2
+
+
+def test_readme_shows_one_machine_all_its_gpus_and_a_cluster_each_parsed_by_the_report_runner():
+    import shlex
+
+    from lib.report.runner import parser
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Many GPUs and clusters\n.*?```bash\n(.*?)```", text, flags=re.S).group(1)
+    lines = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert lines[0] == "make report PROFILE=full"
+    executors = [parser().parse_args(shlex.split(line)[3:]).executor for line in lines[1:]]
+    assert executors == ["gpus", "submitit"]

@@ -55,3 +55,24 @@ def test_a_build_during_which_the_code_changed_is_marked_dirty_with_both_commits
     assert at_end(start, dict(start)) == start
     moved = at_end(start, {"commit": "b" * 40, "dirty": False})
     assert moved == {"commit": "a" * 40, "dirty": True, "changed_during_build": {"commit": "b" * 40, "dirty": False}}
+
+
+def test_the_index_says_where_the_runs_trained_and_how_long_each_took(tmp_path):
+    import json
+
+    from lib.report.runner import training_places
+    from lib.report.site import where_sentence
+
+    for name, rec in {"a": {"executor": "gpus", "host": "n1", "devices": "0", "started": 0, "ended": 100},
+                      "b": {"executor": "gpus", "host": "n1", "devices": "0", "started": 10, "ended": 310},
+                      "c": {"executor": "gpus", "host": "n1", "devices": "1", "started": 0, "ended": 50},
+                      "d": None}.items():
+        (tmp_path / name).mkdir()
+        if rec:
+            (tmp_path / name / ".training.json").write_text(json.dumps(rec))
+    rows = training_places(tmp_path, {"a", "b", "c", "d"})
+    assert {(r["devices"], r["runs"], r["median_seconds"], r["max_seconds"]) for r in rows} == {
+        ("0", 2, 200.0, 300.0), ("1", 1, 50.0, 50.0), ("?", 1, None, None)}
+    by = {r["devices"]: where_sentence(r) for r in rows}
+    assert by["0"] == "2 runs by executor gpus on host n1 (devices 0), 200 s median and 300 s longest per run"
+    assert by["?"] == "1 run with no record of where (trained outside a batch)"

@@ -113,3 +113,47 @@ def test_run_key_covers_the_torch_version_and_resolved_device(tmp_path, monkeypa
     assert store.key(cfg.replace(device="cpu")) != before  # the field itself differs: another key
     monkeypatch.setattr(torch, "__version__", "0.0.0")
     assert store.key(cfg) != before
+
+
+def test_a_run_trains_under_a_partial_name_and_appears_only_when_complete(tiny_data, tmp_path, monkeypatch):
+    from lib.store import runs
+
+    store, c = RunStore(tmp_path), cfg(tiny_data)
+    seen = {}
+    original = runs.train_into
+
+    def watched(path, progress=True):
+        seen.update(path=path, final_exists=store.path(c).exists())
+        return original(path, progress)
+
+    monkeypatch.setattr(runs, "train_into", watched)
+    run, trained = store.fetch(c, progress=False)
+    assert trained and seen == {"path": store.partial_path(c), "final_exists": False}
+    assert seen["path"].parent == tmp_path / ".partial" and not seen["path"].exists()
+    assert run.path == store.path(c) and (run.path / MANIFEST).is_file()
+    again, trained = store.fetch(c, progress=False)
+    assert again.path == run.path and not trained
+
+
+def test_a_run_saved_but_killed_before_its_rename_is_published_not_retrained(tiny_data, tmp_path, monkeypatch):
+    from lib.store import runs
+
+    store, c = RunStore(tmp_path), cfg(tiny_data)
+    run = store.get_or_train(c, progress=False)
+    stamp = os.stat(run.path / "model.pt").st_mtime_ns
+    store.partial_path(c).parent.mkdir(exist_ok=True)
+    os.rename(run.path, store.partial_path(c))  # as if killed between the manifest and the rename
+    monkeypatch.setattr(runs, "train_into", lambda *a, **k: pytest.fail("retrained"))
+    again, trained = store.fetch(c, progress=False)
+    assert not trained and again.path == run.path and os.stat(again.path / "model.pt").st_mtime_ns == stamp
+    assert not store.partial_path(c).exists()
+
+
+def test_a_folder_under_a_runs_name_without_a_manifest_is_moved_aside_not_deleted(tiny_data, tmp_path):
+    store, c = RunStore(tmp_path), cfg(tiny_data)
+    store.path(c).mkdir(parents=True)
+    (store.path(c) / "notes.txt").write_text("mine")  # not this store's doing
+    run, trained = store.fetch(c, progress=False)
+    assert trained and (run.path / MANIFEST).is_file()
+    [moved] = (tmp_path / ".quarantine").iterdir()
+    assert (moved / "notes.txt").read_text() == "mine"

@@ -1,27 +1,29 @@
-"""Train a batch of runs: every missing one once, ``jobs`` at a time, each in a fresh process.
+"""Train a batch of runs: every missing one once, each in a fresh process, on the executor asked for.
 
     runs = get_or_train_all(configs(base, ["original", "gradnorm"], [0, 1]), jobs=2)
+    runs = get_or_train_all(cfgs, executor="gpus")          # one run per GPU of this machine
 
-The missing runs go to a ``concurrent.futures.ProcessPoolExecutor``
-(``training_pool``) whose processes each train one run in-process
-(``RunStore.get_or_train``; ``max_tasks_per_child=1``) and exit, so a run's
-peak memory is its own. The processes fork from ``multiprocessing``'s
-forkserver, which has imported torch and the run store once (a new interpreter
-per run would import them again: about 5 s each on a small CPU); where there is
-no fork (Windows) they are spawned. A script that calls this needs Python's
-``if __name__ == "__main__":`` guard: the training processes import the
-script again.
+The missing runs go to an executor (``lib.experiments.executors``: a local process pool, ``jobs`` at a time, by
+default; one process per GPU; or submitit jobs) whose processes each train one run
+(``RunStore.fetch``) and exit, so a run's peak memory is its own. Local processes fork from
+``multiprocessing``'s forkserver, which has imported torch and the run store once (a new interpreter per
+run would import them again: about 5 s each on a small CPU); where there is no fork (Windows) they are
+spawned. A script that calls this needs Python's ``if __name__ == "__main__":`` guard: the training processes
+import the script again.
+
+Several batches may fill one store at once (two reports, two machines): each run trains once, under its lock;
+the others wait for it and read it (``lib.store.runs``).
 """
 from __future__ import annotations
 
 import json
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ..config import TrainConfig
+from .executors import ExecutorSpec, make_executor, where
 
 # Methods that take one backward pass per task through the shared layers (a step costs about a pass more).
 PER_TASK_BACKWARD = ("pcgrad", "cagrad")
@@ -52,66 +54,40 @@ def longest_first(cfg: TrainConfig) -> tuple:
     return (not heavy, cfg.task != "both", -cfg.epochs, -cfg.imgsz)
 
 
-def record_training(run_dir, started: float, ended: float) -> None:
-    """When a run's training started and ended (epoch seconds), beside the run: ``.training.json``
-    (a dot file, outside the run's manifest), read by the report runner (the runs' training time)."""
-    (Path(run_dir) / ".training.json").write_text(json.dumps({"started": started, "ended": ended}))
+def record_training(run_dir, started: float, ended: float, executor: str = "local") -> None:
+    """When and where a run trained, beside the run: ``.training.json`` (a dot file, outside the run's
+    manifest) with ``started`` and ``ended`` (epoch seconds), ``executor``, ``host``, ``pid`` and ``devices``
+    (``executors.where``); read by the report runner (the runs' training time, and where they trained)."""
+    record = {"started": started, "ended": ended, "executor": executor, **where()}
+    (Path(run_dir) / ".training.json").write_text(json.dumps(record))
 
 
-def pool_context():
-    """The ``multiprocessing`` context of the pool: forkserver preloading the run store (torch included);
-    its server never runs a torch op, so no thread pool is forked. Spawn where there is no fork."""
-    import multiprocessing as mp
-
-    if "forkserver" not in mp.get_all_start_methods():
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["lib.store.runs"])
-    return ctx
-
-
-def training_pool(jobs: int) -> ProcessPoolExecutor:
-    """``jobs`` processes, each started as the caller is now (``_enter``) and ended after one task, so a
-    run's peak memory is its own; forked from the forkserver (``pool_context``)."""
-    import torch
-
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=pool_context(), max_tasks_per_child=1,
-                               initializer=_enter, initargs=(dict(os.environ), torch.get_num_threads()))
-
-
-def _enter(environ: dict, threads: int) -> None:
-    """A pool process starts as the caller is now: its environment (``$ECHO_MTL_DATA`` as the caller set it,
-    however long ago the forkserver started) and torch's thread count (what a run with ``threads=0`` uses,
-    and its key records). The working directory multiprocessing already carries over."""
-    import torch
-
-    os.environ.clear()
-    os.environ.update(environ)
-    torch.set_num_threads(threads)
-
-
-def _train_one(root: str, cfg: TrainConfig) -> tuple[str, float]:
-    """In a pool process: the run of ``cfg`` in the store at ``root``, trained here; (run folder, seconds).
-    The folder is the one this process keys (the caller's key differs only if the code changed meanwhile)."""
+def _train_one(root: str, cfg: TrainConfig, executor: str = "local") -> tuple[str, float, bool]:
+    """In a training process: the run of ``cfg`` in the store at ``root``, trained here unless stored (or trained
+    by another process meanwhile); (run folder, seconds, whether this process trained it). The folder is
+    the one this process keys (the caller's key differs only if the code changed meanwhile)."""
     from ..store.runs import RunStore
 
     store = RunStore(root)
     t0, started = time.perf_counter(), time.time()
     try:
-        run = store.get_or_train(cfg, progress=False)
+        run, trained = store.fetch(cfg, progress=False)
     except Exception as e:
-        raise TrainingFailed(store.path(cfg), e) from e
-    record_training(run.path, started, time.time())
-    return str(run.path), time.perf_counter() - t0
+        failed = store.partial_path(cfg)
+        raise TrainingFailed(failed if failed.exists() else store.path(cfg), e) from e
+    if trained:
+        record_training(run.path, started, time.time(), executor)
+    return str(run.path), time.perf_counter() - t0, trained
 
 
-def get_or_train_all(cfgs: dict, store=None, jobs: int = 1) -> dict:
+def get_or_train_all(cfgs: dict, store=None, jobs: int = 1, executor: ExecutorSpec | str | None = None) -> dict:
     """The run of every configuration (same keys as ``cfgs``), training the missing ones first.
 
     One training per distinct configuration (two labels of one run train once), longest first
-    (``longest_first``), ``jobs`` at a time, each in its own process (see the module's note). With
-    jobs > 1 give each run one thread (``TrainConfig.threads``): on a small CPU two one-thread runs side by
-    side train faster than one two-thread run. Progress: a ``tqdm.auto`` bar and a line per trained run,
+    (``longest_first``), each in its own process (see the module's note), on ``executor``
+    (``executors.make_executor``; None: local, ``jobs`` at a time). With jobs > 1 give each run one thread
+    (``TrainConfig.threads``): on a small CPU two one-thread runs side by side train faster than one
+    two-thread run. Progress: a ``tqdm.auto`` bar and a line per trained run,
     where the caller sees them (the notebook cell, or the terminal). Raises ``TrainingFailed`` naming the
     folder of a run that failed (runs already going finish; those not started are cancelled).
     """
@@ -119,6 +95,7 @@ def get_or_train_all(cfgs: dict, store=None, jobs: int = 1) -> dict:
 
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
+    spec = executor if isinstance(executor, ExecutorSpec) else ExecutorSpec.parse(executor)
     store = store or RunStore()
     out = {k: store.get(c) for k, c in cfgs.items()}
     labels: dict[str, list] = {}  # distinct missing configuration -> its labels
@@ -131,16 +108,17 @@ def get_or_train_all(cfgs: dict, store=None, jobs: int = 1) -> dict:
     from tqdm.auto import tqdm  # here: a kernel without ipywidgets warns once on import
 
     distinct = len({c.to_json() for c in cfgs.values()})
+    side = f"{jobs} at a time" if spec.kind == "local" else f"executor {spec.label}"
     print(f"training {len(missing)} of {distinct} distinct runs ({len(cfgs)} requests; the rest are stored; "
-          f"{jobs} at a time)", flush=True)
-    pool = training_pool(min(jobs, len(missing)))
+          f"{side})", flush=True)
+    pool = make_executor(spec, min(jobs, len(missing)), store.root)
     try:
-        futures = {pool.submit(_train_one, str(store.root), cfgs[k]): k for k in missing}
+        futures = {pool.submit(_train_one, str(store.root), cfgs[k], spec.label): k for k in missing}
         with tqdm(total=len(missing), desc="runs", unit="run") as bar:
             for fut in as_completed(futures):
                 k = futures[fut]
                 try:
-                    path, secs = fut.result()
+                    path, secs, trained = fut.result()
                 except TrainingFailed:
                     raise
                 except Exception as e:  # the process died (BrokenProcessPool)
@@ -148,7 +126,8 @@ def get_or_train_all(cfgs: dict, store=None, jobs: int = 1) -> dict:
                 run = Run(path)
                 for label in labels[cfgs[k].to_json()]:
                     out[label] = run
-                bar.write(f"  trained {k} in {secs:.0f} s")
+                bar.write(f"  trained {k} in {secs:.0f} s" if trained
+                          else f"  found {k} (trained by another process meanwhile)")
                 bar.update(1)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -14,12 +14,14 @@ section writes to ``scratch/<profile>/``, never to ``reports/`` (``Section``).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import TrainConfig
 from ..data import SyntheticConfig, ensure_synthetic, resolve_data
 from ..experiments.batch import get_or_train_all
+from ..experiments.executors import ExecutorSpec
 from ..experiments.methods import configs
 from ..store.paths import data_root
 from .profiles import REPORT_KEYS, check_common, load_profile
@@ -36,11 +38,13 @@ class Context:
     store: object = field(repr=False, default=None)
     tuning: dict | None = None     # row -> settings (lib.report.tuning); None: its DEFAULT_TUNING
     tuning_seeds: list[int] | None = None  # seeds every setting trains at; None: the first seed
+    executor: ExecutorSpec | None = None    # where missing runs train (lib.experiments.executors); None: local
 
     def runs(self, methods, seeds=None, **overrides) -> dict:
         """Runs of ``methods`` x ``seeds`` (default: the section's), trained if missing. Keys: (method, seed)."""
         base = self.base.replace(**overrides) if overrides else self.base
-        return get_or_train_all(configs(base, methods, self.seeds if seeds is None else seeds), self.store, self.jobs)
+        return get_or_train_all(configs(base, methods, self.seeds if seeds is None else seeds), self.store, self.jobs,
+                                self.executor)
 
     def table(self, df, name, runs=(), index=True):
         return self.section.table(df, name, runs, index)
@@ -65,6 +69,23 @@ def resolve_dataset(data: str | None, synthetic_images, synthetic: dict | None =
     return str(path), path
 
 
+def jobs_of(common: dict) -> int:
+    """Runs (and notebooks) side by side: ``$ECHO_MTL_JOBS`` where set (``python -m lib.report --jobs`` sets it
+    for the notebooks it runs), else the profile's ``jobs``. Raises ``ValueError`` naming a bad value."""
+    given = os.environ.get("ECHO_MTL_JOBS")
+    if not given:
+        return int(common.get("jobs", 1))
+    if not given.isdigit() or int(given) < 1:
+        raise ValueError(f"ECHO_MTL_JOBS={given!r}: expected an integer >= 1")
+    return int(given)
+
+
+def executor_of(common: dict) -> ExecutorSpec:
+    """Where a report's missing runs train: the profile's ``executor``, its kind replaced by
+    ``$ECHO_MTL_EXECUTOR`` where set (``python -m lib.report --executor`` sets it for the notebooks it runs)."""
+    return ExecutorSpec.parse(common.get("executor"), os.environ.get("ECHO_MTL_EXECUTOR") or None)
+
+
 def settings(profile: str, overrides: dict | None = None) -> dict:
     """The profile's common block with ``overrides`` on top, every key and value checked."""
     common = dict(load_profile(profile)["common"])
@@ -85,7 +106,7 @@ def resolve(profile: str = "default", overrides: dict | None = None,
     train = {k: v for k, v in common.items() if k not in REPORT_KEYS}
     train["data"], data_yaml = resolve_dataset(train.get("data"), common.get("synthetic_images"),
                                                common.get("synthetic"))
-    return TrainConfig(**train), data_yaml, list(common.get("seeds", [0])), int(common.get("jobs", 1))
+    return TrainConfig(**train), data_yaml, list(common.get("seeds", [0])), jobs_of(common)
 
 
 def start(section: str, *, profile: str = "default", output_dir: str | None = None, overrides: dict | None = None,
@@ -101,4 +122,4 @@ def start(section: str, *, profile: str = "default", output_dir: str | None = No
 
     common = settings(profile, overrides)
     return Context(Section(section, profile, output_dir), base, data_yaml, seeds, jobs, RunStore(),
-                   common.get("tuning"), common.get("tuning_seeds"))
+                   common.get("tuning"), common.get("tuning_seeds"), executor_of(common))

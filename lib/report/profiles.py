@@ -1,7 +1,7 @@
 """Report profiles: one YAML file per profile under ``notebooks/profiles/``.
 
-    common:            # read by every notebook (lib.report.context.start): TrainConfig fields and
-      epochs: 12       # the report's own keys (seeds, jobs, synthetic_images, synthetic, tuning, tuning_seeds);
+    common:            # read by every notebook (lib.report.context.start): TrainConfig fields and the report's
+      epochs: 12       # own keys (seeds, jobs, executor, synthetic_images, synthetic, tuning, tuning_seeds);
       seeds: [0, 1, 2] # unset fields keep TrainConfig's defaults, the one set of defaults
     notebooks:
       02_gradnorm:     # passed to this notebook only (each key must be a parameter it declares)
@@ -25,7 +25,7 @@ PROFILES = NOTEBOOKS / "profiles"
 
 
 # Keys of a profile's common block that are the report's, not a training run's.
-REPORT_KEYS = ("seeds", "jobs", "synthetic_images", "synthetic", "tuning", "tuning_seeds")
+REPORT_KEYS = ("seeds", "jobs", "executor", "synthetic_images", "synthetic", "tuning", "tuning_seeds")
 # The report keys a section's run requests take (``lib.report.tuning``), read by notebooks as ``ctx.<key>``.
 SECTION_KEYS = ("tuning", "tuning_seeds")
 
@@ -54,6 +54,12 @@ def check_common(common: dict, where: str) -> dict:
         raise ProfileError(f"{where}: seeds must be a non-empty list of integers, got {seeds!r}")
     if not (isinstance(jobs, int) and jobs >= 1):
         raise ProfileError(f"{where}: jobs must be an integer >= 1, got {jobs!r}")
+    from ..experiments.executors import ExecutorError, ExecutorSpec
+
+    try:
+        ExecutorSpec.parse(common.get("executor"))
+    except (ExecutorError, TypeError) as e:
+        raise ProfileError(f"{where}: {e}") from None
     tuning, at = common.get("tuning"), common.get("tuning_seeds")
     if tuning is not None and not (isinstance(tuning, dict) and all(isinstance(v, list) for v in tuning.values())):
         raise ProfileError(f"{where}: tuning must map a row to a list of method labels, got {tuning!r}")

@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from ..experiments.executors import KINDS, ExecutorError
 from ..store.atomic import write_text
 from . import provenance, readme, site
 from . import kernel
@@ -52,6 +53,30 @@ def training_seconds(root: Path, names: set[str]) -> float:
         except (OSError, ValueError, KeyError):
             pass
     return round(total, 1)
+
+
+def training_places(root: Path, names: set[str]) -> list[dict]:
+    """Where the runs ``names`` trained (``.training.json``, written by ``lib.experiments.batch``): one row per
+    executor, host and devices, with the number of runs and the median and longest training seconds per run;
+    runs without a record (trained by hand) in a row of their own, executor ``unrecorded``."""
+    import statistics
+
+    groups: dict[tuple, list[float]] = {}
+    for name in sorted(names):
+        try:
+            t = json.loads((root / name / ".training.json").read_text())
+            where = (str(t.get("executor", "local")), str(t.get("host", "?")), str(t.get("devices", "?")))
+            seconds = float(t["ended"]) - float(t["started"])
+        except (OSError, ValueError, KeyError, TypeError):
+            where, seconds = ("unrecorded", "?", "?"), None
+        groups.setdefault(where, []).append(seconds)
+    rows = []
+    for (executor, host, devices), secs in groups.items():
+        timed = [s for s in secs if s is not None]
+        rows.append({"executor": executor, "host": host, "devices": devices, "runs": len(secs),
+                     "median_seconds": round(statistics.median(timed), 1) if timed else None,
+                     "max_seconds": round(max(timed), 1) if timed else None})
+    return rows
 
 
 def runs_train_seconds(root: Path, names: set[str]) -> float:
@@ -135,17 +160,19 @@ def to_html(executed: Path, show_code: bool, pages: list[site.Page] | None = Non
 
 
 def prefetch(steps: list[tuple[Path, dict]], profile: str) -> tuple[float, int]:
-    """Train every run the notebooks of ``steps`` will fetch (``requests.report_configs``), as one batch:
-    (seconds taken, the profile's ``jobs``)."""
+    """Train every run the notebooks of ``steps`` will fetch (``requests.report_configs``), as one batch on the
+    profile's executor (``context.executor_of``): (seconds taken, ``jobs``: the profile's, or ``--jobs``)."""
     from ..experiments.batch import get_or_train_all
+    from .context import executor_of, jobs_of
     from .requests import report_configs
 
     t0 = time.perf_counter()
     cfgs = report_configs(steps, profile)
-    jobs = int(load_profile(profile)["common"].get("jobs", 1))
+    common = load_profile(profile)["common"]
+    jobs = jobs_of(common)
     if cfgs:
         print(f"[0/{len(steps)}] training the runs the notebooks use first ({len(cfgs)} requests)", flush=True)
-        get_or_train_all(cfgs, jobs=jobs)
+        get_or_train_all(cfgs, jobs=jobs, executor=executor_of(common))
     return time.perf_counter() - t0, jobs
 
 
@@ -249,6 +276,7 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     prov["runs_reused"] = max(len(used) - prov["runs_trained"], 0)
     prov["runs_train_seconds"] = runs_train_seconds(store_root, used)
     prov["training_seconds"] = training_seconds(store_root, trained)
+    prov["trained_where"] = training_places(store_root, used)
     prov["wall_seconds"] = {"runs before the notebooks": round(prefetch_seconds, 1),
                             "notebooks": round(notebook_seconds, 1), "HTML": round(html_seconds, 1)}
     write_text(out_dir / "provenance.json", json.dumps(prov, indent=2, sort_keys=True))
@@ -263,17 +291,36 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     return index
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m lib.report``."""
     p = argparse.ArgumentParser(prog="python -m lib.report", description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", default="default", help=f"one of: {', '.join(available_profiles())}")
     p.add_argument("--only", nargs="*", help="run only notebooks whose names start with these prefixes")
     p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
     p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     p.add_argument("--output-dir", default=None, help="write here instead of reports/<profile>")
+    p.add_argument("--executor", choices=KINDS, default=None,
+                   help="where missing runs train: local (a process pool, the profile's jobs at a time), gpus (one "
+                        "run per GPU of this machine), submitit (a cluster: the profile's executor options); "
+                        "default: the profile's executor, else local")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="runs (and notebooks) side by side; default: the profile's jobs. With more than one, "
+                        "give each run one thread (the profiles' threads: 1)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
     args = p.parse_args(argv)
+    if args.executor is not None:  # the notebooks' kernels inherit it (context.executor_of)
+        os.environ["ECHO_MTL_EXECUTOR"] = args.executor
+    if args.jobs is not None:  # and this (context.jobs_of)
+        if args.jobs < 1:
+            p.error(f"--jobs must be at least 1, got {args.jobs}")
+        os.environ["ECHO_MTL_JOBS"] = str(args.jobs)
     try:
         run_report(args.profile, args.only, args.show_code, args.timeout, args.output_dir)
-    except (ProfileError, NotebookFailed) as e:
+    except (ProfileError, NotebookFailed, ExecutorError) as e:
         print(f"report failed: {e}", file=sys.stderr)
         return 1
     except readme.ResultsBlockError as e:

@@ -168,7 +168,18 @@ def index_html(out_dir: Path, pages: list[Page], profile: str, prov: dict) -> st
         train=hours_or_minutes(prov.get("runs_train_seconds")),
         torch=str((prov.get("packages") or {}).get("torch")), python=prov.get("python", "?"),
         h=headline(out_dir, pages), headline_section=HEADLINE_SECTION, pages=pages, answer=read_answer_of(out_dir),
-        cut_note=CUT_NOTE)
+        cut_note=CUT_NOTE, where=[where_sentence(w) for w in prov.get("trained_where") or []])
+
+
+def where_sentence(w: dict) -> str:
+    """One row of ``runner.training_places`` for a reader: "41 runs by executor local on host h (devices
+    cpu), 95 s median and 240 s longest per run"."""
+    runs = f"{w.get('runs')} run{'' if w.get('runs') == 1 else 's'}"
+    if w.get("executor") == "unrecorded":
+        return f"{runs} with no record of where (trained outside a batch)"
+    timing = (f", {w['median_seconds']:.0f} s median and {w['max_seconds']:.0f} s longest per run"
+              if isinstance(w.get("median_seconds"), (int, float)) else "")
+    return f"{runs} by executor {w.get('executor')} on host {w.get('host')} (devices {w.get('devices')}){timing}"
 
 
 def hours_or_minutes(seconds) -> str:

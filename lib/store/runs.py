@@ -3,30 +3,40 @@
     runs/<model>-<weighting>-<task>-s<seed>-<key>/
         config.json  history.csv  epochs.csv  metrics.json  model.pt  tables/*.csv
         results.csv  tensorboard/   <- with history.csv and epochs.csv, rewritten after every epoch (lib.engine.logs)
-        MANIFEST.json   <- written last: file list with SHA-256; its presence marks the run complete
+        MANIFEST.json   <- written last: file list with SHA-256
+        .training.json  <- where and when it trained (lib.experiments.batch), outside the manifest
+    runs/.partial/<run name>/   <- a run while it trains, renamed to runs/<run name>/ when complete
+    runs/.locks/<run name>.lock  runs/.quarantine/
 
 The key covers the configuration (with ``--weights`` as the SHA-256 of the checkpoint's bytes, not its path:
 ``config_part``), the data (``lib.data.data_fingerprint``:
 the bytes of every file the loader reads; computing it generates nothing), the
 code that trains (``codekey.code_fingerprint`` of ``TRAINING_MODULES``: the
 docstring-free syntax of every ``lib`` module they import, found by following
-imports), the resolved device and the torch version
+imports; this module is not among them: how runs are found and published decides
+no number), the resolved device and the torch version
 (``platform_fingerprint``). A run that several
 notebooks need is trained once; a report rerun with nothing changed trains
-nothing. A folder without a manifest (a killed run) is resumed from its
-checkpoint; one whose files do not match their checksums, or one retrained
-with ``force=True``, is moved aside to ``<store>/.quarantine/`` (with a
-warning naming where) and trained again: nothing trained is deleted.
+nothing.
+
+Safe for several processes and machines filling one store (a shared filesystem):
+a run trains in ``.partial/<name>/`` under the run's lock (``lock.run_lock``) and
+is renamed to its final name only when its manifest is written, so a folder
+under its final name is complete. A process that dies mid-run leaves its
+partial folder; the next request for that run resumes it from its last
+checkpoint (or publishes it, if only the rename was missing). A complete folder
+whose files do not match their checksums, or one retrained with ``force=True``,
+is moved aside to ``<store>/.quarantine/`` (with a warning naming where) and
+trained again: nothing trained is deleted.
 
 ``RunStore.get_or_train`` is the one path from a configuration to a run, for
 ``lib.train.train``, the command line and the notebooks alike; it trains in the
 calling process (``lib.experiments.batch.get_or_train_all`` trains many, each in
-a process of its own). ``python -m lib.store.runs <run folder>`` trains a
-prepared folder in the calling process.
+a process of its own, through ``lib.experiments.executors``).
 
 Under ``torchrun`` (``lib.engine.distributed``) every rank calls ``get_or_train``:
 rank 0 takes the lock, looks the run up and prepares its folder, every rank
-trains, rank 0 saves. The number of processes is part of the key (a run of N
+trains, rank 0 saves and publishes. The number of processes is part of the key (a run of N
 processes differs from a run of one in its batch statistics and the order of
 its sums); one process keeps the key it always had.
 """
@@ -36,8 +46,8 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import shutil
-import sys
 import time
 import warnings
 from functools import cached_property
@@ -46,24 +56,24 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .atomic import sha256_file, torch_save, write_text
+from .atomic import sha256_file, write_text
 from .codekey import code_fingerprint
 from ..config import TrainConfig
 from ..data import data_fingerprint, resolve_data
 from ..engine.distributed import barrier, broadcast_object, world
-from ..engine.logs import where_to_look
 from .paths import MANIFEST, runs_root
 from .lock import run_lock
-from .model_file import load_model_file, model_payload
+from .model_file import load_model_file
 from ..engine.seeding import resolve_device
-from ..engine.trainer import Trainer
+from .training import train_into
 from ..weights import weights_fingerprint
 
 LIB = Path(__file__).resolve().parents[1]
-# where a run's numbers are computed: the loop, the store that saves it, its configuration; every lib module
+# where a run's numbers are computed: the loop, the code that writes them, its configuration; every lib module
 # they import is found from these (lib.store.codekey)
-TRAINING_MODULES = ("lib.engine.trainer", "lib.store.runs", "lib.config")
+TRAINING_MODULES = ("lib.engine.trainer", "lib.store.training", "lib.config")
 QUARANTINE = ".quarantine"
+PARTIAL = ".partial"
 
 
 def platform_fingerprint(device: str) -> str:
@@ -138,32 +148,6 @@ class Run:
         return f"Run({self.path.name})"
 
 
-def _strict(d: dict) -> dict:
-    """NaN/infinite (undefined metrics) as None, so metrics.json is strict JSON (null)."""
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()}
-
-
-def save_run(result, run_dir: Path, data_yaml: Path) -> Run:
-    """Write a finished ``RunResult`` into ``run_dir``; the manifest last."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(run_dir / "config.json", json.dumps(result.config.to_dict(), indent=2, sort_keys=True))
-    write_text(run_dir / "history.csv", result.history.to_csv(index=False))
-    write_text(run_dir / "epochs.csv", result.epochs.to_csv(index=False))
-    write_text(run_dir / "metrics.json", json.dumps(_strict({**result.metrics, "data": str(data_yaml)}), indent=2,
-                                                    allow_nan=False))
-    torch_save(model_payload(result.model, result.config, result.names, result.view_names), run_dir / "model.pt")
-    for split, res in result.evals.items():
-        for name, table in res.tables().items():
-            write_text(run_dir / "tables" / f"{split}_{name}.csv", table.to_csv())
-    ckpt = run_dir / "checkpoint.pt"
-    if ckpt.exists():
-        ckpt.unlink()
-    files = {str(f.relative_to(run_dir)): sha256_file(f) for f in sorted(run_dir.rglob("*"))
-             if f.is_file() and f.name != MANIFEST and not f.name.startswith(".")}
-    write_text(run_dir / MANIFEST, json.dumps({"files": files}, indent=2))
-    return Run(run_dir)
-
-
 class RunStore:
     def __init__(self, root: str | Path | None = None):
         # absolute: a training process (lib.experiments.batch) finds the folder whatever its working directory
@@ -193,16 +177,21 @@ class RunStore:
         if not (path / MANIFEST).is_file():
             return None
         run = Run(path)
-        try:
-            bad = run.verify()
-        except (OSError, ValueError) as e:
-            bad = [f"{MANIFEST} ({e})"]
+        bad = self._damaged(run)
         if bad:
             moved = self.quarantine(path)
             warnings.warn(f"run {path.name} is damaged ({', '.join(bad)}): moved to {moved}; training it again",
                           stacklevel=2)
             return None
         return run
+
+    @staticmethod
+    def _damaged(run: Run) -> list[str]:
+        """What ``Run.verify`` finds wrong, an unreadable manifest included (empty when intact)."""
+        try:
+            return run.verify()
+        except (OSError, ValueError) as e:
+            return [f"{MANIFEST} ({e})"]
 
     def quarantine(self, path: Path) -> Path:
         """Move run folder ``path`` to ``<store>/.quarantine/<run name>-<UTC time>`` and return where it went;
@@ -217,58 +206,71 @@ class RunStore:
         shutil.move(path, target)
         return target
 
+    def partial_path(self, cfg: TrainConfig) -> Path:
+        """Where the run of ``cfg`` trains until it is complete: ``<store>/.partial/<run name>``."""
+        return self.root / PARTIAL / self.path(cfg).name
+
     def get_or_train(self, cfg: TrainConfig, force: bool = False, progress: bool = True) -> Run:
         """The stored run of ``cfg``, trained first in this process if missing (resuming a killed one).
 
         Raises what training raises. Under ``torchrun`` every rank must call it: see the module's note."""
+        return self.fetch(cfg, force, progress)[0]
+
+    def fetch(self, cfg: TrainConfig, force: bool = False, progress: bool = True) -> tuple[Run, bool]:
+        """``get_or_train``, and whether this call trained the run (False: it was stored, or another process
+        trained it while this one waited for its lock)."""
         if world().size > 1:
-            return self._get_or_train_distributed(cfg, force, progress)
-        path = self.path(cfg)
-        with run_lock(path):  # two processes asking for one run: one trains, the other then reads it
+            return self._fetch_distributed(cfg, force, progress)
+        with run_lock(self.path(cfg)):  # two processes asking for one run: one trains, the other then reads it
             run = self._stored_or_prepared(cfg, force)
             if run is not None:
-                return run
-            train_into(path, progress)
-            return Run(path)
+                return run, False
+            train_into(self.partial_path(cfg), progress)
+            return self._publish(cfg), True
 
     def _stored_or_prepared(self, cfg: TrainConfig, force: bool) -> Run | None:
-        """The stored run of ``cfg``, else None with its folder prepared (``force``: the old folder moved aside
-        first, see ``quarantine``); under its lock."""
-        path = self.path(cfg)
-        if force and path.exists():
-            moved = self.quarantine(path)
-            warnings.warn(f"run {path.name} retrained (force=True): the old folder moved to {moved}", stacklevel=3)
+        """Under the run's lock: the stored run of ``cfg`` (a partial folder that is complete but was not yet
+        renamed is published), else None with its partial folder prepared (a killed run's kept: training
+        resumes from its checkpoint). ``force``: the stored and partial folders moved aside first
+        (``quarantine``). A folder under the final name without a manifest, or a damaged saved partial
+        folder, is moved aside too."""
+        path, partial = self.path(cfg), self.partial_path(cfg)
+        if force:
+            for old in (path, partial):
+                if old.exists():
+                    moved = self.quarantine(old)
+                    warnings.warn(f"run {path.name} retrained (force=True): {old} moved to {moved}", stacklevel=4)
         run = self.get(cfg)
-        if run is None:
-            path.mkdir(parents=True, exist_ok=True)
-            write_text(path / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
-        return run
+        if run is not None:
+            return run
+        if path.exists():  # a final name without a manifest: not this store's doing (a copy, a hand edit)
+            self.quarantine(path)
+        if (partial / MANIFEST).is_file():  # saved, then killed before the rename
+            if not self._damaged(Run(partial)):
+                return self._publish(cfg)
+            self.quarantine(partial)
+        partial.mkdir(parents=True, exist_ok=True)
+        write_text(partial / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+        return None
 
-    def _get_or_train_distributed(self, cfg: TrainConfig, force: bool, progress: bool) -> Run:
+    def _publish(self, cfg: TrainConfig) -> Run:
+        """Rename the complete partial folder of ``cfg`` to its final name (one atomic rename on one filesystem);
+        under the run's lock."""
+        path = self.path(cfg)
+        os.rename(self.partial_path(cfg), path)
+        return Run(path)
+
+    def _fetch_distributed(self, cfg: TrainConfig, force: bool, progress: bool) -> tuple[Run, bool]:
         path = self.path(cfg)
         main = world().main
         with run_lock(path) if main else contextlib.nullcontext():
             missing = main and self._stored_or_prepared(cfg, force) is None
             if missing:
                 resolve_data(cfg.data)  # the synthetic set, generated by one rank before any rank reads it
-            if broadcast_object(missing):
-                train_into(path, progress)
-            barrier()  # rank 0 has saved the run
-        return Run(path)
-
-
-def train_into(run_dir: Path, progress: bool = True) -> Run:
-    """Train the run described by ``run_dir/config.json`` (resuming a checkpoint) and save it. With ``progress``,
-    a line on stderr names the files that grow while it trains (``lib.engine.logs.where_to_look``)."""
-    cfg = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    trainer = Trainer(cfg, run_dir=run_dir, progress=progress)
-    if trainer.progress:  # the data is read and the model built: say where to watch it train
-        print(where_to_look(run_dir), file=sys.stderr)
-    result = trainer.fit()
-    if result is None:  # not rank 0: rank 0 saves
-        return Run(run_dir)
-    return save_run(result, run_dir, trainer.data_yaml)
-
-
-if __name__ == "__main__":
-    train_into(Path(sys.argv[1]), progress="--no-progress" not in sys.argv)
+            trained = broadcast_object(missing)
+            if trained:
+                train_into(self.partial_path(cfg), progress)
+                if main:
+                    self._publish(cfg)
+            barrier()  # rank 0 has saved and published the run
+        return Run(path), trained
