@@ -2,9 +2,7 @@
 the file; YOLOv5's transfer rules; the other sources give the same weights; the run key sees the file's bytes."""
 import os
 import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
