@@ -1,6 +1,7 @@
 """A run can be watched while it trains: results.csv (YOLOv5's columns), history.csv and TensorBoard grow after
 every epoch, a killed run keeps them, and the command line says where to look."""
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -58,8 +59,8 @@ def test_a_killed_run_keeps_its_logs_and_resumes_them(eight_images, tmp_path, mo
     monkeypatch.setattr(Trainer, "train_step", killed_in_epoch_1)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, runs=tmp_path / "a", progress=False)
-    folder = RunStore(tmp_path / "a").path(cfg)
-    assert not (folder / "MANIFEST.json").exists()
+    folder = RunStore(tmp_path / "a").partial_path(cfg)  # a run trains under .partial/ until complete
+    assert not (folder / "MANIFEST.json").exists() and not RunStore(tmp_path / "a").path(cfg).exists()
     assert pd.read_csv(folder / "results.csv")["epoch"].tolist() == [0]
     assert pd.read_csv(folder / "history.csv")["epoch"].tolist() == [0]
     monkeypatch.setattr(Trainer, "train_step", step)
@@ -94,8 +95,9 @@ def test_the_command_line_says_where_to_look(eight_images, tmp_path, capsys):
             "--interference-every", "0", "--runs", str(tmp_path)]
     assert main(argv) == 0
     out, err = capsys.readouterr()
-    run = json.loads(out.strip().splitlines()[-1])["run"]
-    assert f"training into {run}: results.csv and history.csv grow after every epoch" in err
+    run = Path(json.loads(out.strip().splitlines()[-1])["run"])
+    partial = run.parent / ".partial" / run.name  # where it grows; renamed to `run` once complete
+    assert f"training into {partial}: results.csv and history.csv grow after every epoch" in err
     assert main(argv) == 0  # stored: nothing to watch
     assert "training into" not in capsys.readouterr().err
     assert main(argv + ["--no-progress", "--force"]) == 0  # quiet: progress and this line both off

@@ -81,7 +81,7 @@ def test_a_failed_run_names_its_folder(tiny_data, tmp_path):
     store = RunStore(tmp_path / "s")
     with pytest.raises(TrainingFailed) as err:
         get_or_train_all({"bad": bad}, store)
-    assert err.value.run_dir.parent == store.root and (err.value.run_dir / "config.json").is_file()
+    assert err.value.run_dir.parent == store.root / ".partial" and (err.value.run_dir / "config.json").is_file()
     assert str(err.value.run_dir) in str(err.value)
     with pytest.raises(type(err.value.cause)):  # the cause is what training raises in process
         RunStore(tmp_path / "here").get_or_train(bad, progress=False)

@@ -77,8 +77,8 @@ def test_the_command_line_names_the_reports_executor_and_jobs_for_every_notebook
     from lib.report import runner
     from lib.report.context import executor_of, jobs_of
 
-    monkeypatch.delenv("ECHO_MTL_EXECUTOR", raising=False)
-    monkeypatch.delenv("ECHO_MTL_JOBS", raising=False)
+    monkeypatch.setenv("ECHO_MTL_EXECUTOR", "")  # set, so that the teardown removes what main() sets
+    monkeypatch.setenv("ECHO_MTL_JOBS", "")
     assert executor_of({"executor": "gpus"}).kind == "gpus" and executor_of({}).kind == "local"
     assert jobs_of({"jobs": 2}) == 2 and jobs_of({}) == 1
     monkeypatch.setattr(runner, "run_report", lambda *a, **k: None)
@@ -146,7 +146,7 @@ def test_a_failed_submitit_job_names_its_run(tiny_data, tmp_path):
         get_or_train_all({"bad": cfg(str(copy / Path(tiny_data).name))}, store,
                          executor=ExecutorSpec("submitit", cluster="local"))
     assert err.value.run_dir == store.root / ".partial" / err.value.run_dir.name  # kept for inspection
-    assert "class" in str(err.value)  # the job's own error travels back
+    assert "LabelError" in str(err.value)  # the job's own error travels back
 
 
 @pytest.mark.slow

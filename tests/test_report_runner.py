@@ -60,7 +60,7 @@ def test_a_build_during_which_the_code_changed_is_marked_dirty_with_both_commits
 def test_the_index_says_where_the_runs_trained_and_how_long_each_took(tmp_path):
     import json
 
-    from lib.report.runner import training_places
+    from lib.report.runtimes import training_places
     from lib.report.site import where_sentence
 
     for name, rec in {"a": {"executor": "gpus", "host": "n1", "devices": "0", "started": 0, "ended": 100},

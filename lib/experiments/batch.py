@@ -121,8 +121,9 @@ def get_or_train_all(cfgs: dict, store=None, jobs: int = 1, executor: ExecutorSp
                     path, secs, trained = fut.result()
                 except TrainingFailed:
                     raise
-                except Exception as e:  # the process died (BrokenProcessPool)
-                    raise TrainingFailed(store.path(cfgs[k]), e) from e
+                except Exception as e:  # the process died (BrokenProcessPool), or a cluster job failed
+                    partial = store.partial_path(cfgs[k])
+                    raise TrainingFailed(partial if partial.exists() else store.path(cfgs[k]), e) from e
                 run = Run(path)
                 for label in labels[cfgs[k].to_json()]:
                     out[label] = run

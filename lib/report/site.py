@@ -172,7 +172,7 @@ def index_html(out_dir: Path, pages: list[Page], profile: str, prov: dict) -> st
 
 
 def where_sentence(w: dict) -> str:
-    """One row of ``runner.training_places`` for a reader: "41 runs by executor local on host h (devices
+    """One row of ``runtimes.training_places`` for a reader: "41 runs by executor local on host h (devices
     cpu), 95 s median and 240 s longest per run"."""
     runs = f"{w.get('runs')} run{'' if w.get('runs') == 1 else 's'}"
     if w.get("executor") == "unrecorded":
