@@ -199,3 +199,31 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(data, tmp_path, script
             assert resumed.metrics[k] == v or (math.isnan(v) and math.isnan(resumed.metrics[k])), k
     for k, v in whole.model.state_dict().items():
         assert torch.equal(v, resumed.model.state_dict()[k]), k
+
+
+def test_two_tasks_stop_only_when_each_tasks_metric_has_plateaued():
+    """View accuracy saturates at once while mAP50 climbs 0.006 an epoch for 20 epochs: the mean gains 0.009
+    in 3 epochs, under min_delta, so a rule on the mean stopped after ``patience`` epochs (19 of 57 runs of the
+    full profile's first build stopped with a task still rising); the run goes on until detection flattens."""
+    from types import SimpleNamespace
+
+    from lib.engine.stopping import Plateau
+
+    map50 = [0.1 + 0.006 * min(e, 20) for e in range(30)]
+    plateau, mean_only, model = Plateau(3, ("det", "view"), 30, 0.01), EarlyStopping(3, 0.01), torch.nn.Linear(1, 1)
+    stopped = mean_stopped = None
+    for epoch, m in enumerate(map50):
+        result = SimpleNamespace(metrics=lambda m=m: {"mAP50": m, "view_accuracy": 1.0})
+        plateau.observe(epoch, result, model)
+        mean_only.step(epoch, (m + 1.0) / 2)
+        if mean_stopped is None and mean_only.stop:
+            mean_stopped = epoch
+        if plateau.stop:
+            stopped = epoch
+            break
+    assert mean_stopped == 3 and stopped == 23  # detection flat from epoch 20: 3 epochs without a gain
+    assert plateau.summary(stopped + 1) == {"best_epoch": 21, "converged": True}  # the best mean: epoch 20
+    state = plateau.state_dict()
+    again = Plateau(3, ("det", "view"), 30, 0.01)
+    again.load_state_dict(state)
+    assert again.stop and again.task_rules["det"].state_dict() == plateau.task_rules["det"].state_dict()

@@ -46,6 +46,7 @@ class TrainState:
     epochs_since_best: int = 0
     reference_fitness: float = -math.inf    # the fitness that last restarted the patience count (min_delta)
     best_model: dict | None = None          # the best epoch's evaluated weights (patience > 0 only)
+    task_rules: dict | None = None          # task -> its EarlyStopping.state_dict() (two tasks)
 
     @classmethod
     def of(cls, trainer, epoch: int) -> "TrainState":
