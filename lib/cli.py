@@ -32,6 +32,7 @@ from .config import TrainConfig
 from .engine.distributed import World, barrier, broadcast_object, check_global_batch, cuda_device_of, init_from_env, launched, shutdown
 from .data import DataError, LabelError, read_data_yaml
 from .store.paths import runs_root
+from .store.lock import lock_kind
 from .store.runs import RunStore
 from .models.yolo import SCALES
 from .engine.seeding import resolve_device
@@ -179,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         if cfg.weights is not None:
             weights_fingerprint(cfg.weights)  # a missing --weights file: refused before anything is made
         resolve_device(cfg.device)  # CUDA asked for on a machine without it: refused before anything is made
+        lock_kind()  # a bad $ECHO_MTL_LOCK: refused before anything is made
         if launched():  # refused before the process group starts: one message, from rank 0
             processes = int(os.environ["WORLD_SIZE"])
             check_global_batch(cfg.batch_size, processes)

@@ -164,3 +164,20 @@ def test_every_run_of_the_smoke_report_trains_the_same_through_submitit(tmp_path
     for k in cfgs:
         assert cluster[k].path.name == local[k].path.name
         same_run(local[k], cluster[k])
+
+
+def test_submitit_without_slurm_keeps_jobs_in_flight(tmp_path):
+    """A bare --executor submitit on a machine without Slurm falls back to submitit's local executor, which
+    would start every run at once (the new-user trial: 15 runs on 2 cores)."""
+    pool = make_executor(ExecutorSpec("submitit"), 2, tmp_path)
+    assert pool.cluster == "local" and pool.in_flight == 2
+    assert make_executor(ExecutorSpec("submitit", cluster="local"), 3, tmp_path).in_flight == 3
+
+
+def test_a_bad_lock_kind_stops_the_command_line_in_one_line(tmp_path, monkeypatch, capsys):
+    from lib.cli import main
+
+    monkeypatch.setenv("ECHO_MTL_LOCK", "nfs")
+    assert main(["--epochs", "1", "--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: ECHO_MTL_LOCK='nfs': expected one of flock, soft"] and not (tmp_path / "runs").exists()

@@ -76,3 +76,15 @@ def test_the_index_says_where_the_runs_trained_and_how_long_each_took(tmp_path):
     by = {r["devices"]: where_sentence(r) for r in rows}
     assert by["0"] == "2 runs by executor gpus on host n1 (devices 0), 200 s median and 300 s longest per run"
     assert by["?"] == "1 run with no record of where (trained outside a batch)"
+
+
+def test_a_build_counts_only_the_runs_it_trained_itself(tmp_path):
+    """Two reports filling one store: each says it trained what it trained, not the other's runs."""
+    import json
+
+    from lib.report.runtimes import trained_by
+
+    for name, build in {"a": "mine", "b": "other", "c": None}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / ".training.json").write_text(json.dumps({"started": 0, "ended": 1, "build": build}))
+    assert trained_by(tmp_path, {"a", "b", "c", "d"}, "mine") == {"a"}

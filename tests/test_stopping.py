@@ -133,7 +133,7 @@ def test_a_plateau_stops_the_run_and_the_best_epochs_weights_are_tested(data, tm
     m = run.metrics
     assert (m["best_epoch"], m["stopped_epoch"], m["converged"]) == (2, 4, True)
     assert len(run.epochs) == 4 and run.history["epoch"].max() == 3
-    assert "stopped at epoch 4: no improvement for 2 epochs; best epoch 2, fitness 0.5000" in capsys.readouterr().err
+    assert "stopped at epoch 4: no improvement in any task for 2 epochs; best epoch 2, fitness 0.5000" in capsys.readouterr().err
     # val figures: the best epoch's row of epochs.csv, not the last one's
     best, last = run.epochs.iloc[1], run.epochs.iloc[-1]
     for c in val_columns(run.epochs):

@@ -17,6 +17,7 @@ the others wait for it and read it (``lib.store.runs``).
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -57,8 +58,10 @@ def longest_first(cfg: TrainConfig) -> tuple:
 def record_training(run_dir, started: float, ended: float, executor: str = "local") -> None:
     """When and where a run trained, beside the run: ``.training.json`` (a dot file, outside the run's
     manifest) with ``started`` and ``ended`` (epoch seconds), ``executor``, ``host``, ``pid`` and ``devices``
-    (``executors.where``); read by the report runner (the runs' training time, and where they trained)."""
-    record = {"started": started, "ended": ended, "executor": executor, **where()}
+    (``executors.where``) and ``build`` (``$ECHO_MTL_BUILD``: the report build that trained it); read by the
+    report runner (the runs' training time, where they trained, which this build trained)."""
+    record = {"started": started, "ended": ended, "executor": executor, **where(),
+              "build": os.environ.get("ECHO_MTL_BUILD")}  # the report build that asked for it (lib.report.runner)
     (Path(run_dir) / ".training.json").write_text(json.dumps(record))
 
 

@@ -169,7 +169,8 @@ class DevicePool(Executor):
 class SubmititPool(Executor):
     """Each task a submitit job; its ``Future`` is set when the job ends (polled every ``poll`` seconds). At most
     ``in_flight`` jobs are submitted at a time (None: all at once, for a cluster's own queue; submitit's local
-    executor would start every job at once). A job that fails raises submitit's ``FailedJobError`` (its message
+    executor would start every job at once, so ``make_executor`` limits it to ``jobs``). ``cluster``: the one
+    submitit uses (where none is named, the one it detects: ``local`` without Slurm). A job that fails raises submitit's ``FailedJobError`` (its message
     holds the job's traceback and log paths). ``shutdown(cancel_futures=True)`` cancels the jobs not yet
     finished."""
 
@@ -184,7 +185,8 @@ class SubmititPool(Executor):
             self._executor.update_parameters(**{**SUBMITIT_DEFAULTS, **(parameters or {})})
         except (ValueError, TypeError, NameError) as e:  # submitit names the cluster or parameter it does not know
             raise ExecutorError(f"executor submitit: {str(e).splitlines()[0]}") from e
-        self._in_flight, self._poll, self._lock = in_flight, poll, threading.Lock()
+        self.cluster = self._executor.cluster  # the one submitit chose where none was named
+        self.in_flight, self._poll, self._lock = in_flight, poll, threading.Lock()
         self._backlog: list = []   # (future, fn, args, kwargs) not yet submitted
         self._running: list = []   # (job, future)
         self._poller: threading.Thread | None = None
@@ -201,7 +203,7 @@ class SubmititPool(Executor):
 
     def _fill(self) -> None:
         """Submit from the backlog while there is room; under the lock."""
-        while self._backlog and (self._in_flight is None or len(self._running) < self._in_flight):
+        while self._backlog and (self.in_flight is None or len(self._running) < self.in_flight):
             future, fn, args, kwargs = self._backlog.pop(0)
             if not future.set_running_or_notify_cancel():
                 continue
@@ -256,8 +258,10 @@ def make_executor(spec: ExecutorSpec | str | None, jobs: int, folder: Path) -> E
         return training_pool(jobs)
     if spec.kind == "gpus":
         return DevicePool(list(spec.devices) if spec.devices is not None else visible_devices(), spec.runs_per_gpu)
-    local = spec.cluster in ("local", "debug")
-    return SubmititPool(Path(folder) / ".submitit", spec.cluster, spec.parameters, jobs if local else None)
+    pool = SubmititPool(Path(folder) / ".submitit", spec.cluster, spec.parameters)
+    if pool.cluster in ("local", "debug"):  # named, or chosen by submitit on a machine without Slurm
+        pool.in_flight = jobs
+    return pool
 
 
 def where() -> dict:

@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from ..experiments.executors import KINDS, ExecutorError
@@ -30,7 +31,7 @@ from . import kernel
 from .kernel import KernelMismatch
 from .profiles import ProfileError, available_profiles, load_profile, notebook_paths, parameters_for
 from .section import report_dir
-from .runtimes import completed_runs, runs_train_seconds, training_places, training_seconds
+from .runtimes import completed_runs, runs_train_seconds, trained_by, training_places, training_seconds
 
 
 class NotebookFailed(RuntimeError):
@@ -197,6 +198,7 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
 
     store_root = RunStore().root
     before = completed_runs(store_root)
+    build = os.environ["ECHO_MTL_BUILD"] = uuid.uuid4().hex  # marks the runs this build trains (runtimes)
     t_all, html_seconds, notebook_seconds = time.perf_counter(), 0.0, 0.0
     prefetch_seconds, jobs = prefetch(steps, profile)
     planned = [site.Page(nb.stem, site.title_of(nb)) for nb, _ in steps]  # nav links follow the plan
@@ -217,7 +219,7 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     prov["seconds"] = round(time.perf_counter() - t_all, 1)
     prov["git"] = provenance.at_end(prov["git"], provenance.git_state())
     used = {k for nb in prov["notebooks"].values() for keys in nb["sources"].values() for k in keys}
-    trained = completed_runs(store_root) - before
+    trained = trained_by(store_root, completed_runs(store_root) - before, build)
     prov["runs_trained"] = len(trained)
     prov["runs_reused"] = max(len(used) - prov["runs_trained"], 0)
     prov["runs_train_seconds"] = runs_train_seconds(store_root, used)

@@ -64,3 +64,16 @@ def runs_train_seconds(root: Path, names: set[str]) -> float:
         except (OSError, ValueError, KeyError, TypeError):
             pass
     return round(total, 1)
+
+
+def trained_by(root: Path, names: set[str], build: str) -> set[str]:
+    """Of the runs ``names``, those whose ``.training.json`` names ``build``: what one report build trained,
+    not runs another process put in the same store meanwhile."""
+    out = set()
+    for name in names:
+        try:
+            if json.loads((root / name / ".training.json").read_text()).get("build") == build:
+                out.add(name)
+        except (OSError, ValueError, AttributeError):
+            pass
+    return out
