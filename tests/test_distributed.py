@@ -90,20 +90,22 @@ def test_torchrun_training_keeps_ranks_identical_and_a_killed_run_resumes_to_the
     proc = subprocess.Popen(train_command(data, runs, epochs), env=env(ECHO_MTL_CHECK_RANKS="1"), cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
-    while time.time() < deadline and not any(runs.glob("*/checkpoint.pt")):
+    while time.time() < deadline and not any(runs.glob(".partial/*/checkpoint.pt")):
         time.sleep(0.02)
     # torchrun starts each rank in a session of its own: kill every process whose command names this store
     subprocess.run(["pkill", "-KILL", "-f", str(runs)], check=False)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     time.sleep(0.5)
-    folder = run_folder(runs)
-    assert (folder / "checkpoint.pt").exists() and not (folder / "MANIFEST.json").exists()
+    (partial,) = (runs / ".partial").iterdir()  # a run trains under .partial/ until it is complete
+    assert (partial / "checkpoint.pt").exists() and not (partial / "MANIFEST.json").exists()
+    assert not [p for p in runs.iterdir() if not p.name.startswith((".", "cache"))]  # nothing published yet
     again = subprocess.run(train_command(data, runs, epochs), env=env(ECHO_MTL_CHECK_RANKS="1"),
                            capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "resumed from" in again.stderr
-    assert folder.name == done.name  # one key: same configuration, data, code and process count
+    folder = run_folder(runs)
+    assert folder.name == partial.name == done.name  # one key: same configuration, data, code and process count
     pd.testing.assert_frame_equal(without_timings(pd.read_csv(folder / "history.csv")), without_timings(history))
     resumed = json.loads((folder / "metrics.json").read_text())
     for key in ("test_mAP50", "test_view_accuracy", "final_w_det", "val_mAP50"):
