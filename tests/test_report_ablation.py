@@ -29,6 +29,30 @@ def test_a_claim_survives_changes_or_is_not_comparable(tmp_path):
     assert table.loc["a", "full"] == "established: +0.200 [+0.100, +0.300]"
 
 
+def test_a_claim_one_report_does_not_make_is_told_apart_from_a_withheld_one(tmp_path):
+    write(tmp_path, "full", [verdict("a", "established", 0.2, 0.1, 0.3), verdict("b", "established", 0.2, 0.1, 0.3)])
+    write(tmp_path, "ablation-x", [verdict("a", "withheld", 0.0)])
+    table = ablation.side_by_side(["full", "ablation-x"], tmp_path)
+    assert table["outcome"].to_dict() == {"a": "not comparable", "b": "not made everywhere"}
+    assert table.loc["b", "ablation-x"] == "not made"
+
+
+def test_the_page_names_each_build_and_counts_only_claims_every_report_makes(tmp_path):
+    import json
+
+    write(tmp_path, "full", [verdict("a", "established", 0.2, 0.1, 0.3), verdict("b", "established", 0.2, 0.1, 0.3)])
+    write(tmp_path, "ablation-x", [verdict("a", "established", 0.3, 0.1, 0.5)])
+    (tmp_path / "full" / "provenance.json").write_text(json.dumps({"git": {"commit": "0123456789abcdef"},
+                                                                   "created": "2026-12-07"}))
+    page = tmp_path / "page.md"
+    assert ablation.main(["full", "ablation-x", "--root", str(tmp_path), "--page", str(page)]) == 0
+    text = page.read_text()
+    assert "- `full`: commit `0123456789ab`, 2026-12-07" in text
+    assert "- `ablation-x`: build unknown (no provenance.json)" in text
+    assert "Of the 1 claims every report makes: 1 survives." in text
+    assert "| a | established: +0.200 [+0.100, +0.300] | established: +0.300 [+0.100, +0.500] | survives |" in text
+
+
 def test_the_command_writes_the_table_and_refuses_an_unbuilt_report(tmp_path, capsys):
     write(tmp_path, "full", [verdict("a", "established", 0.2, 0.1, 0.3)])
     write(tmp_path, "ablation-x", [verdict("a", "established", 0.3, 0.1, 0.5)])

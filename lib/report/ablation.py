@@ -6,11 +6,14 @@
 Each report's ``verdicts.json`` (``verdicts.write_verdicts``) gives, per claim, a status and an interval. A
 claim *survives* when it has the same status, established or not, in every report; it *changes* when one
 report establishes it and another does not (or establishes the opposite sign); it is *not comparable* where a
-report withheld it or does not make it. Writes ``reports/ablation.csv`` and prints the table.
+report withheld it, and *not made everywhere* where a report does not make it (an ablation runs fewer rows).
+Writes ``reports/ablation.csv`` and prints the table; ``--page docs/results/ablation.md`` also writes it as a
+markdown page naming each report's build (profile, commit, date).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
@@ -20,6 +23,7 @@ import pandas as pd
 from ..store.atomic import write_text
 from .paired import ESTABLISHED, WITHHELD
 from .profiles import REPO_ROOT
+from .readme import markdown_table
 from .verdicts import read_verdicts
 
 
@@ -34,12 +38,18 @@ def cell(v) -> str:
 
 
 def outcome(verdicts: list) -> str:
-    """survives / changes / not comparable, for one claim's verdicts across reports (None: not made)."""
-    if any(v is None or v.status == WITHHELD for v in verdicts):
+    """survives / changes / not comparable / not made everywhere, for one claim's verdicts across reports
+    (None: the report does not make the claim; an ablation cuts rows)."""
+    if any(v is None for v in verdicts):
+        return NOT_MADE
+    if any(v.status == WITHHELD for v in verdicts):
         return "not comparable"
     signs = {(v.status, math.copysign(1, v.values.get("difference", 1.0)) if v.status == ESTABLISHED else 0)
              for v in verdicts}
     return "survives" if len(signs) == 1 else "changes"
+
+
+NOT_MADE = "not made everywhere"
 
 
 def side_by_side(profiles: list[str], root: Path = REPO_ROOT / "reports") -> pd.DataFrame:
@@ -61,10 +71,41 @@ def side_by_side(profiles: list[str], root: Path = REPO_ROOT / "reports") -> pd.
     return pd.DataFrame(rows).set_index("claim")
 
 
+def counts(table: pd.DataFrame) -> str:
+    """'4 survives, 2 changes, ...': how many claims had each outcome."""
+    return ", ".join(f"{n} {k}" for k, n in table["outcome"].value_counts().items())
+
+
+def built(report: Path) -> str:
+    """'commit abc123 (date)' of a report's build, from its provenance.json."""
+    try:
+        prov = json.loads((report / "provenance.json").read_text())
+    except (OSError, ValueError):
+        return "build unknown (no provenance.json)"
+    git = prov.get("git") or {}
+    dirty = " with uncommitted changes" if git.get("dirty") else ""
+    return f"commit `{str(git.get('commit') or 'unknown')[:12]}`{dirty}, {prov.get('created', 'date unknown')}"
+
+
+def page(table: pd.DataFrame, profiles: list[str], root: Path) -> str:
+    """The side-by-side table as a markdown page: the builds compared, the counts, the table."""
+    builds = "\n".join(f"- `{p}`: {built(Path(root) / p)}" for p in profiles)
+    header = ["claim", *profiles, "outcome"]
+    rows = [[claim, *(str(r[p]) for p in profiles), r["outcome"]] for claim, r in table.iterrows()]
+    made = table[table["outcome"] != NOT_MADE]
+    return (f"# Do the verdicts survive a change of the benchmark?\n\n"
+            f"Written by `python -m lib.report.ablation {' '.join(profiles)} --page ...` from each report's "
+            f"`verdicts.json`; do not edit. Reports compared:\n\n{builds}\n\n"
+            f"Of the {len(made)} claims every report makes: {counts(made) or 'none'}. All claims: {counts(table)}.\n"
+            f"A claim survives when its status (established, with its sign, or not established) is the same in "
+            f"every report; it is not comparable where a report withheld it.\n\n{markdown_table(header, rows)}\n")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lib.report.ablation", description=__doc__.split("\n")[0])
     parser.add_argument("profiles", nargs="+", help="built reports, the reference first (e.g. full)")
     parser.add_argument("--root", default=str(REPO_ROOT / "reports"), help="where the reports are")
+    parser.add_argument("--page", help="also write the table as a markdown page here (docs/results/ablation.md)")
     args = parser.parse_args(argv)
     if len(args.profiles) < 2:
         parser.error("give at least two profiles to compare")
@@ -75,7 +116,10 @@ def main(argv=None) -> int:
         return 2
     write_text(Path(args.root) / "ablation.csv", table.to_csv())
     print(table.to_string())
-    print("\n" + ", ".join(f"{n} {k}" for k, n in table["outcome"].value_counts().items()))
+    print("\n" + counts(table))
+    if args.page:
+        write_text(Path(args.page), page(table, args.profiles, Path(args.root)))
+        print(f"page written: {args.page}")
     return 0
 
 
