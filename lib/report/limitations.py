@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments.methods import SINGLE_TASK
+from ..experiments.methods import SINGLE_TASK, method
 
 VIEW_CEILING = 0.95  # view classification alone at or above this mean test accuracy leaves little to separate
 
@@ -31,6 +31,35 @@ def still_gaining(runs, patience: int, min_delta: float) -> dict[str, float]:
                 gains.append(values[-patience:].max() - values[:-patience].max())
         if gains and max(gains) > min_delta:
             out[getattr(getattr(run, "path", None), "name", str(id(run)))] = float(max(gains))
+    return out
+
+
+def _knobs(label: str, lr: float) -> dict[str, float]:
+    """A setting's numeric knobs: the learning rate (the profile's, ``lr``, where the setting keeps it) and its
+    weighting's numeric options (``alpha``, each loss weight)."""
+    m = method(label)
+    out = {"learning rate": m.get("lr", lr)}
+    for k, v in (m.get("weighting_options") or {}).items():
+        name = "weight-optimizer learning rate" if k == "lr" else k
+        if isinstance(v, (list, tuple)):
+            out.update({f"{name}[{i}]": x for i, x in enumerate(v) if isinstance(x, (int, float))})
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[name] = v
+    return out
+
+
+def grid_edges(grid: list[str], selected: str, lr: float) -> list[str]:
+    """Where ``selected`` sits at the end of a range ``grid`` tried: for each numeric knob (``_knobs``) that
+    takes two or more values over the grid, 'alpha 3 (highest of 3)' when the selected value is the lowest or
+    highest of them. Read per knob, not by the setting's place in the list: GradNorm's grid lists alpha 3
+    before its SGD settings, yet 3 is the highest alpha it tried."""
+    knobs = [_knobs(g, lr) for g in grid]
+    mine = _knobs(selected, lr)
+    out = []
+    for k, v in mine.items():
+        values = sorted({d[k] for d in knobs if k in d})
+        if len(values) >= 2 and v in (values[0], values[-1]):
+            out.append(f"{k} {v:g} ({'lowest' if v == values[0] else 'highest'} of {len(values)})")
     return out
 
 
@@ -61,11 +90,11 @@ def limitations(base, seeds: list[int], tuning_seeds: list[int], grid: dict[str,
             items.append(f"**Untuned references**: {' and '.join(SINGLE_TASK)} ran the profile's learning rate "
                          f"({base.lr:g}) while {', '.join(f'`{r}`' for r in by_lr)} tuned theirs, so Delta-m% and the "
                          "comparisons against the references favour those rows.")
-        edge = [f"`{r}` ({selected[r]})" for r, g in tuned.items()
-                if selected and selected.get(r) in (g[0], g[-1])]
+        edge = {r: grid_edges(g, selected[r], base.lr) for r, g in tuned.items() if selected and r in selected}
+        edge = [f"`{r}` ({selected[r]}: {', '.join(e)})" for r, e in edge.items() if e]
         if edge:
-            items.append(f"**Grid edges**: {', '.join(edge)} selected the first or last setting of its grid: "
-                         "a wider grid might select beyond it.")
+            items.append(f"**Grid edges**: {'; '.join(edge)}: the selected setting is at the end of a range the "
+                         "grid tried, so a wider grid might select beyond it.")
     trained = [r for (m, _), r in runs.items()]
     converged = sum(r.metrics.get("converged") is True for r in trained)
     items.append(f"**Convergence**: {converged} of {len(trained)} runs stopped on a validation plateau "
