@@ -196,11 +196,13 @@ def test_the_answer_ends_with_each_rows_cost_when_the_file_holds_it(tmp_path):
     bare = V.read_answer(V.write_verdicts(vs, tmp_path / "a.json", claims))
     # no cost written: the claims, the tally, and whether anything beats the tuned static weight
     assert bare == V.answer(vs, claims)[:1] + [V.tally_sentence(vs), V.prior_sentence(vs)]
+    assert V.task_cost_sentence(vs) == ""  # no comparison of upstream's row with a single-task reference
     costed = V.read_answer(V.write_verdicts(vs, tmp_path / "b.json", claims,
                                             {"static": 0.5, "gradnorm": 1.25, "dual": float("nan")}))
     assert costed[:-1] == bare  # the cost comes last
-    assert costed[-1] == ("Cost, training with tuning, measured on this machine (process-hours): static 0.50, "
-                          "gradnorm 1.25.")  # an unmeasured (NaN) cost is not printed
+    assert costed[-1] == ("Cost, training with tuning, measured on this machine (process-hours of the runs' "
+                          "processes, two at a time on the machine's cores, so each moves with the load beside it): "
+                          "static 0.50, gradnorm 1.25.")  # an unmeasured (NaN) cost is not printed
 
 
 def test_the_interference_sentence_says_which_gradient_dominates_and_by_how_much():
@@ -245,5 +247,26 @@ def test_the_answer_says_how_the_comparisons_came_out(tmp_path):
     vs += verdicts_of(one)  # two withheld for n
     path = V.write_verdicts(vs, tmp_path / "v.json", ["gradnorm_vs_static.mAP50"])
     sentences = V.read_answer(path)
-    assert sentences[1] == ("Of 4 paired comparisons between methods, 1 established, 1 not established and 2 "
-                            "withheld (n = 1 seeds < 5: 2).")
+    assert sentences[1] == ("Of 4 paired comparisons between methods (4 against the tuned static weight), 1 "
+                            "established, 1 not established and 2 withheld (n = 1 seeds < 5: 2).")
+
+
+def test_the_answer_says_whether_sharing_costs_a_task_and_names_the_unconverged_runs(tmp_path):
+    def v(method, reference, metric, status, diff, low, high, reason=""):
+        values = {"method": method, "reference": reference, "metric": metric, "n": 5, "difference": diff,
+                  "low": low, "high": high}
+        return V.Verdict(f"{method} vs {reference}: {metric}", "{method} {difference:+.3f}", values, "t.csv",
+                         (low, high), 5, status != "withheld", status, reason)
+    vs = [v("original", "det_only", "mAP50", "not established", 0.078, -0.033, 0.189),
+          v("original", "view_only", "view_accuracy", "established", -0.046, -0.056, -0.036),
+          v("uw", "static", "mAP50", "withheld", -0.2, -0.3, -0.1, "run not converged: uw seed 3"),
+          v("uw", "det_only", "mAP50", "withheld", -0.2, -0.3, -0.1, "run not converged: uw seed 3"),
+          v("pcgrad", "static", "mAP50", "withheld", -0.2, -0.3, -0.1, "run not converged: pcgrad seed 2")]
+    assert V.task_cost_sentence(vs) == (
+        "Does sharing cost either task? original against detection alone on test mAP50: +0.078 [-0.033, +0.189], "
+        "not established; against classification alone on test view_accuracy: -0.046 [-0.056, -0.036], "
+        "established.")
+    assert V.tally_sentence(vs) == (
+        "Of 5 paired comparisons between methods (2 against detection alone, 1 against classification alone, 2 "
+        "against the tuned static weight), 1 established, 1 not established and 3 withheld (run not converged: 3, "
+        "from uw seed 3, pcgrad seed 2).")

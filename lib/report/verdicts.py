@@ -212,18 +212,33 @@ def read_answer(path: str | Path) -> list[str]:
     saved = json.loads(Path(path).read_text(encoding="utf-8"))
     verdicts = read_verdicts(path)
     sentences = answer(verdicts, saved.get("answer", []))
-    tally = tally_sentence(verdicts)
-    if tally:
-        sentences.insert(min(1, len(sentences)), tally)
-    prior = prior_sentence(verdicts)
-    if prior:
-        sentences.insert(min(2, len(sentences)), prior)
+    after = [s for s in (task_cost_sentence(verdicts), tally_sentence(verdicts), prior_sentence(verdicts)) if s]
+    sentences[min(1, len(sentences)):min(1, len(sentences))] = after
     cost = {k: v for k, v in (saved.get("cost_process_hours") or {}).items() if v is not None}
     if cost:
-        sentences.append("Cost, training with tuning, measured on this machine (process-hours): "
-                         + ", ".join(f"{row} {hours:.2f}" if hours >= 0.005 else f"{row} <0.01"
-                                     for row, hours in cost.items()) + ".")
+        sentences.append("Cost, training with tuning, measured on this machine (process-hours of the runs' "
+                         "processes, two at a time on the machine's cores, so each moves with the load beside "
+                         "it): " + ", ".join(f"{row} {hours:.2f}" if hours >= 0.005 else f"{row} <0.01"
+                                             for row, hours in cost.items()) + ".")
     return sentences
+
+
+UPSTREAM = "original"  # upstream's shared network with its fixed weights: the interference is read from it
+TASK_NAMES = {"det_only": "detection alone", "view_only": "classification alone"}
+REFERENCE_NAMES = {**TASK_NAMES, "static": "the tuned static weight"}
+
+
+def task_cost_sentence(verdicts: Iterable[Verdict], row: str = UPSTREAM) -> str:
+    """Whether sharing costs either task, in one sentence ("" without the comparisons): ``row`` against each
+    single-task reference, with status, difference and interval. Interference in the gradients is a cost only
+    where a task does worse shared than alone."""
+    against = [v for v in verdicts if v.values.get("method") == row and v.values.get("reference") in TASK_NAMES]
+    if not against:
+        return ""
+    said = [f"against {TASK_NAMES[v.values['reference']]} on test {v.values['metric']}: "
+            f"{v.values['difference']:+.3f} [{v.interval[0]:+.3f}, {v.interval[1]:+.3f}], {v.status}"
+            + (f" ({v.reason})" if v.status == WITHHELD else "") for v in against]
+    return f"Does sharing cost either task? {row} {'; '.join(said)}."
 
 
 PRIOR = "static"  # the reviewers' prior: a static loss weight tuned on validation
@@ -258,13 +273,17 @@ def tally_sentence(verdicts: Iterable[Verdict]) -> str:
     if not compared:
         return ""
     count = {st: sum(v.status == st for v in compared) for st in STATUSES}
-    reasons: dict[str, int] = {}
+    reasons: dict[str, list[str]] = {}
     for v in compared:
         if v.status == WITHHELD:
-            why = v.reason.split(":")[0]
-            reasons[why] = reasons.get(why, 0) + 1
-    said = "; ".join(f"{why}: {k}" for why, k in sorted(reasons.items(), key=lambda x: -x[1]))
-    return (f"Of {len(compared)} paired comparisons between methods, {count[ESTABLISHED]} established, "
+            why, _, which = v.reason.partition(": ")
+            reasons.setdefault(why, []).append(which)
+    said = "; ".join(f"{why}: {len(w)}" + (f", from {', '.join(dict.fromkeys(x for x in w if x))}" if any(w) else "")
+                     for why, w in sorted(reasons.items(), key=lambda x: -len(x[1])))
+    kinds = [(sum(v.values.get("reference") == r for v in compared), f"against {REFERENCE_NAMES.get(r, r)}")
+             for r in dict.fromkeys(v.values.get("reference") for v in compared)]
+    split = ", ".join(f"{k} {what}" for k, what in kinds if k)
+    return (f"Of {len(compared)} paired comparisons between methods ({split}), {count[ESTABLISHED]} established, "
             f"{count[NOT_ESTABLISHED]} not established and {count[WITHHELD]} withheld"
             + (f" ({said})" if said else "") + ".")
 
