@@ -175,8 +175,9 @@ def test_per_layer_cosines_are_read_by_their_interval_over_seeds():
     assert (summary["layers"], summary["layers conflicting"], summary["layers agreeing"]) == (
         3, ["backbone.stage5"], ["backbone.stem"])
     sentence = V.from_interference(summary, "interference", "histories", converged=True).sentence
-    assert sentence.endswith("Per shared layer, the cosine's interval lies below zero in 1 of 3 layers "
-                             "(backbone.stage5) and above zero in 1 (backbone.stem).")
+    assert sentence.endswith("Per shared layer (each its own 95% t interval over seeds, not adjusted for the 3 "
+                             "layers), the cosine's interval lies below zero in 1 of 3 layers (backbone.stage5) and "
+                             "above zero in 1 (backbone.stem).")
     unlogged = V.from_interference(interference_summary(history([0.1], [1], [1]) for _ in range(5)), "i", "h")
     assert unlogged.sentence.endswith("Per-layer cosines were not logged by these runs.")
     assert layer_summary([]).empty

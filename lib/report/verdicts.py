@@ -122,7 +122,8 @@ def _layers_reading(summary: dict) -> str:
         return "Per-layer cosines were not logged by these runs."
     conflicting, agreeing = summary["layers conflicting"], summary["layers agreeing"]
     named = lambda names: f" ({', '.join(names)})" if names else ""  # noqa: E731
-    return (f"Per shared layer, the cosine's interval lies below zero in {len(conflicting)} of {total} layers"
+    return (f"Per shared layer (each its own 95% t interval over seeds, not adjusted for the {total} layers), the "
+            f"cosine's interval lies below zero in {len(conflicting)} of {total} layers"
             f"{named(conflicting)} and above zero in {len(agreeing)}{named(agreeing)}.")
 
 
