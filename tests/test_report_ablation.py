@@ -102,3 +102,18 @@ def test_the_synthetic_knob_reaches_the_generator(monkeypatch, tmp_path):
     context.resolve_dataset(None, None, {"jet_opacity": 0.35})
     assert (seen[0].view_coupling, seen[0].n_train, seen[0].jet_opacity) == (0.0, 10, 0.7)
     assert (seen[1].jet_opacity, seen[1].n_train) == (0.35, 834)  # the real split sizes by default
+
+
+def test_the_readme_block_counts_the_claims_every_report_makes_and_shows_each_change(tmp_path):
+    write(tmp_path, "full", [verdict("a", "established", 0.2, 0.1, 0.3), verdict("b", "not established", 0.0, -0.1, 0.1),
+                             verdict("c", "established", 0.2, 0.1, 0.3)])
+    write(tmp_path, "ablation-x", [verdict("a", "established", 0.3, 0.1, 0.5),
+                                   verdict("b", "established", -0.2, -0.3, -0.1)])
+    table = ablation.side_by_side(["full", "ablation-x"], tmp_path)
+    block = ablation.readme_block(table, ["full", "ablation-x"], tmp_path, "docs/results/ablation.md")
+    assert block.startswith("`python -m lib.report.ablation full ablation-x`: of the 2 claims every report makes, ")
+    assert "1 survives" in block and "1 changes" in block
+    assert ("- **b** changes: `full` not established: +0.000 [-0.100, +0.100]; `ablation-x` established: -0.200 "
+            "[-0.300, -0.100]") in block
+    assert "**a**" not in block and "**c**" not in block  # survives; not made in the ablation
+    assert block.endswith("Every claim: [docs/results/ablation.md](docs/results/ablation.md).")

@@ -8,7 +8,8 @@ claim *survives* when it has the same status, established or not, in every repor
 report establishes it and another does not (or establishes the opposite sign); it is *not comparable* where a
 report withheld it, and *not made everywhere* where a report does not make it (an ablation runs fewer rows).
 Writes ``reports/ablation.csv`` and prints the table; ``--page docs/results/ablation.md`` also writes it as a
-markdown page naming each report's build (profile, commit, date).
+markdown page naming each report's build (profile, commit, date), and ``--readme`` the README's ablation block
+(the counts and every claim that changed).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import pandas as pd
 from ..store.atomic import write_text
 from .paired import ESTABLISHED, WITHHELD
 from .profiles import REPO_ROOT
-from .readme import markdown_table
+from .readme import markdown_table, replace_block
 from .verdicts import read_verdicts
 
 
@@ -101,11 +102,28 @@ def page(table: pd.DataFrame, profiles: list[str], root: Path) -> str:
             f"every report; it is not comparable where a report withheld it.\n\n{markdown_table(header, rows)}\n")
 
 
+README_BEGIN, README_END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
+
+
+def readme_block(table: pd.DataFrame, profiles: list[str], root: Path, page_path: str | None) -> str:
+    """The README's ablation block: the counts over the claims every report makes, and each claim that
+    changed, with every report's cell; the builds compared."""
+    made = table[table["outcome"] != NOT_MADE]
+    changed = made[made["outcome"] == "changes"]
+    lines = [f"`python -m lib.report.ablation {' '.join(profiles)}`: of the {len(made)} claims every report makes, "
+             f"{counts(made) or 'none'}."]
+    lines += [f"- **{claim}** changes: " + "; ".join(f"`{p}` {r[p]}" for p in profiles) for claim, r in changed.iterrows()]
+    lines.append("Builds: " + "; ".join(f"`{p}` {built(Path(root) / p)}" for p in profiles) + "."
+                 + (f" Every claim: [{page_path}]({page_path})." if page_path else ""))
+    return "\n\n".join(lines[:1]) + ("\n\n" + "\n".join(lines[1:-1]) if len(lines) > 2 else "") + "\n\n" + lines[-1]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lib.report.ablation", description=__doc__.split("\n")[0])
     parser.add_argument("profiles", nargs="+", help="built reports, the reference first (e.g. full)")
     parser.add_argument("--root", default=str(REPO_ROOT / "reports"), help="where the reports are")
     parser.add_argument("--page", help="also write the table as a markdown page here (docs/results/ablation.md)")
+    parser.add_argument("--readme", action="store_true", help="also write the README's ablation block")
     args = parser.parse_args(argv)
     if len(args.profiles) < 2:
         parser.error("give at least two profiles to compare")
@@ -120,6 +138,12 @@ def main(argv=None) -> int:
     if args.page:
         write_text(Path(args.page), page(table, args.profiles, Path(args.root)))
         print(f"page written: {args.page}")
+    if args.readme:
+        readme = REPO_ROOT / "README.md"
+        link = Path(args.page).resolve().relative_to(REPO_ROOT).as_posix() if args.page else None
+        block = readme_block(table, args.profiles, Path(args.root), link)
+        write_text(readme, replace_block(readme.read_text(), block, readme, README_BEGIN, README_END))
+        print(f"README block written: {readme}")
     return 0
 
 
