@@ -87,25 +87,28 @@ def _error_bar(row: pd.Series, metric: str):
     return [[row[metric] - max(low, lo_b)], [min(high, hi_b) - row[metric]]]
 
 
-def pareto(numbers: pd.DataFrame, x: str = "mAP50", y: str = "view_accuracy", front=None, ax=None):
-    """Methods in the (detection, classification) plane with their 95% intervals; the front joined."""
+def pareto(numbers: pd.DataFrame, x: str = "mAP50", y: str = "view_accuracy", front=None, ax=None,
+           unconverged=()):
+    """Methods in the (detection, classification) plane with their 95% intervals. ``front``: method -> in the
+    Pareto set read from paired intervals (red); the set is not joined by a line, since with overlapping
+    intervals it is a set of points, not a curve. ``unconverged``: methods with a run that did not stop on a
+    validation plateau, drawn hollow and labelled so (their verdicts are withheld)."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 5))
     same: dict[tuple, str] = {}  # methods at one point (e.g. a tuned weight that is upstream's) share one label
     for m, r in numbers.iterrows():
         key = (round(float(r[x]), 9), round(float(r[y]), 9))
-        same[key] = f"{same[key]} = {m}" if key in same else m
+        name = f"{m} (not converged)" if m in unconverged else m
+        same[key] = f"{same[key]} = {name}" if key in same else name
         xerr, yerr = (_error_bar(r, k) for k in (x, y))
         on_front = front is not None and bool(front.get(m, False))
-        ax.errorbar(r[x], r[y], xerr=xerr, yerr=yerr, fmt="o", ms=7 if on_front else 5,
-                    color="tab:red" if on_front else "tab:gray", capsize=2)
+        color = "tab:red" if on_front else "tab:gray"
+        ax.errorbar(r[x], r[y], xerr=xerr, yerr=yerr, fmt="o", ms=7 if on_front else 5, color=color, capsize=2,
+                    mfc="none" if m in unconverged else color)
     for (px, py), label in same.items():
         ax.annotate(label, (px, py), xytext=(4, 4), textcoords="offset points", fontsize=8, clip_on=True)
-    if front is not None:
-        pts = numbers[front.reindex(numbers.index).fillna(False).astype(bool)].sort_values(x)
-        ax.plot(pts[x], pts[y], color="tab:red", lw=1, alpha=0.6)
     labels = {"mAP50": "mAP@0.5", "mAP50_95": "mAP@0.5:0.95", "view_accuracy": "view accuracy"}
     ax.set(xlabel=f"{labels.get(x, x)} (test)", ylabel=f"{labels.get(y, y)} (test)",
-           title="detection vs view classification; red: Pareto set (paired intervals)")
+           title="detection vs view classification; red: Pareto set (paired intervals); hollow: not converged")
     return fig
 
 
