@@ -27,6 +27,7 @@ def test_a_claim_survives_changes_or_is_not_comparable(tmp_path):
     table = ablation.side_by_side(["full", "ablation-x"], tmp_path)
     assert table["outcome"].to_dict() == {"a": "survives", "b": "changes", "c": "not comparable", "d": "changes"}
     assert table.loc["a", "full"] == "established: +0.200 [+0.100, +0.300]"
+    assert ablation.counts(table) == "2 change, 1 survives, 1 not comparable"
 
 
 def test_a_claim_one_report_does_not_make_is_told_apart_from_a_withheld_one(tmp_path):

@@ -74,7 +74,8 @@ def side_by_side(profiles: list[str], root: Path = REPO_ROOT / "reports") -> pd.
 
 def counts(table: pd.DataFrame) -> str:
     """'4 survives, 2 changes, ...': how many claims had each outcome."""
-    return ", ".join(f"{n} {k}" for k, n in table["outcome"].value_counts().items())
+    plural = {"survives": "survive", "changes": "change"}
+    return ", ".join(f"{n} {plural.get(k, k) if n != 1 else k}" for k, n in table["outcome"].value_counts().items())
 
 
 def built(report: Path) -> str:
