@@ -37,7 +37,8 @@ def test_every_section_runs_and_writes_its_tables_and_figures(smoke_report):
 def test_the_smoke_report_withholds_every_verdict_and_the_index_opens_with_them(smoke_report):
     from markupsafe import escape
 
-    from lib.report.verdicts import WITHHELD, read_answer, read_verdicts
+    from lib.report.answer_text import read_answer
+    from lib.report.verdicts import WITHHELD, read_verdicts
 
     out, _ = smoke_report
     verdicts = read_verdicts(out / "verdicts.json")

@@ -204,14 +204,14 @@ def verdict_report(root):
 
 
 def test_write_answer_puts_the_verdict_sentences_between_the_answer_markers(tmp_path):
-    from lib.report import verdicts as V
+    from lib.report import answer_text as T
     report = verdict_report(tmp_path / "full")
     path = tmp_path / "README.md"
     path.write_text(ANSWER_README)
     readme.write_answer(report, path)
     text = path.read_text()
     block = text.split("<!-- answer:begin -->\n")[1].split("\n<!-- answer:end -->")[0]
-    assert block.split("\n\n")[:-1] == V.read_answer(report / "verdicts.json")  # the sentences, in order
+    assert block.split("\n\n")[:-1] == T.read_answer(report / "verdicts.json")  # the sentences, in order
     assert block.split("\n\n")[0] == "Established: Interference over 5 seeds."
     assert any(p.startswith("Withheld (run not converged): UW minus static: -0.145.") for p in block.split("\n\n"))
     assert block.endswith("Written by `make report PROFILE=full` (profile `full`, commit `0123456789ab`, "

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lib.report import answer_text as T
 from lib.report import verdicts as V
 from lib.report.interference import (CONFLICT, IMBALANCE, NONE_SHOWN, interference_summary, layer_summary,
                                      run_interference)
@@ -54,15 +55,15 @@ def test_a_clear_case_with_five_seeds_establishes_one_claim_and_not_another():
 
 def test_the_prior_sentence_says_whether_a_method_beats_the_tuned_static_weight():
     vs = verdicts_of(clear_case())  # gradnorm: established above static on mAP50, not separated on view accuracy
-    assert V.prior_sentence(vs) == (
+    assert T.prior_sentence(vs) == (
         "Against the reviewers' prior, the static loss weight tuned on validation (tuned scalarization matches most "
         "multi-task optimizers: Xin et al. 2022, Kurin et al. 2022), over 2 comparisons: established above it: "
         "gradnorm on mAP50; none established below it; 1 not separated and 0 withheld.")
     worse = tidy({"static": {"mAP50": BASE, "view_accuracy": BASE},
                   "gradnorm": {"mAP50": BASE - [0.04, 0.05, 0.06, 0.05, 0.05], "view_accuracy": BASE}}, range(5),
                  converged=[True] * 10)
-    assert "none established above it; established below it: gradnorm on mAP50;" in V.prior_sentence(verdicts_of(worse))
-    assert V.prior_sentence(verdicts_of(clear_case()), reference="equal") == ""  # nothing compared with it
+    assert "none established above it; established below it: gradnorm on mAP50;" in T.prior_sentence(verdicts_of(worse))
+    assert T.prior_sentence(verdicts_of(clear_case()), reference="equal") == ""  # nothing compared with it
 
 
 def test_the_smoke_like_case_withholds_every_verdict():
@@ -194,11 +195,11 @@ def test_an_interference_verdict_is_withheld_below_min_n():
 def test_the_answer_ends_with_each_rows_cost_when_the_file_holds_it(tmp_path):
     vs = verdicts_of(clear_case())
     claims = ["gradnorm_vs_static.mAP50"]
-    bare = V.read_answer(V.write_verdicts(vs, tmp_path / "a.json", claims))
+    bare = T.read_answer(V.write_verdicts(vs, tmp_path / "a.json", claims))
     # no cost written: the claims, the tally, and whether anything beats the tuned static weight
-    assert bare == V.answer(vs, claims)[:1] + [V.tally_sentence(vs), V.prior_sentence(vs)]
-    assert V.task_cost_sentence(vs) == ""  # no comparison of upstream's row with a single-task reference
-    costed = V.read_answer(V.write_verdicts(vs, tmp_path / "b.json", claims,
+    assert bare == V.answer(vs, claims)[:1] + [T.tally_sentence(vs), T.prior_sentence(vs)]
+    assert T.task_cost_sentence(vs) == ""  # no comparison of upstream's row with a single-task reference
+    costed = T.read_answer(V.write_verdicts(vs, tmp_path / "b.json", claims,
                                             {"static": 0.5, "gradnorm": 1.25, "dual": float("nan")}))
     assert costed[:-1] == bare  # the cost comes last
     assert costed[-1] == ("Cost, training with tuning, measured on this machine (process-hours of the runs' "
@@ -247,7 +248,7 @@ def test_the_answer_says_how_the_comparisons_came_out(tmp_path):
     one = tidy({"static": {"mAP50": [0.1], "view_accuracy": [0.3]}, "gradnorm": {"mAP50": [0.2], "view_accuracy": [0.4]}}, [0])
     vs += verdicts_of(one)  # two withheld for n
     path = V.write_verdicts(vs, tmp_path / "v.json", ["gradnorm_vs_static.mAP50"])
-    sentences = V.read_answer(path)
+    sentences = T.read_answer(path)
     assert sentences[1] == ("Of 4 paired comparisons between methods (4 against the tuned static weight), 1 "
                             "established, 1 not established and 2 withheld (n = 1 seeds < 5: 2).")
 
@@ -263,11 +264,11 @@ def test_the_answer_says_whether_sharing_costs_a_task_and_names_the_unconverged_
           v("uw", "static", "mAP50", "withheld", -0.2, -0.3, -0.1, "run not converged: uw seed 3"),
           v("uw", "det_only", "mAP50", "withheld", -0.2, -0.3, -0.1, "run not converged: uw seed 3"),
           v("pcgrad", "static", "mAP50", "withheld", -0.2, -0.3, -0.1, "run not converged: pcgrad seed 2")]
-    assert V.task_cost_sentence(vs) == (
+    assert T.task_cost_sentence(vs) == (
         "Does sharing cost either task? original against detection alone on test mAP50: +0.078 [-0.033, +0.189], "
         "not established; against classification alone on test view_accuracy: -0.046 [-0.056, -0.036], "
         "established.")
-    assert V.tally_sentence(vs) == (
+    assert T.tally_sentence(vs) == (
         "Of 5 paired comparisons between methods (2 against detection alone, 1 against classification alone, 2 "
         "against the tuned static weight), 1 established, 1 not established and 3 withheld (run not converged: 3, "
         "from uw seed 3, pcgrad seed 2).")

@@ -9,7 +9,7 @@ question is read from upstream's architecture as given (``original``), its gradi
 seed (``interference.interference_summary``). Each result is a ``verdicts.Verdict``, withheld where its runs
 did not stop on a validation plateau or n < ``verdicts.MIN_N``. The answer is the interference verdict; the
 comparisons follow it as counts and as the established differences against the tuned static weight
-(``verdicts.tally_sentence``, ``verdicts.prior_sentence``): no row is singled out for its mean.
+(``answer_text.tally_sentence``, ``answer_text.prior_sentence``): no row is singled out for its mean.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
     write_results(Path("reports/default"))   # README.md's results block and docs/results/headline.png
 
 The answer block (between ``ANSWER_BEGIN`` and ``ANSWER_END``) holds the sentences of
-``verdicts.read_answer`` for the ``full`` build (``ANSWER_PROFILE``: the profile that can support
+``answer_text.read_answer`` for the ``full`` build (``ANSWER_PROFILE``: the profile that can support
 verdicts) and the line naming its profile, commit and date; the runner writes it after a complete
 build of that profile only.
 
@@ -26,7 +26,7 @@ from ..store.atomic import write_bytes, write_text
 from . import site
 from .profiles import REPO_ROOT
 from .stats import CUT_NOTE
-from .verdicts import read_answer
+from .answer_text import read_answer
 
 BEGIN = "<!-- results:begin -->"
 END = "<!-- results:end -->"
@@ -80,7 +80,7 @@ def _written_by(prov: dict, profile: str) -> str:
 
 def render_answer(report: Path) -> str:
     """The answer block's markdown for the built verdict report ``report``: one paragraph per sentence of
-    ``verdicts.read_answer``, then the provenance line. Raises ``FileNotFoundError`` without ``verdicts.json``."""
+    ``answer_text.read_answer``, then the provenance line. Raises ``FileNotFoundError`` without ``verdicts.json``."""
     path = report / "verdicts.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no verdicts (section 8 writes them); build the whole report first")

@@ -191,7 +191,7 @@ def hours_or_minutes(seconds) -> str:
 
 def read_answer_of(out_dir: Path) -> list[str] | None:
     """The answer's sentences from ``out_dir/verdicts.json`` (written by the conclusions section), or None."""
-    from .verdicts import read_answer
+    from .answer_text import read_answer
 
     path = out_dir / "verdicts.json"
     return read_answer(path) if path.exists() else None
