@@ -117,4 +117,36 @@ def test_the_readme_block_counts_the_claims_every_report_makes_and_shows_each_ch
     assert ("- **b** changes: `full` not established: +0.000 [-0.100, +0.100]; `ablation-x` established: -0.200 "
             "[-0.300, -0.100]") in block
     assert "**a**" not in block and "**c**" not in block  # survives; not made in the ablation
-    assert block.endswith("Every claim: [docs/results/ablation.md](docs/results/ablation.md).")
+    assert block.endswith("Every claim: [docs/results/ablation.md](docs/results/ablation.md). "
+                          + ablation.STATUS_NOTE)
+
+
+def test_an_interference_claim_changes_when_its_kind_or_its_cosines_reading_does(tmp_path):
+    def interference(evidence, cos_reading, cos, low, high):
+        values = {"n": 5, "evidence": evidence, "cos": cos, "cos_reading": cos_reading}
+        return V.Verdict("interference", "{evidence}", values, "h", (low, high), 5, True, "established", "")
+    above = interference("loss-scale imbalance", "above zero", 0.05, 0.03, 0.07)
+    write(tmp_path, "full", [above])
+    write(tmp_path, "same", [interference("loss-scale imbalance", "above zero", 0.01, 0.001, 0.02)])
+    write(tmp_path, "flat", [interference("loss-scale imbalance", "not separated from zero", 0.05, -0.001, 0.1)])
+    write(tmp_path, "flip", [interference("conflicting directions", "below zero", -0.05, -0.08, -0.02)])
+    assert ablation.side_by_side(["full", "same"], tmp_path).loc["interference", "outcome"] == "survives"
+    flat = ablation.side_by_side(["full", "flat"], tmp_path)
+    assert flat.loc["interference", "outcome"] == "changes"
+    assert flat.loc["interference", "flat"] == ("established (loss-scale imbalance; cosine not separated from zero): "
+                                                "+0.050 [-0.001, +0.100]")
+    assert ablation.side_by_side(["full", "flip"], tmp_path).loc["interference", "outcome"] == "changes"
+
+
+def test_a_file_that_is_not_a_verdicts_json_or_a_profile_named_twice_is_one_line(tmp_path, capsys):
+    write(tmp_path, "full", [verdict("a", "established", 0.2, 0.1, 0.3)])
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "verdicts.json").write_text("{not json")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "verdicts.json").write_text("{}")
+    for other in ("broken", "empty"):
+        assert ablation.main(["full", other, "--root", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{other}/verdicts.json: not a verdicts.json written by the report" in err
+    assert ablation.main(["full", "full", "--root", str(tmp_path)]) == 2
+    assert "profiles named twice: full full" in capsys.readouterr().err

@@ -35,7 +35,9 @@ def cell(v) -> str:
         return v.status
     low, high = v.interval
     interval = "" if math.isnan(low) else f" [{low:+.3f}, {high:+.3f}]"
-    return f"{v.status}: {estimate:+.3f}{interval}"
+    kind = (f" ({v.values['evidence']}; cosine {str(v.values['cos_reading']).split(':')[0]})"
+            if v.values.get("evidence") and v.values.get("cos_reading") else "")
+    return f"{v.status}{kind}: {estimate:+.3f}{interval}"
 
 
 def outcome(verdicts: list) -> str:
@@ -45,24 +47,39 @@ def outcome(verdicts: list) -> str:
         return NOT_MADE
     if any(v.status == WITHHELD for v in verdicts):
         return "not comparable"
-    signs = {(v.status, math.copysign(1, v.values.get("difference", 1.0)) if v.status == ESTABLISHED else 0)
-             for v in verdicts}
-    return "survives" if len(signs) == 1 else "changes"
+    return "survives" if len({reading(v) for v in verdicts}) == 1 else "changes"
+
+
+def reading(v) -> tuple:
+    """What must stay the same for a claim to survive: its status and, where established, the sign of its
+    difference; an interference claim also its kind (``evidence``: loss-scale imbalance, conflicting
+    directions) and what its cosine's interval says (above, below or not separated from zero)."""
+    sign = math.copysign(1, v.values.get("difference", 1.0)) if v.status == ESTABLISHED else 0
+    return v.status, sign, v.values.get("evidence"), v.values.get("cos_reading")
 
 
 NOT_MADE = "not made everywhere"
+STATUS_NOTE = ("A cell's interval is its comparison's own 95% t interval over seeds; its status also weighs Holm's "
+               "adjustment over the report's family and the interval resampling clips, so an interval that "
+               "excludes 0 can still read 'not established'.")
 
 
 def side_by_side(profiles: list[str], root: Path = REPO_ROOT / "reports") -> pd.DataFrame:
     """One row per claim made by any of ``profiles``: each report's cell and the outcome.
 
-    Raises ``FileNotFoundError`` naming a profile whose report has no ``verdicts.json``."""
+    Raises ``FileNotFoundError`` naming a profile whose report has no ``verdicts.json``, ``ValueError`` naming a
+    file that is not one, or a profile named twice."""
+    if len(set(profiles)) != len(profiles):
+        raise ValueError(f"profiles named twice: {' '.join(profiles)}; give each report once")
     found = {}
     for p in profiles:
         path = Path(root) / p / "verdicts.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no verdicts; build the report first (make report PROFILE={p})")
-        found[p] = {v.claim: v for v in read_verdicts(path)}
+        try:
+            found[p] = {v.claim: v for v in read_verdicts(path)}
+        except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError
+            raise ValueError(f"{path}: not a verdicts.json written by the report ({type(e).__name__}: {e})") from None
     claims = list(dict.fromkeys(c for p in profiles for c in found[p]))
     rows = []
     for c in claims:
@@ -100,7 +117,8 @@ def page(table: pd.DataFrame, profiles: list[str], root: Path) -> str:
             f"`verdicts.json`; do not edit. Reports compared:\n\n{builds}\n\n"
             f"Of the {len(made)} claims every report makes: {counts(made) or 'none'}. All claims: {counts(table)}.\n"
             f"A claim survives when its status (established, with its sign, or not established) is the same in "
-            f"every report; it is not comparable where a report withheld it.\n\n{markdown_table(header, rows)}\n")
+            f"every report, and for the interference claim also its kind and its cosine's reading; it is not "
+            f"comparable where a report withheld it. {STATUS_NOTE}\n\n{markdown_table(header, rows)}\n")
 
 
 README_BEGIN, README_END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
@@ -115,14 +133,15 @@ def readme_block(table: pd.DataFrame, profiles: list[str], root: Path, page_path
              f"{counts(made) or 'none'}."]
     lines += [f"- **{claim}** changes: " + "; ".join(f"`{p}` {r[p]}" for p in profiles) for claim, r in changed.iterrows()]
     lines.append("Builds: " + "; ".join(f"`{p}` {built(Path(root) / p)}" for p in profiles) + "."
-                 + (f" Every claim: [{page_path}]({page_path})." if page_path else ""))
+                 + (f" Every claim: [{page_path}]({page_path})." if page_path else "") + f" {STATUS_NOTE}")
     return "\n\n".join(lines[:1]) + ("\n\n" + "\n".join(lines[1:-1]) if len(lines) > 2 else "") + "\n\n" + lines[-1]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lib.report.ablation", description=__doc__.split("\n")[0])
     parser.add_argument("profiles", nargs="+", help="built reports, the reference first (e.g. full)")
-    parser.add_argument("--root", default=str(REPO_ROOT / "reports"), help="where the reports are")
+    parser.add_argument("--root", default=str(REPO_ROOT / "reports"),
+                        help="where the reports are; the table is written there as ablation.csv")
     parser.add_argument("--page", help="also write the table as a markdown page here (docs/results/ablation.md)")
     parser.add_argument("--readme", action="store_true", help="also write the README's ablation block")
     args = parser.parse_args(argv)
@@ -130,12 +149,15 @@ def main(argv=None) -> int:
         parser.error("give at least two profiles to compare")
     try:
         table = side_by_side(args.profiles, Path(args.root))
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     write_text(Path(args.root) / "ablation.csv", table.to_csv())
     print(table.to_string())
-    print("\n" + counts(table))
+    made = table[table["outcome"] != NOT_MADE]
+    print(f"\nOf the {len(made)} claims every report makes: {counts(made) or 'none'}. All claims: {counts(table)}.")
+    print(STATUS_NOTE)
+    print(f"table written: {Path(args.root) / 'ablation.csv'}")
     if args.page:
         write_text(Path(args.page), page(table, args.profiles, Path(args.root)))
         print(f"page written: {args.page}")
