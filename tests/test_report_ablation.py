@@ -112,7 +112,9 @@ def test_the_readme_block_counts_the_claims_every_report_makes_and_shows_each_ch
                                    verdict("b", "established", -0.2, -0.3, -0.1)])
     table = ablation.side_by_side(["full", "ablation-x"], tmp_path)
     block = ablation.readme_block(table, ["full", "ablation-x"], tmp_path, "docs/results/ablation.md")
-    assert block.startswith("`python -m lib.report.ablation full ablation-x`: of the 2 claims every report makes, ")
+    assert block.startswith("`python -m lib.report.ablation full ablation-x`: Of the 2 claims every report makes: ")
+    assert ablation.summary(table) == ("Of the 2 claims every report makes: 1 survives, 1 changes. All claims: "
+                                       "1 survives, 1 changes, 1 not made everywhere.")
     assert "1 survives" in block and "1 changes" in block
     assert ("- **b** changes: `full` not established: +0.000 [-0.100, +0.100]; `ablation-x` established: -0.200 "
             "[-0.300, -0.100]") in block

@@ -24,6 +24,7 @@ import pandas as pd
 from ..store.atomic import write_text
 from .paired import ESTABLISHED, WITHHELD
 from .profiles import REPO_ROOT
+from .provenance import commit_line
 from .readme import markdown_table, replace_block
 from .verdicts import read_verdicts
 
@@ -95,15 +96,19 @@ def counts(table: pd.DataFrame) -> str:
     return ", ".join(f"{n} {plural.get(k, k) if n != 1 else k}" for k, n in table["outcome"].value_counts().items())
 
 
+def summary(table: pd.DataFrame) -> str:
+    """'Of the 11 claims every report makes: 8 survive, 3 change. All claims: ...' (the claims an ablation does
+    not make are counted apart)."""
+    made = table[table["outcome"] != NOT_MADE]
+    return f"Of the {len(made)} claims every report makes: {counts(made) or 'none'}. All claims: {counts(table)}."
+
+
 def built(report: Path) -> str:
     """'commit abc123 (date)' of a report's build, from its provenance.json."""
     try:
-        prov = json.loads((report / "provenance.json").read_text())
+        return commit_line(json.loads((report / "provenance.json").read_text()))
     except (OSError, ValueError):
         return "build unknown (no provenance.json)"
-    git = prov.get("git") or {}
-    dirty = " with uncommitted changes" if git.get("dirty") else ""
-    return f"commit `{str(git.get('commit') or 'unknown')[:12]}`{dirty}, {prov.get('created', 'date unknown')}"
 
 
 def page(table: pd.DataFrame, profiles: list[str], root: Path) -> str:
@@ -111,11 +116,10 @@ def page(table: pd.DataFrame, profiles: list[str], root: Path) -> str:
     builds = "\n".join(f"- `{p}`: {built(Path(root) / p)}" for p in profiles)
     header = ["claim", *profiles, "outcome"]
     rows = [[claim, *(str(r[p]) for p in profiles), r["outcome"]] for claim, r in table.iterrows()]
-    made = table[table["outcome"] != NOT_MADE]
     return (f"# Do the verdicts survive a change of the benchmark?\n\n"
             f"Written by `python -m lib.report.ablation {' '.join(profiles)} --page ...` from each report's "
             f"`verdicts.json`; do not edit. Reports compared:\n\n{builds}\n\n"
-            f"Of the {len(made)} claims every report makes: {counts(made) or 'none'}. All claims: {counts(table)}.\n"
+            f"{summary(table)}\n"
             f"A claim survives when its status (established, with its sign, or not established) is the same in "
             f"every report, and for the interference claim also its kind and its cosine's reading; it is not "
             f"comparable where a report withheld it. {STATUS_NOTE}\n\n{markdown_table(header, rows)}\n")
@@ -127,10 +131,8 @@ README_BEGIN, README_END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
 def readme_block(table: pd.DataFrame, profiles: list[str], root: Path, page_path: str | None) -> str:
     """The README's ablation block: the counts over the claims every report makes, and each claim that
     changed, with every report's cell; the builds compared."""
-    made = table[table["outcome"] != NOT_MADE]
-    changed = made[made["outcome"] == "changes"]
-    lines = [f"`python -m lib.report.ablation {' '.join(profiles)}`: of the {len(made)} claims every report makes, "
-             f"{counts(made) or 'none'}."]
+    changed = table[table["outcome"] == "changes"]
+    lines = [f"`python -m lib.report.ablation {' '.join(profiles)}`: {summary(table)}"]
     lines += [f"- **{claim}** changes: " + "; ".join(f"`{p}` {r[p]}" for p in profiles) for claim, r in changed.iterrows()]
     lines.append("Builds: " + "; ".join(f"`{p}` {built(Path(root) / p)}" for p in profiles) + "."
                  + (f" Every claim: [{page_path}]({page_path})." if page_path else "") + f" {STATUS_NOTE}")
@@ -154,8 +156,7 @@ def main(argv=None) -> int:
         return 2
     write_text(Path(args.root) / "ablation.csv", table.to_csv())
     print(table.to_string())
-    made = table[table["outcome"] != NOT_MADE]
-    print(f"\nOf the {len(made)} claims every report makes: {counts(made) or 'none'}. All claims: {counts(table)}.")
+    print("\n" + summary(table))
     print(STATUS_NOTE)
     print(f"table written: {Path(args.root) / 'ablation.csv'}")
     if args.page:

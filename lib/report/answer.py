@@ -23,10 +23,9 @@ from .interference import interference_summary
 from .clips import paired_bootstrap
 from .paired import ESTABLISHED, NOT_ESTABLISHED, WITHHELD, paired_tests
 from .per_class import DETECTABLE_METRIC
-from .verdicts import MIN_N, PRIOR, Verdict, from_interference, from_paired
+from .verdicts import INTERFERENCE_OF, MIN_N, PRIOR, Verdict, from_interference, from_paired
 
 REFERENCE = PRIOR  # the tuned static weight
-INTERFERENCE_OF = "original"  # upstream's shared network with its fixed weights
 METRICS = ("mAP50", "view_accuracy")
 SINGLE_TASK_METRICS = {"det_only": ["mAP50"], "view_only": ["view_accuracy"]}
 PAIRED_TEMPLATE = ("{method} against {reference} on test {metric}: {difference:+.3f} [{low:+.3f}, {high:+.3f}] "

@@ -11,7 +11,7 @@ from typing import Iterable
 import numpy as np
 
 from .paired import ESTABLISHED, NOT_ESTABLISHED, WITHHELD
-from .verdicts import PRIOR, STATUSES, Verdict, answer, read_verdicts
+from .verdicts import INTERFERENCE_OF, PRIOR, STATUSES, Verdict, answer, read_verdicts
 
 
 def read_answer(path: str | Path) -> list[str]:
@@ -31,12 +31,11 @@ def read_answer(path: str | Path) -> list[str]:
     return sentences
 
 
-UPSTREAM = "original"  # upstream's shared network with its fixed weights: the interference is read from it
 TASK_NAMES = {"det_only": "detection alone", "view_only": "classification alone"}
 REFERENCE_NAMES = {**TASK_NAMES, "static": "the tuned static weight"}
 
 
-def task_cost_sentence(verdicts: Iterable[Verdict], row: str = UPSTREAM) -> str:
+def task_cost_sentence(verdicts: Iterable[Verdict], row: str = INTERFERENCE_OF) -> str:
     """Whether sharing costs either task, in one sentence ("" without the comparisons): ``row`` against each
     single-task reference, with status, difference and interval. Interference in the gradients is a cost only
     where a task does worse shared than alone."""

@@ -30,6 +30,13 @@ def at_end(start: dict, end: dict) -> dict:
     return start if end == start else {**start, "dirty": True, "changed_during_build": end}
 
 
+def commit_line(prov: dict) -> str:
+    """'`abc123def456` (with uncommitted changes), <date>': which code a build ran, from its provenance."""
+    git = prov.get("git") or {}
+    dirty = " with uncommitted changes" if git.get("dirty") else ""
+    return f"commit `{str(git.get('commit') or 'unknown')[:12]}`{dirty}, {prov.get('created', 'date unknown')}"
+
+
 def package_versions() -> dict:
     out = {}
     for name in PACKAGES:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..store.atomic import write_bytes, write_text
 from . import site
+from .provenance import commit_line
 from .profiles import REPO_ROOT
 from .stats import CUT_NOTE
 from .answer_text import read_answer
@@ -71,11 +72,8 @@ def replace_block(text: str, block: str, path: Path | str = "README.md", begin: 
 
 
 def _written_by(prov: dict, profile: str) -> str:
-    git = prov.get("git") or {}
-    commit = str(git.get("commit") or "unknown")[:12] + (" with uncommitted changes" if git.get("dirty") else "")
     return (f"Written by `make report{'' if profile == PROFILE else f' PROFILE={profile}'}` (profile "
-            f"`{prov.get('profile', profile)}`, commit `{commit}`, {prov.get('created', 'date unknown')}); every "
-            f"section: `reports/{profile}/index.html`.")
+            f"`{prov.get('profile', profile)}`, {commit_line(prov)}); every section: `reports/{profile}/index.html`.")
 
 
 def render_answer(report: Path) -> str:

@@ -27,6 +27,7 @@ from .profiles import REPO_ROOT
 
 MIN_N = 5
 PRIOR = "static"  # the reviewers' prior: a static loss weight tuned on validation
+INTERFERENCE_OF = "original"  # upstream's shared network with its fixed weights: interference is read from it
 STATUSES = (ESTABLISHED, NOT_ESTABLISHED, WITHHELD)
 
 
