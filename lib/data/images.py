@@ -108,3 +108,17 @@ def load_rgb(path: str | Path) -> np.ndarray:
     with _reading(path), Image.open(path) as im:
         im.load()
         return _to_rgb8(ImageOps.exif_transpose(im), path)
+
+
+_TRANSPOSED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(w, h) of an image file as ``load_rgb`` would return it (after EXIF orientation), from its header alone.
+
+    Raises ``LabelError`` as ``load_rgb`` does for a bad suffix, a missing, empty or unreadable file; a file whose
+    pixel data is damaged past its header fails later, in ``load_rgb``."""
+    path = Path(path)
+    with _reading(path), Image.open(path) as im:
+        w, h = im.size
+        return (h, w) if im.getexif().get(0x0112) in _TRANSPOSED else (w, h)

@@ -10,14 +10,21 @@ import numpy as np
 from PIL import Image
 
 
+def letterbox_geometry(wh: tuple[int, int], size: int) -> tuple[float, tuple[int, int]]:
+    """An image of (w, h) pixels -> (scale, (left, top) padding in pixels) of its letterbox to ``size``."""
+    w, h = wh
+    scale = size / max(h, w)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    return scale, ((size - nw) // 2, (size - nh) // 2)
+
+
 def letterbox(img: np.ndarray, size: int, pad_value: int = 114) -> tuple[np.ndarray, float, tuple[int, int]]:
     """(H, W, 3) uint8 -> ((size, size, 3) uint8, scale, (left, top) padding in pixels)."""
     h, w = img.shape[:2]
-    scale = size / max(h, w)
+    scale, (left, top) = letterbox_geometry((w, h), size)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     if (nw, nh) != (w, h):
         img = np.asarray(Image.fromarray(img).resize((nw, nh), Image.BILINEAR))
-    left, top = (size - nw) // 2, (size - nh) // 2
     out = np.full((size, size, 3), pad_value, dtype=np.uint8)
     out[top:top + nh, left:left + nw] = img
     return out, scale, (left, top)

@@ -1,9 +1,11 @@
 """Batches in YOLOv5's target format and a deterministic ``DataLoader``.
 
 Targets of a batch are one (N, 6) tensor ``[image_index, cls, cx, cy, w, h]``, as
-YOLOv5's ``build_targets`` expects. The loader runs in the main process and
-shuffles with its own seeded ``torch.Generator``, so the sequence of epoch
-orders is the same on every run with the same seed.
+YOLOv5's ``build_targets`` expects. The loader shuffles with its own seeded
+``torch.Generator`` (or takes the training loop's seeded sampler), so the sequence
+of epoch orders is the same on every run with the same seed; items are built in
+``workers`` processes (persistent, pinned memory on CUDA) or, with 0, in the main
+process; a batch is the same either way (``lib.data.train_items``).
 """
 from __future__ import annotations
 
@@ -32,13 +34,13 @@ def collate(items: Sequence[Sample]) -> Batch:
 
 
 def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0,
-                sampler: Sampler | None = None) -> DataLoader:
-    """Single-process loader, last partial batch kept. The order: ``sampler``'s where given (the training
-    loop's seeded ``DistributedSampler``), else shuffled from ``seed`` or in order."""
+                sampler: Sampler | None = None, workers: int = 0, pin_memory: bool = False,
+                persistent: bool = True) -> DataLoader:
+    """Loader with the last partial batch kept. The order: ``sampler``'s where given (the training loop's seeded
+    ``EpochSampler``), else shuffled from ``seed`` or in order. ``workers`` > 0: items are built in that many
+    worker processes (kept between epochs when ``persistent``), two batches ahead each."""
     # a generator of its own even with a sampler: the loader then never draws from torch's global one
     generator = torch.Generator().manual_seed(seed)
-    if sampler is not None:
-        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=0, collate_fn=collate,
-                          generator=generator, drop_last=False)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=0,
-                      collate_fn=collate, generator=generator, drop_last=False)
+    order = {"sampler": sampler} if sampler is not None else {"shuffle": shuffle}
+    return DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate, generator=generator,
+                      drop_last=False, pin_memory=pin_memory, persistent_workers=persistent and workers > 0, **order)

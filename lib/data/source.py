@@ -93,45 +93,80 @@ def data_fingerprint(data: str | None) -> str:
 
 
 _SPLITS: dict[tuple, tuple[str, EchoDataset]] = {}
-# A decoded split is also kept on disk (``<cache root>/splits``) when its pixels take at most this many
+# A split decoded into RAM is also kept on disk (``<cache root>/splits``) when its pixels take at most this many
 # bytes (the synthetic benchmark at 128 px: 41 MB for train); bigger ones are decoded in every process.
 DISK_CACHE_MAX_BYTES = 512 * 2**20
+# cache="auto" keeps a split's frames in RAM up to this many decoded bytes, else in a memory-mapped file
+RAM_CACHE_MAX_BYTES = 2**30
 
 
-def load_split(data_yaml: Path, split: str, imgsz: int, on_bad_label: str = "error") -> EchoDataset:
-    """Decoded, letterboxed split, kept while none of the bytes it was read from changes: in memory for the
-    process, and on disk for the next process (``_disk_path``: keyed by those bytes, the settings and the
-    code that decodes; a split's warnings are given again when it is read back)."""
+def frame_store(cache: str, n_images: int, imgsz: int) -> str:
+    """Where ``cache`` (``TrainConfig.cache``) keeps a split of ``n_images`` frames: ram, disk or none."""
+    if cache != "auto":
+        return cache
+    return "ram" if n_images * 3 * imgsz ** 2 <= RAM_CACHE_MAX_BYTES else "disk"
+
+
+def load_split(data_yaml: Path, split: str, imgsz: int, on_bad_label: str = "error", cache: str = "ram") -> EchoDataset:
+    """Letterboxed split, kept while none of the bytes it was read from changes: in memory for the process, and
+    for the next process on disk (``_disk_path``: keyed by those bytes, the settings and the code that decodes; a
+    split's warnings are given again when it is read back). ``cache`` (auto, ram, disk, none): where its frames
+    live (``lib.data.dataset``); "none" decodes each item when it is read."""
     data_yaml = Path(data_yaml).resolve()
-    key = (str(data_yaml), split, imgsz, on_bad_label)
     spec = read_data_yaml(data_yaml)
+    store = frame_store(cache, len(split_files(spec, split).images), imgsz)
+    key = (str(data_yaml), split, imgsz, on_bad_label, store)
     signature = file_digest(data_yaml) + split_fingerprint(spec, split)
     cached = _SPLITS.get(key)
     if cached is None or cached[0] != signature:
-        _SPLITS[key] = (signature, _decoded(spec, split, imgsz, on_bad_label, signature))
+        _SPLITS[key] = (signature, _decoded(spec, split, imgsz, on_bad_label, signature, store))
     return _SPLITS[key][1]
 
 
-def _disk_path(signature: str, split: str, imgsz: int, on_bad_label: str) -> Path:
+def _disk_path(signature: str, split: str, imgsz: int, on_bad_label: str, store: str = "ram") -> Path:
     h = hashlib.sha256(f"{signature} {split} {imgsz} {on_bad_label} {code_fingerprint(DECODING_MODULES)}\n".encode())
-    return cache_root() / "splits" / f"{split}-{imgsz}-{h.hexdigest()[:24]}.pt"
+    tag = "" if store == "ram" else f"-{store}"
+    return cache_root() / "splits" / f"{split}-{imgsz}{tag}-{h.hexdigest()[:24]}.pt"
 
 
-def _decoded(spec: DataSpec, split: str, imgsz: int, on_bad_label: str, signature: str) -> EchoDataset:
+def _read_back(path: Path) -> EchoDataset | None:
     import torch
+
+    if not path.is_file():
+        return None
+    try:
+        dataset = torch.load(path, weights_only=False)  # written by _decoded only
+    except Exception:  # unreadable (another torch, a damaged file): decode again
+        return None
+    return dataset if isinstance(dataset, EchoDataset) else None
+
+
+def _decoded(spec: DataSpec, split: str, imgsz: int, on_bad_label: str, signature: str,
+             store: str = "ram") -> EchoDataset:
+    import os
 
     from ..store.atomic import torch_save
 
-    path = _disk_path(f"{spec.yaml_path} {signature}", split, imgsz, on_bad_label)  # paths are stored
-    if path.is_file():
-        try:
-            dataset = torch.load(path, weights_only=False)  # written by this function only
-        except Exception:  # unreadable (another torch, a damaged file): decode again below
-            dataset = None
-        if isinstance(dataset, EchoDataset):
-            dataset.notes.warn()
-            return dataset
-    dataset = EchoDataset(spec, split, imgsz, on_bad_label)
-    if dataset.images.numel() <= DISK_CACHE_MAX_BYTES:
-        torch_save(dataset, path)  # atomic: a half-written file is never read
+    if store == "none":
+        return EchoDataset(spec, split, imgsz, on_bad_label, cache="none")
+    path = _disk_path(f"{spec.yaml_path} {signature}", split, imgsz, on_bad_label, store)  # paths are stored
+    dataset = _read_back(path)
+    if dataset is not None and (store == "ram" or Path(dataset.frames_file).is_file()):
+        dataset.notes.warn()
+        return dataset
+    if store == "ram":
+        dataset = EchoDataset(spec, split, imgsz, on_bad_label)
+        if dataset.images.numel() <= DISK_CACHE_MAX_BYTES:
+            torch_save(dataset, path)  # atomic: a half-written file is never read
+        return dataset
+    frames = path.with_suffix(".npy")
+    partial = frames.with_name(f"{frames.stem}.{os.getpid()}.partial.npy")  # never read as a cache
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dataset = EchoDataset(spec, split, imgsz, on_bad_label, cache="disk", frames_file=partial)
+        os.replace(partial, frames)  # complete: only now under the name that is read back
+    finally:
+        partial.unlink(missing_ok=True)
+    dataset.frames_file = str(frames)
+    torch_save(dataset, path)  # after the frames: the description never names a file that is not whole
     return dataset
