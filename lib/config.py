@@ -26,6 +26,16 @@ MODELS = ("shared", "detached", "dual")
 ON_BAD_LABEL = ("error", "skip")        # a bad image or label file: stop, or leave it out
 AMP_MODES = ("off", "bf16", "fp16")     # autocast of the training step (lib.engine.precision)
 MEMORY_FORMATS = ("contiguous", "channels_last")
+CACHES = ("auto", "ram", "disk", "none")  # where a split's letterboxed frames live (lib.data.dataset, lib.data.source)
+# The augmentation fields, YOLOv5's hyperparameters (lib.data.augment); YOLOv5 7.0's data/hyps/hyp.scratch-low.yaml
+# values, and Ultralytics' close_mosaic. ``aug_scale`` is YOLOv5's ``scale``.
+AUGMENTATION = ("hsv_h", "hsv_s", "hsv_v", "degrees", "translate", "aug_scale", "shear", "perspective", "flipud",
+                "fliplr", "mosaic", "mixup", "close_mosaic")
+YOLOV5_AUGMENTATION = {"hsv_h": 0.015, "hsv_s": 0.7, "hsv_v": 0.4, "degrees": 0.0, "translate": 0.1, "aug_scale": 0.5,
+                       "shear": 0.0, "perspective": 0.0, "flipud": 0.0, "fliplr": 0.5, "mosaic": 1.0, "mixup": 0.0,
+                       "close_mosaic": 10}
+# how data reaches the step, not what it is: left out of a run's key (every value gives the same batches)
+LOADER_FIELDS = ("cache", "workers")
 
 
 def check_amp(amp: str, device_type: str) -> None:
@@ -52,7 +62,13 @@ RANGES = [(name, lambda v: v >= 1, ">= 1") for name in ("epochs", "batch_size", 
     (name, lambda v: v >= 0, ">= 0") for name in ("threads", "interference_every", "bn_calibration_images", "patience",
                                                    "max_train_images", "weight_decay", "warmup_epochs", "grad_clip", "min_delta")] + [
     ("lr", lambda v: v > 0, "> 0"), ("ema_decay", lambda v: 0 <= v < 1, "in [0, 1)"), ("ema_tau", lambda v: v > 0, "> 0"),
-    ("final_lr_ratio", lambda v: 0 <= v <= 1, "in [0, 1]")]
+    ("final_lr_ratio", lambda v: 0 <= v <= 1, "in [0, 1]")] + [
+    (name, lambda v: 0 <= v <= 1, "in [0, 1]") for name in ("hsv_h", "hsv_s", "hsv_v", "flipud", "fliplr", "mosaic",
+                                                             "mixup")] + [
+    (name, lambda v: 0 <= v < 1, "in [0, 1)") for name in ("translate", "aug_scale")] + [
+    (name, lambda v: 0 <= v <= 180, "in [0, 180] degrees") for name in ("degrees", "shear")] + [
+    ("perspective", lambda v: 0 <= v <= 0.001, "in [0, 0.001] (YOLOv5's range)"),
+    ("close_mosaic", lambda v: v >= 0, ">= 0"), ("workers", lambda v: v >= -1, ">= -1 (-1: auto)")]
 
 
 def imgsz_problem(imgsz: int) -> str | None:
@@ -117,6 +133,26 @@ class TrainConfig:
     bn_calibration_images: int = _f(256, "recompute BatchNorm statistics on this many train images before "
                                          "evaluating (0: never)")
     max_train_images: int = _f(0, "use only the first N train images (0: all); for tests and smoke runs")
+    # training augmentation (lib.data.augment): YOLOv5's hyperparameters, names and meanings; 0 is off
+    hsv_h: float = _f(0.0, "hue gain: hue shifted by up to +- this fraction of the colour circle (YOLOv5: 0.015)")
+    hsv_s: float = _f(0.0, "saturation gain, +- fraction (YOLOv5: 0.7)")
+    hsv_v: float = _f(0.0, "value (brightness) gain, +- fraction (YOLOv5: 0.4)")
+    degrees: float = _f(0.0, "rotation, +- degrees (YOLOv5: 0)")
+    translate: float = _f(0.0, "translation, +- fraction of the frame (YOLOv5: 0.1)")
+    aug_scale: float = _f(0.0, "zoom 1 +- this gain: YOLOv5's hyp 'scale', renamed as --scale is the model's (YOLOv5: 0.5)")
+    shear: float = _f(0.0, "shear, +- degrees (YOLOv5: 0)")
+    perspective: float = _f(0.0, "perspective, +- fraction, 0 to 0.001 (YOLOv5: 0)")
+    flipud: float = _f(0.0, "probability of an up-down flip (YOLOv5: 0)")
+    fliplr: float = _f(0.0, "probability of a left-right flip (YOLOv5: 0.5)")
+    mosaic: float = _f(0.0, "probability of a 4-frame mosaic, tiles of the frame's view (YOLOv5: 1.0)")
+    mixup: float = _f(0.0, "probability of blending a mosaic with a second one of the same view (YOLOv5: 0)")
+    close_mosaic: int = _f(0, "no mosaic (nor mixup) in the last N of the epochs (Ultralytics: 10)")
+    cache: str = _f("auto", "where a split's letterboxed frames live (YOLOv5's --cache): ram, disk (a memory-mapped "
+                            "file, read per item), none (decoded per item), or auto (ram up to 1 GiB of frames, "
+                            "else disk); not part of the run key: every choice gives the same pixels", CACHES)
+    workers: int = _f(-1, "DataLoader worker processes building training items (YOLOv5's --workers); -1: auto (0 "
+                          "when items are stored frames, no augmentation and cache ram; else min(8, CPUs - 1)); "
+                          "not part of the run key: batches are the same for any count")
 
     def __post_init__(self):
         problems = self._type_problems()
@@ -138,6 +174,8 @@ class TrainConfig:
         if self.patience > 0 and self.eval_every != 1 and "eval_every" not in problems:
             problems["patience"] = (f"patience={self.patience} counts evaluated epochs and needs validation every "
                                     f"epoch: set eval_every=1 (got eval_every={self.eval_every}) or patience=0")
+        if self.mixup > 0 and self.mosaic == 0 and "mixup" not in problems:
+            problems["mixup"] = f"mixup={self.mixup} blends two mosaics (YOLOv5's rule): set mosaic > 0, or mixup=0"
         if imgsz_problem(self.imgsz):
             problems["imgsz"] = imgsz_problem(self.imgsz)
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
@@ -189,6 +227,11 @@ class TrainConfig:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def augmented(self) -> bool:
+        """Whether any training augmentation is on."""
+        return any(getattr(self, name) for name in AUGMENTATION if name != "close_mosaic")
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from .checkpoint import TrainState, resume
 from ..config import TrainConfig
-from ..data import load_split, make_loader, read_data_yaml, resolve_data
+from ..data import load_split, loader_workers, make_loader, read_data_yaml, resolve_data, training_loader
 from .distributed import all_reduce_mean, barrier, broadcast_module, check_global_batch, cuda_device_of, prepare_solo_group, solo_batchnorm, sync_batchnorm, world
 from .ema import ModelEMA
 from ..evaluate import evaluate, interference
@@ -82,8 +82,8 @@ class Trainer:
 
     def _setup(self) -> None:
         cfg = self.cfg
-        self.train_set = load_split(self.data_yaml, "train", cfg.imgsz, cfg.on_bad_label)
-        self.val_set = load_split(self.data_yaml, "val", cfg.imgsz, cfg.on_bad_label)
+        self.train_set = load_split(self.data_yaml, "train", cfg.imgsz, cfg.on_bad_label, cfg.cache)
+        self.val_set = load_split(self.data_yaml, "val", cfg.imgsz, cfg.on_bad_label, cfg.cache)
         self.names, self.view_names = self.train_set.names, self.train_set.view_names
         self.n_train = min(cfg.max_train_images, len(self.train_set)) if cfg.max_train_images else len(self.train_set)
         tasks = cfg.tasks
@@ -113,19 +113,14 @@ class Trainer:
         self.plateau = Plateau(cfg.patience, tasks, cfg.epochs, cfg.min_delta)
         self.history, self.epoch_rows = [], []  # one row per step, one per epoch
         self.start_epoch, self.step, self.skipped_steps = 0, 0, 0
+        self.train_loader = training_loader(cfg, self.train_set, self.n_train, self.rank_batch, self.world.size,
+                                            self.world.rank, self.device)
         self.last_val = None  # EvalResult of the latest validation
         self._calibrated_at = None  # optimizer step at which BatchNorm statistics were last recalibrated
 
     def _loader(self, epoch: int):
-        subset = self.train_set
-        if self.n_train < len(self.train_set):
-            subset = torch.utils.data.Subset(self.train_set, range(self.n_train))
-        # one permutation per epoch, seeded (seed + epoch): a resumed run sees the same order; rank r takes
-        # every N-th index of it, so the N shards of a step are the one-process run's batch of that step
-        sampler = torch.utils.data.DistributedSampler(subset, num_replicas=self.world.size, rank=self.world.rank,
-                                                      shuffle=True, seed=self.cfg.seed * 100_003, drop_last=False)
-        sampler.set_epoch(epoch)
-        return make_loader(subset, self.rank_batch, sampler=sampler)
+        self.train_loader.sampler.set_epoch(epoch)
+        return self.train_loader
 
     # -- the step ----------------------------------------------------------
     def task_losses(self, det_out, view_out, batch) -> tuple[list[torch.Tensor], dict[str, float]]:
@@ -256,8 +251,10 @@ class Trainer:
                                       batch_size, self.device)
                 self._calibrated_at = self.step
             dataset = self.val_set if split == "val" else load_split(self.data_yaml, split, self.cfg.imgsz,
-                                                                     self.cfg.on_bad_label)
-            loader = make_loader(dataset, batch_size, shuffle=False, seed=0)
+                                                                     self.cfg.on_bad_label, self.cfg.cache)
+            loader = make_loader(dataset, batch_size, shuffle=False, seed=0,
+                                 workers=0 if dataset.cache == "ram" else loader_workers(self.cfg, dataset),
+                                 persistent=False)
             view_loss_fn = view_loss if "view" in self.cfg.tasks else None
             return evaluate(model, loader, self.device, det_loss=self.det_loss, view_loss_fn=view_loss_fn,
                             imgsz=self.cfg.imgsz)

@@ -58,7 +58,7 @@ import torch
 
 from .atomic import sha256_file, write_text
 from .codekey import code_fingerprint
-from ..config import TrainConfig
+from ..config import LOADER_FIELDS, TrainConfig
 from ..data import data_fingerprint, resolve_data
 from ..engine.distributed import barrier, broadcast_object, world
 from .paths import MANIFEST, runs_root
@@ -88,11 +88,12 @@ def platform_fingerprint(device: str) -> str:
 
 def config_part(cfg: TrainConfig) -> str:
     """The configuration as the key sees it: ``--weights`` by its file's bytes (``sha256:...``), not its path, so
-    the same checkpoint anywhere is the same run and another checkpoint at the same path is another."""
-    if cfg.weights is None:
-        return cfg.to_json()
-    return json.dumps({**cfg.to_dict(), "weights": weights_fingerprint(cfg.weights)}, sort_keys=True,
-                      separators=(",", ":"))
+    the same checkpoint anywhere is the same run and another checkpoint at the same path is another; the loader's
+    fields (``LOADER_FIELDS``: cache, workers) left out, as every value of them gives the same batches."""
+    d = {k: v for k, v in cfg.to_dict().items() if k not in LOADER_FIELDS}
+    if cfg.weights is not None:
+        d["weights"] = weights_fingerprint(cfg.weights)
+    return json.dumps(d, sort_keys=True, separators=(",", ":"))
 
 
 class Run:
