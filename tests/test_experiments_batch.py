@@ -30,9 +30,12 @@ def interval(run):
     return t["started"], t["ended"]
 
 
-def test_a_pooled_run_equals_the_in_process_run(tiny_data, tmp_path):
-    """The pool process (forked from the forkserver, imports done once) trains exactly what this process does."""
-    c = cfg(tiny_data, weighting="gradnorm", interference_every=2)
+@pytest.mark.parametrize("loading", [{}, {"workers": 1, "cache": "none", "fliplr": 0.5, "mosaic": 1.0}],
+                         ids=["in-process loader", "loader workers"])
+def test_a_pooled_run_equals_the_in_process_run(tiny_data, tmp_path, loading):
+    """The pool process (forked from the forkserver, imports done once) trains exactly what this process does,
+    also with DataLoader workers of its own (under forkserver's default they failed: "too many fds")."""
+    c = cfg(tiny_data, weighting="gradnorm", interference_every=2, **loading)
     here = RunStore(tmp_path / "here").get_or_train(c, progress=False)
     pooled = get_or_train_all({"a": c}, RunStore(tmp_path / "pool"))["a"]
     assert pooled.path.parent == tmp_path / "pool" and (pooled.path / MANIFEST).is_file()

@@ -145,7 +145,13 @@ class EchoDataset(Dataset):
             if self._frames is None:  # opened in each process (a DataLoader worker) on first use
                 self._frames = np.load(self.frames_file, mmap_mode="r")
             return torch.from_numpy(np.array(self._frames[i]))
-        return torch.from_numpy(letterbox(load_rgb(self.paths[i]), self.imgsz)[0].transpose(2, 0, 1).copy())
+        rgb = load_rgb(self.paths[i])
+        if tuple(rgb.shape[1::-1]) != tuple(self.orig_sizes[i]):  # an orientation the header did not show
+            raise LabelError(self.paths[i], None, f"decoded as {rgb.shape[1]}x{rgb.shape[0]} but its header read "
+                                                  f"{self.orig_sizes[i][0]}x{self.orig_sizes[i][1]} (an EXIF "
+                                                  "orientation after the pixels?); use cache ram or disk",
+                             kind="image size differs from its header")
+        return torch.from_numpy(letterbox(rgb, self.imgsz)[0].transpose(2, 0, 1).copy())
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_frames": None}  # a memory map is reopened, never pickled

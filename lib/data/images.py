@@ -121,4 +121,10 @@ def image_size(path: str | Path) -> tuple[int, int]:
     path = Path(path)
     with _reading(path), Image.open(path) as im:
         w, h = im.size
-        return (h, w) if im.getexif().get(0x0112) in _TRANSPOSED else (w, h)
+        if im.format == "PNG":  # PIL's getexif() decodes a whole PNG to look for a trailing eXIf chunk
+            exif = Image.Exif()
+            if "exif" in im.info:
+                exif.load(im.info["exif"])
+        else:
+            exif = im.getexif()
+        return (h, w) if exif.get(0x0112) in _TRANSPOSED else (w, h)

@@ -9,6 +9,8 @@ process; a batch is the same either way (``lib.data.train_items``).
 """
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from typing import NamedTuple, Sequence
 
 import torch
@@ -43,4 +45,12 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: 
     generator = torch.Generator().manual_seed(seed)
     order = {"sampler": sampler} if sampler is not None else {"shuffle": shuffle}
     return DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate, generator=generator,
-                      drop_last=False, pin_memory=pin_memory, persistent_workers=persistent and workers > 0, **order)
+                      drop_last=False, pin_memory=pin_memory, persistent_workers=persistent and workers > 0,
+                      multiprocessing_context=worker_context() if workers > 0 else None, **order)
+
+
+def worker_context():
+    """Workers are forked on Linux, as PyTorch does there by default, even inside a run process that the batch
+    runner started with forkserver (whose default start method its children inherit: workers would then fail with
+    "too many fds"); elsewhere the platform's default."""
+    return multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
