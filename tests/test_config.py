@@ -36,7 +36,10 @@ def test_every_range_admits_the_default_and_refuses_a_value_past_its_bound():
         assert ok(base[name]), name
     outside = {"epochs": 0, "batch_size": 0, "imgsz": 0, "eval_every": 0, "threads": -1, "interference_every": -1,
                "bn_calibration_images": -1, "max_train_images": -1, "weight_decay": -0.1, "warmup_epochs": -0.1,
-               "grad_clip": -0.1, "patience": -1, "min_delta": -0.01, "lr": 0.0, "ema_decay": 1.0, "ema_tau": 0.0, "final_lr_ratio": 1.01}
+               "grad_clip": -0.1, "patience": -1, "min_delta": -0.01, "lr": 0.0, "ema_decay": 1.0, "ema_tau": 0.0, "final_lr_ratio": 1.01,
+               "hsv_h": 1.01, "hsv_s": -0.1, "hsv_v": 1.5, "flipud": -0.1, "fliplr": 1.01, "mosaic": 1.1, "mixup": 2.0,
+               "translate": 1.0, "aug_scale": 1.0, "degrees": 181.0, "shear": -1.0, "perspective": 0.002,
+               "close_mosaic": -1, "workers": -2}
     assert set(outside) == {name for name, _, _ in RANGES}
     for name, value in outside.items():
         with pytest.raises(ConfigError) as e:
