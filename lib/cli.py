@@ -28,7 +28,7 @@ import typing
 import warnings
 from dataclasses import MISSING, fields
 
-from .config import TrainConfig
+from .config import AUGMENTATION, YOLOV5_AUGMENTATION, TrainConfig
 from .engine.distributed import World, barrier, broadcast_object, check_global_batch, cuda_device_of, init_from_env, launched, shutdown
 from .data import DataError, LabelError, read_data_yaml
 from .store.paths import runs_root
@@ -115,8 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
             choices = tuple(sorted(WEIGHTINGS))
         if f.name == "scale":
             choices = tuple(SCALES)
+        if f.name in AUGMENTATION:  # absent when not given: --augment's preset (or the field's default) applies
+            p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=convert, default=argparse.SUPPRESS,
+                           help=f"{f.metadata.get('help', '')}; default {default}, or --augment's value")
+            continue
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=convert, default=default,
                        choices=choices, help=f.metadata.get("help", ""))
+    p.add_argument("--augment", choices=tuple(PRESETS), default="off",
+                   help="augmentation preset under the fields above; yolov5: YOLOv5 7.0's hyp.scratch-low values "
+                        "(lib.config.YOLOV5_AUGMENTATION); a field given as a flag overrides it")
     extra = p.add_argument_group("weighting conveniences (merged into --weighting-options)")
     extra.add_argument("--task-weights", type=float, nargs="+",
                        help="task weights (fixed), or the initial weights (gradnorm, upstream_rule)")
@@ -131,9 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+PRESETS = {"off": {}, "yolov5": YOLOV5_AUGMENTATION}
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The configuration the flags describe; ValueError (from ``TrainConfig``) names a bad field or option."""
-    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    values = {f.name: getattr(args, f.name, None) for f in fields(TrainConfig)}
+    preset = PRESETS[getattr(args, "augment", "off")]
+    for name in AUGMENTATION:
+        if values[name] is None:
+            values[name] = preset.get(name, next(f for f in fields(TrainConfig) if f.name == name).default)
     options = dict(values["weighting_options"])
     options.update(dict(args.option))
     if (hint := old_weights_hint(values["weights"])) and not os.path.exists(values["weights"]):

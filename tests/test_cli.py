@@ -9,7 +9,7 @@ import pytest
 
 from lib import cli
 from lib.cli import build_parser, config_from_args, main
-from lib.config import TrainConfig, defaults
+from lib.config import AUGMENTATION, YOLOV5_AUGMENTATION, TrainConfig, defaults
 from lib.store.runs import RunStore
 
 
@@ -21,7 +21,14 @@ def test_help_lists_every_config_field():
 
 def test_flag_defaults_are_the_config_defaults():
     args = build_parser().parse_args([])
-    assert config_from_args(args) == TrainConfig() and {f.name: getattr(args, f.name) for f in fields(TrainConfig)} == defaults()
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name not in AUGMENTATION}
+    assert config_from_args(args) == TrainConfig() and given == {k: v for k, v in defaults().items() if k not in AUGMENTATION}
+
+
+def test_augment_preset_is_yolov5s_and_a_given_flag_overrides_it():
+    cfg = config_from_args(build_parser().parse_args(["--augment", "yolov5", "--fliplr", "0", "--mixup", "0.1"]))
+    assert {k: getattr(cfg, k) for k in YOLOV5_AUGMENTATION} == {**YOLOV5_AUGMENTATION, "fliplr": 0.0, "mixup": 0.1}
+    assert config_from_args(build_parser().parse_args(["--mosaic", "0.5"])).mosaic == 0.5
 
 
 def test_flags_reach_the_config():
