@@ -1,4 +1,5 @@
-# make report  : install what is missing, regenerate the whole report (PROFILE=default|full|smoke)
+# make report  : install what is missing, regenerate the whole report (PROFILE=default|full|smoke; WEIGHTS=yolov5s.pt
+#                starts every run from those weights, into reports/<profile>+<stem>)
 # make test    : the test suite (every notebook runs on the smoke profile), under 8 min on 2 cores
 # make test-slow: the minutes-long end-to-end checks (marked slow); CI runs both
 # make bench   : performance benchmarks (tables under reports/bench/)
@@ -30,7 +31,7 @@ test-slow: install
 	$(PY) -m pytest -m slow
 
 report: install
-	$(PY) -m lib.report --profile $(PROFILE)
+	$(PY) -m lib.report --profile $(PROFILE) $(if $(WEIGHTS),--weights $(WEIGHTS))
 
 bench: install
 	$(PY) -m benchmarks

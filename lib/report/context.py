@@ -86,9 +86,15 @@ def executor_of(common: dict) -> ExecutorSpec:
     return ExecutorSpec.parse(common.get("executor"), os.environ.get("ECHO_MTL_EXECUTOR") or None)
 
 
+WEIGHTS_ENV = "ECHO_MTL_WEIGHTS"  # python -m lib.report --weights PATH: every run starts from PATH
+
+
 def settings(profile: str, overrides: dict | None = None) -> dict:
-    """The profile's common block with ``overrides`` on top, every key and value checked."""
+    """The profile's common block, then ``$ECHO_MTL_WEIGHTS`` as ``weights`` where set, then ``overrides`` on top,
+    every key and value checked."""
     common = dict(load_profile(profile)["common"])
+    if os.environ.get(WEIGHTS_ENV):
+        common["weights"] = os.environ[WEIGHTS_ENV]
     if overrides:
         common.update(check_common(dict(overrides), "parameter overrides"))
         check_common(common, f"profile {profile!r} with overrides")

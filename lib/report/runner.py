@@ -30,6 +30,7 @@ from . import provenance, readme, site
 from . import kernel
 from .kernel import KernelMismatch
 from .profiles import ProfileError, available_profiles, load_profile, notebook_paths, parameters_for
+from .context import WEIGHTS_ENV
 from .section import report_dir
 from .runtimes import completed_runs, runs_train_seconds, trained_by, training_places, training_seconds
 
@@ -251,6 +252,10 @@ def parser() -> argparse.ArgumentParser:
                    help="where missing runs train: local (a process pool, the profile's jobs at a time), gpus (one "
                         "run per GPU of this machine), submitit (a cluster: the profile's executor options); "
                         "default: the profile's executor, else local")
+    p.add_argument("--weights", default=None, metavar="PATH",
+                   help="start every run from these pretrained weights (lib.weights: a released YOLOv5 .pt, a state "
+                        "dict, a .safetensors, a run of this project); the report goes to reports/<profile>+<file "
+                        "stem>, never over the profile's own, and the README is left as it is")
     p.add_argument("--jobs", type=int, default=None,
                    help="runs (and notebooks) side by side; default: the profile's jobs. With more than one, "
                         "give each run one thread (the profiles' threads: 1)")
@@ -266,8 +271,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.jobs < 1:
             p.error(f"--jobs must be at least 1, got {args.jobs}")
         os.environ["ECHO_MTL_JOBS"] = str(args.jobs)
+    output_dir = args.output_dir
+    if args.weights is not None:
+        weights = Path(args.weights).expanduser().resolve()
+        if not weights.is_file() and not (weights / "model.pt").is_file():
+            print(f"report failed: --weights {args.weights}: no such file", file=sys.stderr)
+            return 1
+        os.environ[WEIGHTS_ENV] = str(weights)  # the notebooks' kernels inherit it (context.settings)
+        output_dir = output_dir or str(report_dir(f"{args.profile}+{weights.stem}"))
     try:
-        run_report(args.profile, args.only, args.show_code, args.timeout, args.output_dir)
+        run_report(args.profile, args.only, args.show_code, args.timeout, output_dir)
     except (ProfileError, NotebookFailed, ExecutorError) as e:
         print(f"report failed: {e}", file=sys.stderr)
         return 1
