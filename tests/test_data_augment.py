@@ -72,7 +72,7 @@ def test_boxes_follow_the_pixels_under_affine_and_flips(seed):
 def test_boxes_follow_the_pixels_in_a_mosaic(seed):
     tiles = [frame([(k, 20, 20, 60 + 5 * k, 50)]) for k in range(4)]
     rng = np.random.default_rng(seed)
-    canvas, ct = mosaic(tiles, rng)
+    canvas, ct = mosaic(tiles, rng, S)
     assert canvas.shape == (3, 2 * S, 2 * S)
     check_boxes_follow(canvas, ct)
     out, t = augment_frame(tiles[0][0], tiles[0][1], Hyp(translate=0.1, aug_scale=0.5, mosaic=1.0), rng,
@@ -186,3 +186,34 @@ def test_config_rules():
     with pytest.raises(ConfigError, match="fliplr"):
         TrainConfig(fliplr=1.5)
     assert TrainConfig(**YOLOV5_AUGMENTATION).augmented and not TrainConfig().augmented
+
+
+def test_a_run_shorter_than_close_mosaic_keeps_its_mosaic():
+    # Ultralytics closes mosaic at epoch == epochs - close_mosaic: never, when that is negative
+    items = TrainItems(Frames(12), Hyp(mosaic=1.0), seed=0, epochs=5, close_mosaic=10)
+    assert all(not torch.equal(items[(e, 4)].image, items.dataset.items[4][0]) for e in range(5))
+    closed = TrainItems(Frames(12), Hyp(mosaic=1.0), seed=0, epochs=5, close_mosaic=5)
+    assert all(torch.equal(closed[(e, 4)].image, closed.dataset.items[4][0]) for e in range(5))
+
+
+def test_mosaic_tiles_are_pictures_without_letterbox_bars():
+    from lib.data.letterbox import letterbox
+    from lib.data.mosaic import content
+
+    # a 96 x 48 picture with a red rectangle, letterboxed to 96: grey bars above and below
+    picture = np.full((48, 96, 3), 30, np.uint8)
+    picture[10:30, 20:60] = COLOURS[0]
+    boxed = torch.from_numpy(letterbox(picture, S)[0].transpose(2, 0, 1).copy())
+    targets = torch.tensor([[0, 40 / S, (24 + 20) / S, 40 / S, 20 / S]])  # bars of 24 px: y shifted by 24
+    tile, t = content(boxed, targets, (96, 48))
+    assert tile.shape == (3, 48, 96) and (tile != 114).all()
+    torch.testing.assert_close(t, torch.tensor([[0, 40 / 96, 20 / 48, 40 / 96, 20 / 48]]))
+    tiles = []
+    for k in range(4):  # one colour per tile, so each colour's extent is one box
+        recoloured = tile.clone()
+        mask = (tile == torch.tensor(COLOURS[0], dtype=torch.uint8)[:, None, None]).all(0)
+        recoloured[:, mask] = torch.tensor(COLOURS[k], dtype=torch.uint8)[:, None]
+        tiles.append((recoloured, torch.cat([torch.tensor([[float(k)]]), t[:, 1:]], 1)))
+    for seed in range(4):
+        canvas, ct = mosaic(tiles, np.random.default_rng(seed), S)
+        check_boxes_follow(canvas, ct)

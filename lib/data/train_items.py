@@ -21,19 +21,22 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from .augment import Hyp, augment_frame
 from .dataset import Sample
 from .loader import make_loader
-from .mosaic import mixup, mosaic
+from .mosaic import content, mixup, mosaic
 
 
 class TrainItems(Dataset):
     """The first ``n`` frames of ``dataset`` (an ``EchoDataset``; all when None), augmented by ``hyp``.
 
-    Mosaic (probability ``hyp.mosaic``) is closed for the last ``close_mosaic`` of ``epochs`` epochs, as Ultralytics
-    closes it; mixup blends a second mosaic and needs one. Items are ``Sample`` with targets (n, 5) normalised."""
+    Mosaic (probability ``hyp.mosaic``) is closed from epoch ``epochs - close_mosaic`` on; Ultralytics closes it at
+    exactly that epoch, so a run shorter than ``close_mosaic`` keeps its mosaic throughout, here too. Mixup blends a
+    second mosaic and needs one. Items are ``Sample`` with targets (n, 5) normalised."""
 
     def __init__(self, dataset, hyp: Hyp, seed: int, epochs: int, close_mosaic: int = 0, n: int | None = None):
         self.dataset, self.hyp, self.seed = dataset, hyp, seed
         self.n = len(dataset) if n is None else min(n, len(dataset))
-        self.mosaic_until = epochs - close_mosaic  # the first epoch without mosaic
+        # the first epoch without mosaic; Ultralytics closes it when epoch == epochs - close_mosaic, never if negative
+        self.mosaic_until = epochs - close_mosaic if close_mosaic <= epochs else epochs
+        self.sizes = getattr(dataset, "orig_sizes", None)  # (N, 2) original (w, h): a tile is the picture alone
         views = np.asarray(dataset.views[: self.n])
         self.same_view = {int(v): np.flatnonzero(views == v) for v in np.unique(views)}
 
@@ -61,8 +64,15 @@ class TrainItems(Dataset):
         canvas = None
         if use_mosaic:
             others = rng.choice(self.same_view[view], size=3)
-            canvas = mosaic([(image, targets)] + [self.dataset[int(j)][:2] for j in others], rng)
+            tiles = [self._tile(int(j)) for j in (i, *others)]
+            canvas = mosaic(tiles, rng, image.shape[-1])
         return augment_frame(image, targets, self.hyp, rng, canvas)
+
+    def _tile(self, j: int):
+        image, targets = self.dataset[j][:2]
+        if self.sizes is None:
+            return image, targets
+        return content(image, targets, tuple(int(v) for v in self.sizes[j]))
 
 
 class EpochSampler(Sampler):
