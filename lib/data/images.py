@@ -114,13 +114,23 @@ _TRANSPOSED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
-    """(w, h) of an image file as ``load_rgb`` would return it (after EXIF orientation), from its header alone.
+    """(w, h) of an image file as ``load_rgb`` would return it (after EXIF orientation), without decoding its
+    pixels, and the file checked as YOLOv5's ``verify_image_label`` checks it: PIL's ``verify`` (a PNG's chunk
+    checksums to its end), and a JPEG's end-of-image marker (one without it is decoded to decide).
 
-    Raises ``LabelError`` as ``load_rgb`` does for a bad suffix, a missing, empty or unreadable file; a file whose
-    pixel data is damaged past its header fails later, in ``load_rgb``."""
+    Raises ``LabelError`` as ``load_rgb`` does for a bad suffix, a missing, empty, truncated or unreadable file;
+    damage that these checks miss fails later, in ``load_rgb``."""
     path = Path(path)
     with _reading(path), Image.open(path) as im:
-        w, h = im.size
+        w, h, fmt = *im.size, im.format
+        if fmt not in ("JPEG", "MPO"):
+            im.verify()
+    if fmt in ("JPEG", "MPO"):
+        with open(path, "rb") as f:
+            f.seek(-2, 2)
+            if f.read() != b"\xff\xd9":
+                load_rgb(path)  # trailing bytes after the marker decode; a truncated file raises here
+    with _reading(path), Image.open(path) as im:
         if im.format == "PNG":  # PIL's getexif() decodes a whole PNG to look for a trailing eXIf chunk
             exif = Image.Exif()
             if "exif" in im.info:

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .dataset import Sample
+from .errors import LabelError
 
 
 class Batch(NamedTuple):
@@ -26,8 +27,51 @@ class Batch(NamedTuple):
     indices: torch.Tensor  # long (B,) dataset indices
 
 
-def collate(items: Sequence[Sample]) -> Batch:
-    """Stack images (scaled to [0, 1]) and prepend each target row with its image's batch index."""
+class Unreadable(NamedTuple):
+    """An item whose file failed to decode in a worker: carried to the main process, raised there as itself."""
+
+    error: LabelError
+
+
+class _Guarded(Dataset):
+    """``dataset``, but a ``LabelError`` becomes an ``Unreadable`` item (torch would re-raise it in the main process
+    as a RuntimeError holding the worker's traceback)."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getattr__(self, name):  # names, view_names, labels, ...: the dataset's (not while unpickling)
+        if name == "dataset":
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+    def __getitem__(self, key):
+        try:
+            return self.dataset[key]
+        except LabelError as e:
+            return Unreadable(e)
+
+
+class Loader(DataLoader):
+    """A ``DataLoader`` that raises a worker's ``LabelError`` (an ``Unreadable`` batch) as itself: one line naming
+    the file, as the main process would have raised it."""
+
+    def __iter__(self):
+        for batch in super().__iter__():
+            if isinstance(batch, Unreadable):
+                raise batch.error
+            yield batch
+
+
+def collate(items: Sequence[Sample]) -> Batch | Unreadable:
+    """Stack images (scaled to [0, 1]) and prepend each target row with its image's batch index; the first
+    ``Unreadable`` item instead, if any."""
+    failed = [it for it in items if isinstance(it, Unreadable)]
+    if failed:
+        return failed[0]
     images, targets, views, indices = zip(*items)  # Sample or any (image, targets, view, index) tuple
     rows = [torch.cat([torch.full((len(t), 1), float(b)), t.float().reshape(-1, 5)], dim=1)
             for b, t in enumerate(targets)]
@@ -44,7 +88,8 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: 
     # a generator of its own even with a sampler: the loader then never draws from torch's global one
     generator = torch.Generator().manual_seed(seed)
     order = {"sampler": sampler} if sampler is not None else {"shuffle": shuffle}
-    return DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate, generator=generator,
+    return Loader(_Guarded(dataset) if workers > 0 else dataset, batch_size=batch_size, num_workers=workers,
+                  collate_fn=collate, generator=generator,
                       drop_last=False, pin_memory=pin_memory, persistent_workers=persistent and workers > 0,
                       multiprocessing_context=worker_context() if workers > 0 else None, **order)
 

@@ -141,6 +141,17 @@ def _read_back(path: Path) -> EchoDataset | None:
     return dataset if isinstance(dataset, EchoDataset) else None
 
 
+def _frames_whole(dataset: EchoDataset) -> bool:
+    """Whether a disk-cached split's frames file opens and holds its frames (one cut short is decoded again)."""
+    import numpy as np
+
+    try:
+        frames = np.load(dataset.frames_file, mmap_mode="r")
+    except (OSError, ValueError):
+        return False
+    return frames.shape[0] >= len(dataset) and frames.shape[1:] == (3, dataset.imgsz, dataset.imgsz)
+
+
 def _decoded(spec: DataSpec, split: str, imgsz: int, on_bad_label: str, signature: str,
              store: str = "ram") -> EchoDataset:
     import os
@@ -151,7 +162,7 @@ def _decoded(spec: DataSpec, split: str, imgsz: int, on_bad_label: str, signatur
         return EchoDataset(spec, split, imgsz, on_bad_label, cache="none")
     path = _disk_path(f"{spec.yaml_path} {signature}", split, imgsz, on_bad_label, store)  # paths are stored
     dataset = _read_back(path)
-    if dataset is not None and (store == "ram" or Path(dataset.frames_file).is_file()):
+    if dataset is not None and (store == "ram" or _frames_whole(dataset)):
         dataset.notes.warn()
         return dataset
     if store == "ram":
