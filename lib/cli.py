@@ -122,8 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=convert, default=default,
                        choices=choices, help=f.metadata.get("help", ""))
     p.add_argument("--augment", choices=tuple(PRESETS), default="off",
-                   help="augmentation preset under the fields above; yolov5: YOLOv5 7.0's hyp.scratch-low values "
-                        "(lib.config.YOLOV5_AUGMENTATION); a field given as a flag overrides it")
+                   help="augmentation preset under the fields above; yolov5: YOLOv5 7.0's hyp.scratch-low values and "
+                        "Ultralytics' close_mosaic 10 (lib.config.YOLOV5_AUGMENTATION); a field given as a flag "
+                        "overrides it")
     extra = p.add_argument_group("weighting conveniences (merged into --weighting-options)")
     extra.add_argument("--task-weights", type=float, nargs="+",
                        help="task weights (fixed), or the initial weights (gradnorm, upstream_rule)")
@@ -233,8 +234,8 @@ def _train_and_report(args, cfg: TrainConfig, main_rank: bool, fail) -> int:
     if not main_rank:
         return 0  # rank 0 reports
     if stored is not None:
-        print(f"using the stored run {run.path} (same configuration, data bytes and code; --force trains again)",
-              file=sys.stderr)
+        print(f"using the stored run {run.path} (same configuration, data bytes and code; --cache and --workers are "
+              f"not part of it, as they change no number; --force trains again)", file=sys.stderr)
     undefined = [k for k in SUMMARY if k in ("mAP50", "mAP50_95", "precision", "recall", "f1")
                  and "det" in cfg.tasks and _json_value(run.metrics.get(f"val_{k}")) is None]
     if undefined and stored is not None:  # a new run said so while it evaluated

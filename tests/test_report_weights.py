@@ -1,4 +1,6 @@
 """python -m lib.report --weights PATH: every run starts from PATH; the report goes beside the profile's own."""
+from pathlib import Path
+
 import torch
 
 from lib.report import context, runner
@@ -34,3 +36,8 @@ def test_a_missing_weights_file_is_one_line(tmp_path, capsys):
     assert runner.main(["--profile", "smoke", "--weights", str(tmp_path / "nope.pt")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"report failed: --weights {tmp_path / 'nope.pt'}: no such file"]
+
+
+def test_a_run_s_model_file_names_the_report_by_its_run():
+    assert runner.weights_name(Path("/runs/shared-fixed-both-s0-abc/model.pt")) == "shared-fixed-both-s0-abc"
+    assert runner.weights_name(Path("/w/yolov5s.pt")) == "yolov5s"

@@ -240,6 +240,14 @@ def run_report(profile: str, only: list[str] | None = None, show_code: bool = Fa
     return index
 
 
+def weights_name(weights: Path) -> str:
+    """What names a report built from ``weights``: the file's stem, or the run folder's name for a run's model.pt
+    or a run folder (every run's file is model.pt)."""
+    if weights.is_dir():
+        return weights.name
+    return weights.parent.name if weights.name == "model.pt" else weights.stem
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line of ``python -m lib.report``."""
     p = argparse.ArgumentParser(prog="python -m lib.report", description=__doc__.split("\n\n")[0])
@@ -255,7 +263,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default=None, metavar="PATH",
                    help="start every run from these pretrained weights (lib.weights: a released YOLOv5 .pt, a state "
                         "dict, a .safetensors, a run of this project); the report goes to reports/<profile>+<file "
-                        "stem>, never over the profile's own, and the README is left as it is")
+                        "stem, or the run's folder name>, never over the profile's own, and the README is left as "
+                        "it is")
     p.add_argument("--jobs", type=int, default=None,
                    help="runs (and notebooks) side by side; default: the profile's jobs. With more than one, "
                         "give each run one thread (the profiles' threads: 1)")
@@ -278,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"report failed: --weights {args.weights}: no such file", file=sys.stderr)
             return 1
         os.environ[WEIGHTS_ENV] = str(weights)  # the notebooks' kernels inherit it (context.settings)
-        output_dir = output_dir or str(report_dir(f"{args.profile}+{weights.stem}"))
+        output_dir = output_dir or str(report_dir(f"{args.profile}+{weights_name(weights)}"))
     try:
         run_report(args.profile, args.only, args.show_code, args.timeout, output_dir)
     except (ProfileError, NotebookFailed, ExecutorError) as e:
