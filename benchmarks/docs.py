@@ -31,13 +31,15 @@ def machine(prov: dict) -> str:
             f"torch {(prov.get('packages') or {}).get('torch', '?')}")
 
 
-def page(name: str, df: pd.DataFrame, prov: dict) -> str:
-    """The markdown page of table ``df`` (columns as they are; reset the index first to show it)."""
+def page(name: str, df: pd.DataFrame, prov: dict, command: str = "make bench` (`python -m benchmarks",
+         note: str = "") -> str:
+    """The markdown page of table ``df`` (columns as they are; reset the index first to show it), written by
+    ``command`` (a benchmark run alone names its module), with ``note`` (how to read it) under the table."""
     header = [str(c) for c in df.columns]
     rows = [[format_value(v) for v in row] for row in df.itertuples(index=False)]
-    return (f"# {name}\n\nWritten by `make bench` (`python -m benchmarks`), {machine(prov)}.\n"
-            f"Every digit: `reports/bench/{name}.csv`. Do not edit: the next `make bench` rewrites this page.\n\n"
-            f"{markdown_table(header, rows)}\n")
+    return (f"# {name}\n\nWritten by `{command}`, {machine(prov)}.\n"
+            f"Every digit: `reports/bench/{name}.csv`. Do not edit: the next `{command.split('`')[0]}` rewrites this "
+            f"page.\n\n{markdown_table(header, rows)}\n" + (f"\n{note}\n" if note else ""))
 
 
 def tables_written(folder: Path, since: float) -> dict[str, pd.DataFrame]:
