@@ -62,7 +62,7 @@ def validate(model_file: ModelFile, data: str | Path, split: str = "val", imgsz:
     imgsz = imgsz or model_file.imgsz
     if imgsz_problem(imgsz):
         raise ValueError("--" + imgsz_problem(imgsz))
-    dataset = load_split(data, split, imgsz, on_bad_label)
+    dataset = load_split(data, split, imgsz, on_bad_label, cache="auto")  # frames on disk past 1 GiB
     dev = resolve_device(device)
     model = model_file.model.to(dev)
     probs: list[torch.Tensor] = []  # the view head's probabilities, batch by batch, in dataset order
