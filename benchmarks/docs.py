@@ -65,3 +65,10 @@ def write_pages(tables: dict[str, pd.DataFrame], out: Path | None = None, prov: 
         write_text(out / f"{name}.md", page(name, df, prov))
         paths.append(out / f"{name}.md")
     return paths
+
+
+def write_page(name: str, df: pd.DataFrame, prov: dict, command: str, note: str = "") -> Path:
+    """``docs/bench/<name>.md`` of a benchmark run alone (``command``), ``prov`` collected when it began."""
+    path = DOCS / f"{name}.md"
+    write_text(path, page(name, df, prov, command, note))
+    return path

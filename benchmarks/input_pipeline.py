@@ -46,13 +46,22 @@ def measure(cfg: TrainConfig, max_steps: int) -> dict:
             "data wait share after the first step": share(warm), "target": 0.10}
 
 
-def run(device: str = "auto", max_steps: int = 30) -> float:
-    """The table ``input_pipeline_<device>``; returns the augmented 320 px row's share after the first step."""
+def run(device: str = "auto", max_steps: int = 30, page: bool = False) -> float:
+    """The table ``input_pipeline_<device>`` (and its page, run alone); returns the augmented 320 px row's share
+    after the first step."""
+    from lib.report.provenance import collect
+
+    prov = collect()
     base = dict(interference_every=0, eval_every=10_000, device=device)
     df = pd.DataFrame([measure(TrainConfig(**base, **row), max_steps) for row in ROWS])
-    write(f"input_pipeline_{df['device'].iloc[0]}", df)
+    name = f"input_pipeline_{df['device'].iloc[0]}"
+    write(name, df)
+    if page:
+        from .docs import write_page
+
+        write_page(name, df, prov, "python -m benchmarks.input_pipeline")
     return float(df.iloc[1]["data wait share after the first step"])
 
 
 if __name__ == "__main__":
-    run()
+    run(page=True)

@@ -90,7 +90,7 @@ NOTE = ("Peak memory is resident memory (`VmHWM`), mapped libraries and, with `d
 def run() -> pd.DataFrame:
     from lib.report.provenance import collect
 
-    from .docs import DOCS, page
+    from .docs import write_page
 
     prov = collect()  # the code that measures, as it was when the measurement began
     data = build_set()
@@ -100,9 +100,7 @@ def run() -> pd.DataFrame:
                              capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     df = write("loader_memory", pd.DataFrame(rows))
-    from lib.store.atomic import write_text
-
-    write_text(DOCS / "loader_memory.md", page("loader_memory", df, prov, "python -m benchmarks.loader_memory", NOTE))
+    write_page("loader_memory", df, prov, "python -m benchmarks.loader_memory", NOTE)
     return df
 
 
