@@ -31,15 +31,15 @@ def machine(prov: dict) -> str:
             f"torch {(prov.get('packages') or {}).get('torch', '?')}")
 
 
-def page(name: str, df: pd.DataFrame, prov: dict, command: str = "make bench` (`python -m benchmarks",
-         note: str = "") -> str:
+def page(name: str, df: pd.DataFrame, prov: dict, command: str | None = None, note: str = "") -> str:
     """The markdown page of table ``df`` (columns as they are; reset the index first to show it), written by
-    ``command`` (a benchmark run alone names its module), with ``note`` (how to read it) under the table."""
+    ``command`` (a benchmark run alone names its module; None: ``make bench``), with ``note`` under the table."""
     header = [str(c) for c in df.columns]
     rows = [[format_value(v) for v in row] for row in df.itertuples(index=False)]
-    return (f"# {name}\n\nWritten by `{command}`, {machine(prov)}.\n"
-            f"Every digit: `reports/bench/{name}.csv`. Do not edit: the next `{command.split('`')[0]}` rewrites this "
-            f"page.\n\n{markdown_table(header, rows)}\n" + (f"\n{note}\n" if note else ""))
+    by = f"`{command}`" if command else "`make bench` (`python -m benchmarks`)"
+    return (f"# {name}\n\nWritten by {by}, {machine(prov)}.\n"
+            f"Every digit: `reports/bench/{name}.csv`. Do not edit: the next `{command or 'make bench'}` rewrites "
+            f"this page.\n\n{markdown_table(header, rows)}\n" + (f"\n{note}\n" if note else ""))
 
 
 def tables_written(folder: Path, since: float) -> dict[str, pd.DataFrame]:

@@ -155,10 +155,7 @@ def write_page(df: pd.DataFrame, commands: dict) -> Path:
 
     from .docs import DOCS, page
 
-    text = page(NAME, df.reset_index(), {**collect(), "cpu_count": os.cpu_count()})
-    for made, by in (("`make bench` (`python -m benchmarks`)", f"`python -m benchmarks.{NAME}` (its defaults)"),
-                     ("the next `make bench`", f"the next `python -m benchmarks.{NAME}`")):
-        text = text.replace(made, by)
+    text = page(NAME, df.reset_index(), {**collect(), "cpu_count": os.cpu_count()}, f"python -m benchmarks.{NAME}")
     text += ("\n## How each ran\n\nBoth from scratch on the target photo set (`benchmarks.photo_set`); stock on "
              "its YOLOv5 copy (the same images, box rows only), with its default hyperparameters. Stock's rows are "
              "rows of its `results.csv` (EMA weights): the last epoch, and the best by its fitness "
