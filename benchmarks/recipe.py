@@ -121,19 +121,23 @@ def table(runs: dict) -> pd.DataFrame:
 
 def paired(df: pd.DataFrame) -> pd.DataFrame:
     """Per set and arm, the report schedule's paired differences from ``off`` (mean and 95 % t interval over the
-    seeds) of val mAP50 and view accuracy, and the long schedule's single-seed values."""
+    seeds both ran; ``n`` of them) of val mAP50 and view accuracy, and the long schedule's single-seed values.
+    An arm without report runs has NaN there and n = 0."""
     rows = []
     rep = df[df.schedule == "report"].set_index(["set", "arm", "seed"]).sort_index()
     long = df[df.schedule == "long"].set_index(["set", "arm"]).sort_index()
     for (name, arm), _ in df.groupby(["set", "arm"], sort=False):
-        row = {"set": name, "arm": arm}
+        row = {"set": name, "arm": arm, "n": 0}
         for metric in ("val_mAP50", "val_view_accuracy"):
-            values = rep.loc[(name, arm), metric]
-            row[f"{metric} (mean)"] = float(values.mean())
+            values = rep.loc[(name, arm), metric] if (name, arm) in rep.index.droplevel(2) else pd.Series(dtype=float)
+            row[f"{metric} (mean)"] = float(values.mean()) if len(values) else np.nan
+            row["n"] = len(values)
             if arm != "off":
-                d = (values - rep.loc[(name, "off"), metric].reindex(values.index)).dropna()
-                mean, lo, hi = mean_ci(d)
+                off = rep.loc[(name, "off"), metric] if (name, "off") in rep.index.droplevel(2) else pd.Series(dtype=float)
+                d = (values - off.reindex(values.index)).dropna()
+                mean, lo, hi = mean_ci(d) if len(d) > 1 else (float(d.mean()) if len(d) else np.nan, np.nan, np.nan)
                 row[f"{metric} vs off"], row[f"{metric} lo"], row[f"{metric} hi"] = mean, lo, hi
+                row["n"] = len(d)
         if (name, arm) in long.index:
             row["long val_mAP50"] = float(long.loc[(name, arm), "val_mAP50"])
             row["long val_view_accuracy"] = float(long.loc[(name, arm), "val_view_accuracy"])
@@ -144,9 +148,18 @@ def paired(df: pd.DataFrame) -> pd.DataFrame:
 def chosen(diffs: pd.DataFrame) -> dict[str, bool]:
     """arm -> whether it becomes a default (the module's rule)."""
     out = {}
-    for arm, rows in diffs[diffs.arm != "off"].groupby("arm", sort=False):
+    for arm, rows in diffs[diffs.arm != "off"].groupby("arm", sort=False):  # a NaN interval (n < 2) meets nothing
         out[arm] = bool(((rows["val_mAP50 lo"] > 0) & (rows["val_view_accuracy hi"] >= 0)).all())
     return out
+
+
+def stored(cfgs: dict) -> tuple[dict, list]:
+    """The runs of ``cfgs`` already in the store, and the keys of those that are not (nothing trains)."""
+    from lib.store.runs import RunStore
+
+    store = RunStore()
+    runs = {k: store.get(c) for k, c in cfgs.items()}
+    return {k: r for k, r in runs.items() if r is not None}, [k for k, r in runs.items() if r is None]
 
 
 def cell(mean, lo, hi) -> str:
@@ -154,34 +167,39 @@ def cell(mean, lo, hi) -> str:
 
 
 def markdown(diffs: pd.DataFrame, choice: dict[str, bool]) -> str:
-    header = ["set", "arm", "val mAP50 (report)", "vs off", "view acc (report)", "vs off", "val mAP50 (80 ep)",
+    header = ["set", "arm", "n", "val mAP50 (report)", "vs off", "view acc (report)", "vs off", "val mAP50 (80 ep)",
               "view acc (80 ep)"]
     rows = []
     for r in diffs.itertuples(index=False):
         d = r._asdict()
         vs = lambda m: "" if r.arm == "off" else cell(d[f"{m}_vs_off"], d[f"{m}_lo"], d[f"{m}_hi"])
-        rows.append([r.set, r.arm, format_value(d["val_mAP50__mean_"]), vs("val_mAP50"),
+        rows.append([r.set, r.arm, str(r.n), format_value(d["val_mAP50__mean_"]), vs("val_mAP50"),
                      format_value(d["val_view_accuracy__mean_"]), vs("val_view_accuracy"),
                      format_value(d.get("long_val_mAP50", np.nan)), format_value(d.get("long_val_view_accuracy", np.nan))])
     kept = [a for a, ok in choice.items() if ok]
     verdict = (f"Chosen as a default: {', '.join(kept)}." if kept else
                "No arm met the rule, so the defaults stay: no augmentation, from scratch (a user's --weights and "
                "augmentation flags still apply).")
-    return (f"{markdown_table(header, rows)}\n\nn = {len(SEEDS)} seeds on the report schedule (mean, and the paired "
-            f"difference from `off` with its 95 % t interval); the 80-epoch columns are seed 0 alone (n/a: that schedule was not run on the set). {verdict}\n")
+    return (f"{markdown_table(header, rows)}\n\nn: seeds on the report schedule (of {len(SEEDS)} planned; mean, and "
+            f"the paired difference from `off` with its 95 % t interval, n/a below 2 seeds); the 80-epoch columns are "
+            f"seed 0 alone (n/a: not run). {verdict}\n")
 
 
 def snake(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns=lambda c: re.sub(r"\W", "_", c))
 
 
-def publish(diffs: pd.DataFrame, choice: dict[str, bool], runs_table: pd.DataFrame) -> None:
-    """README's recipe block and docs/bench/recipe.md, from the measured tables only."""
+def publish(diffs: pd.DataFrame, choice: dict[str, bool], runs_table: pd.DataFrame, missing=()) -> None:
+    """README's recipe block and docs/bench/recipe.md, from the measured tables only; ``missing``: the planned runs
+    not trained, named on the page."""
     from lib.report.provenance import collect
 
     from .docs import machine, page
 
     body = markdown(snake(diffs), choice)
+    if missing:
+        body += (f"\nNot trained (the session's CPU ran out; `python -m benchmarks.recipe` trains them): "
+                 f"{len(missing)} of the planned runs, " + ", ".join("/".join(map(str, k)) for k in missing) + ".\n")
     prov = collect()
     write_text(DOCS / "recipe.md", f"# Recipe: augmentation and pretrained weights\n\nWritten by `python -m "
                f"benchmarks.recipe`, {machine(prov)}. Rule and arms: the module's docstring.\n\n{body}")
@@ -198,20 +216,28 @@ def main(argv=None) -> None:
     p.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
     p.add_argument("--long-sets", nargs="+", choices=list(ARMS_OF), default=None,
                    help="sets that also train the 80-epoch schedule (default: every set)")
+    p.add_argument("--stored", action="store_true",
+                   help="train nothing: the table of every run already stored, the README block and pages written "
+                        "from it, the runs not trained named")
     p.add_argument("--jobs", type=int, default=2, help="runs side by side (each with --threads)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     os.environ.setdefault("ECHO_MTL_JOBS", str(args.jobs))
     weights = pretrain(args.threads) if "pretrained" in args.arms else None
     cfgs = configs(args.sets, weights, args.threads, args.arms, args.long_sets)
-    runs = get_or_train_all(cfgs, jobs=args.jobs)
+    missing = []
+    if args.stored:
+        runs, missing = stored(cfgs)
+        print("not trained:", ", ".join("/".join(map(str, k)) for k in missing) or "none")
+    else:
+        runs = get_or_train_all(cfgs, jobs=args.jobs)
     runs_table = table(runs)
     write("recipe_runs", runs_table)
     diffs = write("recipe", paired(runs_table))
     choice = chosen(diffs)
     print("\nchosen:", choice)
     if sorted(args.sets) == sorted(ARMS_OF) and sorted(args.arms) == sorted(ARMS):
-        publish(diffs, choice, runs_table)
+        publish(diffs, choice, runs_table, missing)
 
 
 if __name__ == "__main__":
