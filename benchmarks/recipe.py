@@ -166,13 +166,25 @@ def cell(mean, lo, hi) -> str:
     return f"{format_value(mean)} [{format_value(lo)}, {format_value(hi)}]"
 
 
-def markdown(diffs: pd.DataFrame, choice: dict[str, bool]) -> str:
+def capped(runs_table: pd.DataFrame) -> str:
+    """The report-schedule runs that reached the epoch cap without the plateau rule firing, per set and arm."""
+    rep = runs_table[runs_table.schedule == "report"]
+    counts = rep[rep.converged == False].groupby(["set", "arm"]).size()  # noqa: E712  (a column of bools)
+    if counts.empty:
+        return "Every report-schedule run stopped on the plateau rule."
+    parts = [f"{name}/{arm} {k} of {len(rep[(rep.set == name) & (rep.arm == arm)])}" for (name, arm), k in counts.items()]
+    return (f"Report-schedule runs that reached the {REPORT_SCHEDULE['epochs']}-epoch cap still gaining (not converged): "
+            f"{', '.join(parts)}; their comparison is at the cap, not at convergence.")
+
+
+def markdown(diffs: pd.DataFrame, choice: dict[str, bool], runs_table: pd.DataFrame | None = None) -> str:
     header = ["set", "arm", "n", "val mAP50 (report)", "vs off", "view acc (report)", "vs off", "val mAP50 (80 ep)",
               "view acc (80 ep)"]
     rows = []
     for r in diffs.itertuples(index=False):
         d = r._asdict()
-        vs = lambda m: "" if r.arm == "off" else cell(d[f"{m}_vs_off"], d[f"{m}_lo"], d[f"{m}_hi"])
+        vs = lambda m: ("" if r.arm == "off" else "n/a" if r.n < 2 else
+                        cell(d[f"{m}_vs_off"], d[f"{m}_lo"], d[f"{m}_hi"]))
         rows.append([r.set, r.arm, str(r.n), format_value(d["val_mAP50__mean_"]), vs("val_mAP50"),
                      format_value(d["val_view_accuracy__mean_"]), vs("val_view_accuracy"),
                      format_value(d.get("long_val_mAP50", np.nan)), format_value(d.get("long_val_view_accuracy", np.nan))])
@@ -182,7 +194,7 @@ def markdown(diffs: pd.DataFrame, choice: dict[str, bool]) -> str:
                "augmentation flags still apply).")
     return (f"{markdown_table(header, rows)}\n\nn: seeds on the report schedule (of {len(SEEDS)} planned; mean, and "
             f"the paired difference from `off` with its 95 % t interval, n/a below 2 seeds); the 80-epoch columns are "
-            f"seed 0 alone (n/a: not run). {verdict}\n")
+            f"seed 0 alone (n/a: not run). {verdict}\n" + ("" if runs_table is None else f"\n{capped(runs_table)}\n"))
 
 
 def snake(df: pd.DataFrame) -> pd.DataFrame:
@@ -196,14 +208,14 @@ def publish(diffs: pd.DataFrame, choice: dict[str, bool], runs_table: pd.DataFra
 
     from .docs import machine, page
 
-    body = markdown(snake(diffs), choice)
+    body = markdown(snake(diffs), choice, runs_table)
     if missing:
         body += (f"\nNot trained (the session's CPU ran out; `python -m benchmarks.recipe` trains them): "
                  f"{len(missing)} of the planned runs, " + ", ".join("/".join(map(str, k)) for k in missing) + ".\n")
     prov = collect()
     write_text(DOCS / "recipe.md", f"# Recipe: augmentation and pretrained weights\n\nWritten by `python -m "
                f"benchmarks.recipe`, {machine(prov)}. Rule and arms: the module's docstring.\n\n{body}")
-    write_text(DOCS / "recipe_runs.md", page("recipe_runs", runs_table, prov))
+    write_text(DOCS / "recipe_runs.md", page("recipe_runs", runs_table, prov, "python -m benchmarks.recipe"))
     text = README.read_text()
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
