@@ -28,7 +28,7 @@ import typing
 import warnings
 from dataclasses import MISSING, fields
 
-from .config import AUGMENTATION, YOLOV5_AUGMENTATION, TrainConfig
+from .config import AUGMENTATION, YOLOV5_AUGMENTATION, TrainConfig, defaults
 from .engine.distributed import World, barrier, broadcast_object, check_global_batch, cuda_device_of, init_from_env, launched, shutdown
 from .data import DataError, LabelError, read_data_yaml
 from .store.paths import runs_root
@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 PRESETS = {"off": {}, "yolov5": YOLOV5_AUGMENTATION}
+DEFAULTS = defaults()
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -148,7 +149,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     preset = PRESETS[getattr(args, "augment", "off")]
     for name in AUGMENTATION:
         if values[name] is None:
-            values[name] = preset.get(name, next(f for f in fields(TrainConfig) if f.name == name).default)
+            values[name] = preset.get(name, DEFAULTS[name])
     options = dict(values["weighting_options"])
     options.update(dict(args.option))
     if (hint := old_weights_hint(values["weights"])) and not os.path.exists(values["weights"]):

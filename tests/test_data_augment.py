@@ -135,7 +135,7 @@ class Frames(torch.utils.data.Dataset):
 def test_off_is_the_stored_frame():
     items = TrainItems(Frames(), Hyp(), seed=0, epochs=5)
     image, targets, view, index = items[(3, 4)]
-    assert image is Frames.__getitem__(items.dataset, 4)[0] or torch.equal(image, items.dataset.items[4][0])
+    assert torch.equal(image, items.dataset.items[4][0])
     assert torch.equal(targets, items.dataset.items[4][1]) and view == 1 and index == 4
 
 
@@ -217,3 +217,16 @@ def test_mosaic_tiles_are_pictures_without_letterbox_bars():
     for seed in range(4):
         canvas, ct = mosaic(tiles, np.random.default_rng(seed), S)
         check_boxes_follow(canvas, ct)
+
+
+def test_an_augmented_item_reads_its_own_frame_once():
+    class Counting(Frames):
+        reads = 0
+
+        def __getitem__(self, i):
+            Counting.reads += 1
+            return super().__getitem__(i)
+
+    items = TrainItems(Counting(12), Hyp(mosaic=1.0, fliplr=0.5), seed=0, epochs=5)
+    items[(0, 4)]
+    assert Counting.reads == 4  # the frame and its three tiles, each read once (the old code read the frame thrice)

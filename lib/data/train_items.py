@@ -53,23 +53,23 @@ class TrainItems(Dataset):
             return Sample(image, targets, view, i)
         rng = self.rng(epoch, i)
         use_mosaic = epoch < self.mosaic_until and rng.random() < self.hyp.mosaic
-        image, targets = self._frame(i, view, use_mosaic, rng)
+        image, targets = self._frame(i, image, targets, view, use_mosaic, rng)
         if use_mosaic and rng.random() < self.hyp.mixup:
             partner = int(rng.choice(self.same_view[view]))
-            image, targets = mixup((image, targets), self._frame(partner, view, True, rng), rng)
+            other = self._frame(partner, *self.dataset[partner][:2], view, True, rng)
+            image, targets = mixup((image, targets), other, rng)
         return Sample(image, targets, view, i)
 
-    def _frame(self, i: int, view: int, use_mosaic: bool, rng: np.random.Generator):
-        image, targets = self.dataset[i][:2]
+    def _frame(self, i: int, image, targets, view: int, use_mosaic: bool, rng: np.random.Generator):
+        """Frame ``i`` (its ``image`` and ``targets``, read once by the caller) augmented, in a mosaic or alone."""
         canvas = None
         if use_mosaic:
             others = rng.choice(self.same_view[view], size=3)
-            tiles = [self._tile(int(j)) for j in (i, *others)]
+            tiles = [self._tile(i, image, targets)] + [self._tile(int(j), *self.dataset[int(j)][:2]) for j in others]
             canvas = mosaic(tiles, rng, image.shape[-1])
         return augment_frame(image, targets, self.hyp, rng, canvas)
 
-    def _tile(self, j: int):
-        image, targets = self.dataset[j][:2]
+    def _tile(self, j: int, image, targets):
         if self.sizes is None:
             return image, targets
         return content(image, targets, tuple(int(v) for v in self.sizes[j]))
